@@ -1,0 +1,70 @@
+# abcgen — `make demo` and `make test` work on a fresh clone with nothing set up.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+ABCGEN := $(VENV)/bin/abcgen
+STAMP := $(VENV)/.setup-done
+APT_PACKAGES := abcmidi abcm2ps fluidsynth libfluidsynth3 timgm6mb-soundfont ffmpeg ghostscript poppler-utils
+# CPU machines get the CPU build of torch (a bare `torch` pulls a multi-GB CUDA build).
+TORCH_CPU := torch==2.13.0
+CORPUS := data/corpus
+JOBS ?= auto
+
+.PHONY: setup system-tools demo test bench lint pretrained clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(MAKE) --no-print-directory system-tools
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	@if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi >/dev/null 2>&1; then \
+		echo "CUDA found: installing torch from pyproject's range"; \
+	else \
+		echo "no CUDA: installing the CPU build $(TORCH_CPU)"; \
+		$(PY) -m pip install -q "$(TORCH_CPU)"; \
+	fi
+	$(PY) -m pip install -q -e ".[dev,audio]"
+	touch $(STAMP)
+
+# Debian tools: the reference abc2midi, abcm2ps for PDFs, FluidSynth + a GM soundfont for audio,
+# ffmpeg for MP3/OGG/FLAC, ghostscript (ps2pdf) and poppler. Installed only where we can.
+system-tools:
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+		if [ -n "$$missing" ]; then \
+			echo "installing:$$missing"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null \
+			|| echo "WARNING: apt-get failed; some features will be off (see abcgen doctor)"; \
+		fi; \
+	else \
+		echo "WARNING: not root or no apt-get: install $(APT_PACKAGES) yourself."; \
+		echo "  without abcmidi the golden tests are skipped; without fluidsynth audio uses a sine fallback;"; \
+		echo "  without ffmpeg MP3/OGG/FLAC export is off; without abcm2ps/ghostscript no PDF songbooks."; \
+	fi
+
+demo: setup
+	$(ABCGEN) doctor
+	$(ABCGEN) corpus build music21 --out $(CORPUS)
+	$(ABCGEN) check $(CORPUS)/test.abc --summary || true
+	$(ABCGEN) generate -n 4 --seed 1 -o out/demo.abc
+	@echo; cat out/demo.abc
+
+test: setup
+	$(PY) -m pytest -q -n 2 --dist loadfile
+
+bench: setup
+	$(PY) -m bench.run
+
+lint: setup
+	$(VENV)/bin/ruff check abcgen tests bench
+
+# Trains the bundled model (about an hour on 2 CPU cores).
+pretrained: setup
+	$(ABCGEN) corpus build music21 --out $(CORPUS)
+	$(ABCGEN) train --corpus $(CORPUS) --out runs/pretrained --preset small --max-minutes 55 --seed 1
+	$(PY) -m abcgen.model.bundle runs/pretrained/best.pt
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -1,0 +1,3 @@
+from abcgen.cli import main
+
+main()
