@@ -1,0 +1,175 @@
+"""Header field values: M: meter, L: unit length, K: key and mode, Q: tempo.
+
+Each parser raises a named AbcError subclass for a value that can't be read; the caller adds
+the position. Tables are constants, each with the standard's section above it.
+"""
+
+import re
+from fractions import Fraction
+
+from abcgen.notation.errors import KeyError_, MeterError, TempoError, UnitLengthError
+from abcgen.notation.model import Key, Meter
+
+# http://abcnotation.com/wiki/abc:standard:v2.1#information_field_definition
+# Header fields in the order `clean_tune` writes them; others keep their relative order after R.
+CANONICAL_ORDER = ("X", "T", "M", "L", "Q", "R", "P", "K")
+
+# http://abcnotation.com/wiki/abc:standard:v2.1#mmeter
+METER_SYMBOLS = {"C": (4, 4), "C|": (2, 2)}
+_METER = re.compile(r"^\(?\s*(?P<num>\d+(?:\s*\+\s*\d+)*)\s*\)?\s*/\s*(?P<den>\d+)\s*$")
+FREE_METER_WORDS = ("none", "")
+
+# http://abcnotation.com/wiki/abc:standard:v2.1#llength
+_UNIT = re.compile(r"^\s*(?P<num>\d+)\s*(?:/\s*(?P<den>\d+))?\s*$")
+
+# http://abcnotation.com/wiki/abc:standard:v2.1#kkey
+# Sharps (positive) or flats (negative) of each major key, and each mode's offset from major.
+MAJOR_KEY_SHARPS = {"C": 0, "G": 1, "D": 2, "A": 3, "E": 4, "B": 5, "F#": 6, "C#": 7,
+                    "F": -1, "Bb": -2, "Eb": -3, "Ab": -4, "Db": -5, "Gb": -6, "Cb": -7}
+MODE_OFFSETS = {"maj": 0, "ion": 0, "min": -3, "aeo": -3, "mix": -1, "dor": -2,
+                "phr": -4, "lyd": 1, "loc": -5}
+MODE_NAMES = {"": "maj", "m": "min", "maj": "maj", "min": "min", "ion": "maj", "aeo": "min",
+              "mix": "mix", "dor": "dor", "phr": "phr", "lyd": "lyd", "loc": "loc"}
+SHARP_ORDER = "FCGDAEB"
+FLAT_ORDER = "BEADGCF"
+_KEY = re.compile(r"^(?P<tonic>[A-Ga-g])(?P<acc>[#b]?)\s*(?P<mode>[A-Za-z]*)\s*(?P<rest>.*)$")
+_EXPLICIT_ACC = re.compile(r"^(\^\^|\^|__|_|=)([A-Ga-g])$")
+ACCIDENTAL_SEMITONES = {"^^": 2, "^": 1, "=": 0, "_": -1, "__": -2}
+CLEF_WORDS = ("treble", "alto", "tenor", "bass", "perc", "none")
+# K:HP is the highland pipes' 'no signature' and K:Hp gives F#, C# and G natural.
+PIPE_KEYS = {"HP": (), "Hp": (("F", 1), ("C", 1), ("G", 0))}
+
+# http://abcnotation.com/wiki/abc:standard:v2.1#qtempo
+_TEMPO_BEATS = re.compile(r"(\d+)\s*/\s*(\d+)")
+_TEMPO_EQ = re.compile(r"^(?P<beats>[\d/\s]*?)\s*=\s*(?P<bpm>\d+(?:\.\d+)?)")
+_TEMPO_BARE = re.compile(r"^(?P<bpm>\d+(?:\.\d+)?)$")
+_TEMPO_LETTER = re.compile(r"^[A-Ga-g]\s*=\s*(?P<bpm>\d+(?:\.\d+)?)$")
+MAX_QPM = 1000
+
+
+def parse_meter(text: str) -> Meter:
+    """`6/8`, `C`, `C|`, `(2+3+2)/8`, `none` -> Meter. Raises MeterError."""
+    value = text.split("%")[0].strip()
+    if value.lower() in FREE_METER_WORDS:
+        return Meter(text="none", free=True)
+    if value in METER_SYMBOLS:
+        num, den = METER_SYMBOLS[value]
+        return Meter(num, den, value)
+    match = _METER.match(value)
+    if not match:
+        raise MeterError(f"M:{value} is not a meter (expected e.g. 6/8, C, C| or none)")
+    num = sum(int(part) for part in match["num"].split("+"))
+    den = int(match["den"])
+    if num <= 0 or den <= 0 or num > 64 or den > 64:
+        raise MeterError(f"M:{value} is out of range")
+    return Meter(num, den, value.replace(" ", ""))
+
+
+def default_unit_length(meter: Meter) -> Fraction:
+    """The 0.75 rule: a meter below 0.75 gets L:1/16, else 1/8; free meter 1/8."""
+    if meter.free:
+        return Fraction(1, 8)
+    return Fraction(1, 16) if Fraction(meter.numerator, meter.denominator) < Fraction(3, 4) \
+        else Fraction(1, 8)
+
+
+def parse_unit_length(text: str) -> Fraction:
+    """`1/8` -> Fraction(1, 8); `1` -> 1. Raises UnitLengthError (L:0, L:foo, L:1/0)."""
+    value = text.split("%")[0].strip()
+    match = _UNIT.match(value)
+    if not match:
+        raise UnitLengthError(f"L:{value} is not a unit length (expected 1/N)")
+    num, den = int(match["num"]), int(match["den"] or 1)
+    if num <= 0 or den <= 0 or den > 512 or num > 16:
+        raise UnitLengthError(f"L:{value} is out of range")
+    return Fraction(num, den)
+
+
+def _signature(tonic: str, mode: str) -> dict[str, int]:
+    sharps = MAJOR_KEY_SHARPS.get(tonic)
+    relative = None if sharps is None else sharps + MODE_OFFSETS[mode]
+    if relative is None or abs(relative) > 7:
+        raise KeyError_(f"K:{tonic}{mode} has no key signature")
+    if relative >= 0:
+        return {letter: 1 for letter in SHARP_ORDER[:relative]}
+    return {letter: -1 for letter in FLAT_ORDER[:-relative]}
+
+
+def _mode_name(word: str) -> str | None:
+    """Only the first three letters of a mode count, case-insensitive (`Dmix`, `D Mixolydian`)."""
+    if word in ("m", "M"):
+        return "min"
+    return MODE_NAMES.get(word[:3].lower())
+
+
+def _key_extras(rest: str, signature: dict[str, int]) -> tuple[int, int]:
+    """Apply explicit accidentals (`^f _b =c`) to `signature`; read transpose= and octave=."""
+    transpose = octave = 0
+    for word in rest.split():
+        acc = _EXPLICIT_ACC.match(word)
+        if acc:
+            signature[acc[2].upper()] = ACCIDENTAL_SEMITONES[acc[1]]
+        elif word.startswith("transpose="):
+            transpose = _int_or_zero(word.split("=", 1)[1])
+        elif word.startswith("octave="):
+            octave = _int_or_zero(word.split("=", 1)[1])
+    return transpose, octave
+
+
+def _int_or_zero(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        return 0
+
+
+def parse_key(text: str) -> Key:
+    """`D`, `Ador`, `E dorian`, `F#m`, `Bb`, `D exp ^f ^c`, `none`, `HP`, `Am clef=bass` -> Key.
+
+    Raises KeyError_ for an unknown mode (`K:Gx`) or tonic."""
+    value = text.split("%")[0].strip()
+    if value in PIPE_KEYS:
+        return Key(tonic="A", mode="mix", accidentals=PIPE_KEYS[value], text=value)
+    first = value.split()[0] if value else ""
+    if first.lower() in ("none", "") or first.lower() in CLEF_WORDS or first.startswith("clef="):
+        transpose, octave = _key_extras(value, sig := {})
+        return Key(tonic="", mode="maj", accidentals=tuple(sorted(sig.items())), text=value,
+                   transpose=transpose, octave=octave)
+    match = _KEY.match(value)
+    if not match:
+        raise KeyError_(f"K:{value} is not a key")
+    tonic = match["tonic"].upper() + match["acc"]
+    mode_word, rest = match["mode"], match["rest"]
+    if mode_word.lower() == "exp":
+        mode, signature, rest = "maj", {}, rest
+    else:
+        mode = _mode_name(mode_word)
+        if mode is None:
+            raise KeyError_(f"K:{value}: unknown mode '{mode_word}'")
+        signature = _signature(tonic, mode)
+    transpose, octave = _key_extras(rest, signature)
+    return Key(tonic=tonic, mode=mode, accidentals=tuple(sorted(signature.items())),
+               text=value, transpose=transpose, octave=octave)
+
+
+def parse_tempo(text: str, unit: Fraction, meter: Meter | None = None) -> float | None:
+    """Q: -> quarter notes per minute, or None for a text-only tempo (`Q:"Andante"`).
+
+    `Q:1/4=120`, `Q:3/8=110` (165 qpm), `Q:1/4 3/8 1/4 3/8=40` (the beats add up),
+    `Q:"Allegro" 1/4=120`, deprecated `Q:120` (in units of L:) and `Q:C=100`. Raises TempoError."""
+    value = re.sub(r'"[^"]*"', " ", text.split("%")[0]).strip()
+    if not value:
+        return None
+    bare, letter, eq = _TEMPO_BARE.match(value), _TEMPO_LETTER.match(value), _TEMPO_EQ.match(value)
+    if bare:
+        qpm = float(bare["bpm"]) * float(unit) * 4
+    elif letter:
+        qpm = float(letter["bpm"])
+    elif eq:
+        beats = sum(Fraction(int(n), int(d)) for n, d in _TEMPO_BEATS.findall(eq["beats"]))
+        qpm = float(eq["bpm"]) * float(beats or unit) * 4
+    else:
+        raise TempoError(f"Q:{text.strip()} is not a tempo")
+    if not 0 < qpm <= MAX_QPM:
+        raise TempoError(f"Q:{text.strip()} gives {qpm:g} quarter notes a minute")
+    return qpm

@@ -1,0 +1,94 @@
+"""Tune body -> tokens. One master regex; each alternative has the standard's section above it.
+
+A token is a tuple `(kind, line, col, match)`; `match` holds the groups the timeline reads.
+Body lines that are fields (`w:`, `P:A`, `K:G`, `V:2` ...) become 'field' tokens.
+"""
+
+import re
+
+# Kinds of token, in the order the master regex tries them.
+_TOKEN = re.compile(r"""
+  (?P<space>[ \t`]+)
+# http://abcnotation.com/wiki/abc:standard:v2.1#inline_field_definition
+| (?P<inline>\[(?P<iname>[A-Za-z]):(?P<ivalue>[^\]\n]*)\])
+# http://abcnotation.com/wiki/abc:standard:v2.1#chord_symbols and #annotations
+| (?P<quoted>"(?P<qtext>[^"\n]*)")
+| (?P<open_quote>")
+# http://abcnotation.com/wiki/abc:standard:v2.1#decorations (`+trill+` is the 2.0 dialect)
+| (?P<deco>!(?P<dname>[^!\n\s]{1,40})!|\+(?P<pname>[A-Za-z<>().0-9]{1,40})\+)
+# http://abcnotation.com/wiki/abc:standard:v2.1#repeat_bar_symbols, #first_and_second_repeats
+| (?P<bar>(?P<lcolon>:*)\.?(?P<btype>\[\|\]|\[\||\|\]|\|\||\|)(?P<rcolon>:*)(?P<bnum>\d+(?:[,\-]\d+)*)?
+         |(?P<dcolon>::+))
+# http://abcnotation.com/wiki/abc:standard:v2.1#variant_endings
+| (?P<ending>\[(?P<enums>\d+(?:[,\-]\d+)*))
+# http://abcnotation.com/wiki/abc:standard:v2.1#chords_and_unisons
+| (?P<chord_start>\[)
+| (?P<chord_end>\](?P<clen>\d*/*\d*)(?P<ctie>\.?-)?)
+# http://abcnotation.com/wiki/abc:standard:v2.1#grace_notes
+| (?P<grace_start>\{(?P<acciaccatura>/?))
+| (?P<grace_end>\})
+# http://abcnotation.com/wiki/abc:standard:v2.1#duplets_triplets_quadruplets_etc
+| (?P<tuplet>\((?P<tp>[1-9]\d*)(?::(?P<tq>\d*))?(?::(?P<tr>\d*))?)
+# http://abcnotation.com/wiki/abc:standard:v2.1#ties_and_slurs
+| (?P<slur_start>\.?\()
+| (?P<slur_end>\))
+# http://abcnotation.com/wiki/abc:standard:v2.1#pitch, #accidentals, #note_lengths
+| (?P<note>(?P<acc>\^\^|\^|__|_|=)?(?P<letter>[A-Ga-g])(?P<oct>[,']*)(?P<len>\d*/*\d*)(?P<tie>\.?-)?)
+# http://abcnotation.com/wiki/abc:standard:v2.1#rests
+| (?P<rest>(?P<rkind>[zxZX])(?P<rlen>\d*/*\d*))
+# http://abcnotation.com/wiki/abc:standard:v2.1#broken_rhythm
+| (?P<broken>>{1,3}|<{1,3})
+# http://abcnotation.com/wiki/abc:standard:v2.1#decorations (shorthands; U: may redefine them)
+| (?P<short_deco>[~.HLMOPSTuvhijklmnopqrstw])
+# http://abcnotation.com/wiki/abc:standard:v2.1#continuation_of_input_lines
+| (?P<continuation>\\)
+# http://abcnotation.com/wiki/abc:standard:v2.1#typesetting_line-breaks, #voice_overlay, spacer
+| (?P<linebreak>\$)
+| (?P<overlay>&)
+| (?P<spacer>y)
+| (?P<bad>.)
+""", re.X)
+
+# http://abcnotation.com/wiki/abc:standard:v2.1#comments_and_remarks — `%` to the end of line,
+# `\%` is a literal percent sign.
+_COMMENT = re.compile(r"(?<!\\)%.*$")
+# A body line that is a field: `w:`, `P:A`, `K:G` ... but not `A:|` or `a::`, which are music.
+_BODY_FIELD = re.compile(r"^(?P<name>[A-Za-z+]):(?![|:])(?P<value>.*)$")
+
+SHORT_DECORATIONS = {"~": "roll", ".": "staccato", "H": "fermata", "L": "accent",
+                     "M": "lowermordent", "O": "coda", "P": "uppermordent", "S": "segno",
+                     "T": "trill", "u": "upbow", "v": "downbow"}
+
+Token = tuple[str, int, int, re.Match | None]
+
+
+def body_field(text: str) -> tuple[str, str] | None:
+    """('w', 'la la') for a body field line, else None."""
+    match = _BODY_FIELD.match(text)
+    return (match["name"], match["value"].strip()) if match else None
+
+
+def strip_comment(text: str) -> str:
+    """The line without its `%` comment."""
+    return _COMMENT.sub("", text)
+
+
+def tokenize_line(text: str, line: int) -> list[Token]:
+    """Tokens of one music line; a field line gives one 'field' token; comments are dropped."""
+    if text.startswith("%"):
+        return []
+    field = body_field(text)
+    if field is not None:
+        return [("field", line, 1, _BODY_FIELD.match(text))]
+    music = strip_comment(text)
+    return [(m.lastgroup, line, m.start() + 1, m) for m in _TOKEN.finditer(music)
+            if m.lastgroup != "space"]
+
+
+def tokenize(lines) -> list[Token]:
+    """Tokens of a body given as BodyLine objects (text, line), with an 'eol' token per line."""
+    tokens: list[Token] = []
+    for body_line in lines:
+        tokens.extend(tokenize_line(body_line.text, body_line.line))
+        tokens.append(("eol", body_line.line, len(body_line.text) + 1, None))
+    return tokens

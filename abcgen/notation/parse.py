@@ -1,0 +1,161 @@
+"""Tunebook text -> Tune structures, and the book-level `parse_tunebook`.
+
+http://abcnotation.com/wiki/abc:standard:v2.1#abc_file_structure — blank lines end tunes; a
+first block without X: is the file header (defaults for every tune); `%` lines are comments
+and don't split tunes; `+:` continues the previous field. The first K: ends a tune's header.
+"""
+
+import re
+from pathlib import Path
+
+from abcgen.notation.errors import AbcError, EmptyTuneError, HeaderError
+from abcgen.notation.model import BodyLine, Field, Tune
+from abcgen.notation.text import read_abc
+
+# http://abcnotation.com/wiki/abc:standard:v2.1#information_fields
+# A field line: a letter (or +) and a colon at the start of the line.
+_FIELD_LINE = re.compile(r"^([A-Za-z+]):(.*)$")
+# Fields that may not appear in the tune body: their letters are notes and rests.
+BODY_FORBIDDEN_FIELDS = frozenset("ABCDEFGXYZabcdefgxyz") - frozenset("")
+# Fields that are music-carrying when they appear in the body.
+BODY_FIELDS = frozenset("KLMPQVTIUmNrRwWs")
+
+
+def field_line(text: str) -> tuple[str, str] | None:
+    """('T', 'The Kesh') for a field line `T:The Kesh`, else None.
+
+    `|:` or `:|`-like lines are music, not fields: a field needs a letter before the colon,
+    and a body line such as `A:|` can't be told apart (abc2midi says so too), so body-only
+    letters that are notes are never fields in the body (see BODY_FORBIDDEN_FIELDS)."""
+    match = _FIELD_LINE.match(text)
+    if not match:
+        return None
+    return match[1], match[2].strip()
+
+
+def _blocks(lines: list[str]) -> list[tuple[int, list[str]]]:
+    """Split lines into (first line number, lines) blocks at blank lines and at X: lines."""
+    blocks: list[tuple[int, list[str]]] = []
+    current: list[str] = []
+    start = 1
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            if current:
+                blocks.append((start, current))
+            current, start = [], number + 1
+            continue
+        if line.startswith("X:") and any(not c.startswith("%") for c in current):
+            blocks.append((start, current))  # a new tune without the blank line before it
+            current, start = [], number
+        current.append(line)
+    if current:
+        blocks.append((start, current))
+    return blocks
+
+
+def _is_tune_block(lines: list[str]) -> bool:
+    return any(line.startswith(("X:", "K:")) for line in lines)
+
+
+def _header_fields(lines: list[str], start: int) -> list[Field]:
+    fields: list[Field] = []
+    for offset, line in enumerate(lines):
+        parsed = field_line(line)
+        if parsed is None:
+            continue
+        name, value = parsed
+        if name == "+" and fields:
+            fields[-1].value = f"{fields[-1].value} {value}".strip()
+        elif name != "+":
+            fields.append(Field(name, value, start + offset))
+    return fields
+
+
+def tune_from_lines(lines: list[str], start: int = 1, file_header: list[Field] | None = None,
+                    source: str | None = None) -> Tune:
+    """Structure one tune's lines: header fields up to the first K:, then the body.
+
+    Without a K:, the header is the run of leading field lines (so `check` can say K: is
+    missing and `repair` can add one)."""
+    tune = Tune(file_header=list(file_header or []), source=source, start_line=start)
+    in_header = True
+    for offset, line in enumerate(lines):
+        number = start + offset
+        parsed = field_line(line) if in_header else None
+        if in_header and line.startswith("%"):
+            tune.header.append(Field("%", line[1:], number))
+        elif in_header and parsed is not None:
+            name, value = parsed
+            if name == "+" and tune.header:
+                tune.header[-1].value = f"{tune.header[-1].value} {value}".strip()
+            else:
+                tune.header.append(Field(name, value, number))
+            in_header = name != "K"
+        else:
+            in_header = False
+            tune.body.append(BodyLine(line, number))
+    return tune
+
+
+def read_tunes(text: str, source: str | None = None) -> list[Tune]:
+    """Every tune block of a tunebook as a Tune, however broken; never raises.
+
+    Free-text blocks (no X: and no K:) are skipped; a first such block is the file header."""
+    blocks = _blocks(text.split("\n"))
+    file_header: list[Field] = []
+    tunes = []
+    for index, (start, lines) in enumerate(blocks):
+        if not _is_tune_block(lines):
+            if index == 0:
+                file_header = [f for f in _header_fields(lines, start) if f.name != "%"]
+            continue
+        tunes.append(tune_from_lines(lines, start, file_header, source))
+    return tunes
+
+
+def parse_tunebook(text: str, source: str | None = None) -> tuple[list[Tune], list[AbcError]]:
+    """Parse a tunebook into (tunes, failures). One bad tune never aborts the book.
+
+    A tune fails when it has no X:/K: pair that gives it a header and a body, or when its
+    body can't be turned into a timeline (see `build_timeline`); each failure names the
+    tune's X:, line and column."""
+    from abcgen.notation.timeline import build_timeline  # timeline imports this module
+
+    tunes, failures = [], []
+    for tune in read_tunes(text, source):
+        try:
+            _require_structure(tune)
+            build_timeline(tune)
+        except AbcError as exc:
+            exc.x = exc.x if exc.x is not None else tune.x
+            exc.source = exc.source or source
+            failures.append(exc)
+            continue
+        tunes.append(tune)
+    return tunes, failures
+
+
+def _require_structure(tune: Tune) -> None:
+    from abcgen.notation.errors import MissingKeyError
+
+    if tune.get("K") is None:
+        raise MissingKeyError("no K: field, so the tune has no body", line=tune.start_line, col=1)
+    if not any(line.text.strip() and not line.text.startswith("%") for line in tune.body):
+        raise EmptyTuneError("the tune has a header but no music", line=tune.start_line, col=1)
+    if tune.x is None and not tune.get_all("X"):
+        raise HeaderError("no X: field before K:", line=tune.start_line, col=1)
+
+
+def parse_file(path: str | Path) -> tuple[list[Tune], list[AbcError]]:
+    """Read, decode and parse an ABC file. Raises UnreadableError if the file can't be read."""
+    return parse_tunebook(read_abc(path), source=str(path))
+
+
+def parse_tune(text: str) -> Tune:
+    """Parse text holding one tune; raises the tune's AbcError if it fails."""
+    tunes, failures = parse_tunebook(text)
+    if failures:
+        raise failures[0]
+    if not tunes:
+        raise EmptyTuneError("no tune found (a tune starts with X: and has a K:)")
+    return tunes[0]

@@ -1,0 +1,498 @@
+"""Tokens -> written bars: the music as written, one bar at a time, before repeats are played.
+
+The `Scorer` walks the tokens once, keeping the state ABC needs (unit length, meter, key,
+accidentals that last to the end of the bar, tuplets, broken rhythm, grace groups, chords,
+dynamics) and reports problems through a `Reporter`, which either raises (strict parsing)
+or records an Issue (the validator). Durations here are in whole notes.
+"""
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+from abcgen.notation import errors as E
+from abcgen.notation.fields import (ACCIDENTAL_SEMITONES, default_unit_length, parse_key,
+                                    parse_meter, parse_tempo, parse_unit_length)
+from abcgen.notation.lexer import SHORT_DECORATIONS, tokenize
+from abcgen.notation.model import Issue, Key, Meter, Tune
+
+# http://abcnotation.com/wiki/abc:standard:v2.1#pitch — C is middle C (MIDI 60).
+LETTER_SEMITONES = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
+# http://abcnotation.com/wiki/abc:standard:v2.1#broken_rhythm — (longer, shorter) factors.
+BROKEN_FACTORS = {1: (Fraction(3, 2), Fraction(1, 2)), 2: (Fraction(7, 4), Fraction(1, 4)),
+                  3: (Fraction(15, 8), Fraction(1, 8))}
+# http://abcnotation.com/wiki/abc:standard:v2.1#duplets_triplets_quadruplets_etc — q for each p
+# (None: 3 in compound meter, else 2).
+TUPLET_Q = {2: 3, 3: 2, 4: 3, 6: 2, 8: 3}
+# http://abcnotation.com/wiki/abc:standard:v2.1#decorations — velocities of the dynamics marks.
+DYNAMICS = {"pppp": 30, "ppp": 30, "pp": 45, "p": 60, "mp": 75, "mf": 90, "f": 105, "ff": 120,
+            "fff": 127, "ffff": 127}
+DEFAULT_VELOCITY = 90
+# http://abcnotation.com/wiki/abc:standard:v2.1#use_of_fields_within_the_tune_body — letters
+# that are notes or rests cannot be body fields.
+NOTE_LETTER_FIELDS = frozenset("ABCDEFGXYZabcdefgxyz")
+# abc2midi's default: grace notes take a quarter of the main note (`%%MIDI grace 1/4`).
+GRACE_SHARE = Fraction(1, 4)
+# Lengths beyond these are absurd (A99999): whole notes for one note, a bar, a tune.
+MAX_NOTE = Fraction(64)
+MAX_TUNE_QUARTERS = 4 * 4 * 2000
+
+
+@dataclass
+class WrittenNote:
+    """A note (or grace note) inside a written bar; `offset`/`duration` in whole notes."""
+
+    pitch: int
+    offset: Fraction
+    duration: Fraction
+    velocity: int
+    grace: bool
+    decorations: tuple[str, ...]
+    tie: bool
+    line: int
+    col: int
+
+
+@dataclass
+class WrittenBar:
+    """A bar as written, with the repeat and ending marks at its two ends."""
+
+    number: int
+    line: int
+    col: int
+    notes: list[WrittenNote] = field(default_factory=list)
+    chords: list[tuple[Fraction, str]] = field(default_factory=list)
+    duration: Fraction = Fraction(0)
+    expected: Fraction | None = None
+    open_repeat: bool = False
+    close_repeat: bool = False
+    section_end: bool = False
+    ending: tuple[int, ...] = ()
+    part: str = ""
+    end_line: int = 0
+    end_col: int = 0
+    closed: bool = False
+    has_music: bool = False
+
+
+class Reporter:
+    """Collects problems: `strict` raises the AbcError of a fatal one; otherwise all become Issues."""
+
+    def __init__(self, tune: Tune, strict: bool):
+        self.tune, self.strict, self.issues = tune, strict, []
+
+    def __call__(self, code: str, message: str, line: int, col: int,
+                 error: type[E.AbcError] | None = None, severity: str = "error") -> None:
+        if self.strict and error is not None:
+            raise error(message, line=line, col=col, x=self.tune.x, source=self.tune.source)
+        self.issues.append(Issue(code, severity, message, self.tune.x, line, col,
+                                 self.tune.source))
+
+
+def parse_length(text: str) -> Fraction:
+    """`2` -> 2, `/` -> 1/2, `//` -> 1/4, `3/2` -> 3/2, `/3` -> 1/3, `` -> 1 (units of L:)."""
+    if not text:
+        return Fraction(1)
+    num, slashes, den = text.partition("/")
+    if not slashes:
+        return Fraction(int(num))
+    numerator = int(num) if num else 1
+    extra = den.lstrip("/")
+    slash_count = 1 + len(den) - len(extra)
+    if extra:
+        return Fraction(numerator, int(extra) * 2 ** (slash_count - 1))
+    return Fraction(numerator, 2 ** slash_count)
+
+
+def parse_endings(text: str) -> tuple[int, ...]:
+    """`1` -> (1,), `1,3` -> (1, 3), `1-3` -> (1, 2, 3)."""
+    numbers: list[int] = []
+    for part in text.split(","):
+        low, _, high = part.partition("-")
+        if low.isdigit():
+            top = int(high) if high.isdigit() else int(low)
+            numbers.extend(range(int(low), min(top, int(low) + 16) + 1))
+    return tuple(numbers)
+
+
+class Scorer:
+    """Walks a tune's tokens once and builds its written bars (see the module docstring)."""
+
+    def __init__(self, tune: Tune, report: Reporter):
+        self.tune, self.report = tune, report
+        self.bars: list[WrittenBar] = []
+        self.tempo_qpm: float | None = None
+        self.meter, self.unit, self.key = Meter(free=True, text="none"), Fraction(1, 8), Key()
+        self.bar_accidentals: dict[tuple[str, int], int] = {}
+        self.velocity = DEFAULT_VELOCITY
+        self.decorations: list[str] = []
+        self.chord_symbols: list[str] = []
+        self.graces: list[tuple[int, Fraction, int, int]] | None = None
+        self.pending_graces: list[tuple[int, Fraction, int, int]] | None = None
+        self.chord: list[tuple[int, Fraction, bool, int, int]] | None = None
+        self.tuplet_left, self.tuplet_ratio = 0, Fraction(1)
+        self.next_factor = Fraction(1)
+        self.last_group: list[WrittenNote] = []
+        self.last_group_duration = Fraction(0)
+        self.tied_pitches: set[int] = set()
+        self.open_slurs = 0
+        self.voice: str | None = None
+        self.skipping_voice = self.in_overlay = False
+        self.part = ""
+        self.current = WrittenBar(0, tune.start_line, 1)
+        self.total = Fraction(0)
+
+    # -- header ---------------------------------------------------------------------------
+
+    def read_header(self) -> None:
+        """Meter, unit length, key, tempo and first voice from the file and tune headers."""
+        fields = [(f.name, f.value, f.line) for f in self.tune.file_header + self.tune.header]
+        meter_fields = [(v, ln) for n, v, ln in fields if n == "M"]
+        if meter_fields:
+            self.set_meter(*meter_fields[-1], 1)
+        unit_fields = [(v, ln) for n, v, ln in fields if n == "L"]
+        self.unit = default_unit_length(self.meter)
+        if unit_fields:
+            self.set_unit(*unit_fields[-1], 1)
+        for name, value, line in fields:
+            if name == "K":
+                self.set_key(value, line, 1)
+            elif name == "Q" and self.tempo_qpm is None:
+                self.set_tempo(value, line, 1)
+            elif name == "V" and self.voice is None:
+                self.voice = value.split()[0] if value.split() else ""
+        self.current.expected = self.meter.bar
+
+    def set_meter(self, value: str, line: int, col: int) -> None:
+        try:
+            self.meter = parse_meter(value)
+        except E.MeterError as exc:
+            self.report("invalid-meter", exc.message, line, col, E.MeterError)
+
+    def set_unit(self, value: str, line: int, col: int) -> None:
+        try:
+            self.unit = parse_unit_length(value)
+        except E.UnitLengthError as exc:
+            self.report("invalid-length", exc.message, line, col, E.UnitLengthError)
+
+    def set_key(self, value: str, line: int, col: int) -> None:
+        try:
+            self.key = parse_key(value)
+        except E.KeyError_ as exc:
+            self.report("invalid-key", exc.message, line, col, E.KeyError_)
+        self.bar_accidentals.clear()
+
+    def set_tempo(self, value: str, line: int, col: int) -> None:
+        try:
+            self.tempo_qpm = parse_tempo(value, self.unit, self.meter)
+        except E.TempoError as exc:
+            self.report("invalid-tempo", exc.message, line, col, severity="warning")
+
+    # -- driving --------------------------------------------------------------------------
+
+    def run(self) -> list[WrittenBar]:
+        self.read_header()
+        handlers = {name[3:]: getattr(self, name) for name in dir(self) if name.startswith("on_")}
+        for kind, line, col, match in tokenize(self.tune.body):
+            if self.skipping_voice and kind not in ("field", "inline"):
+                continue
+            if self.in_overlay and kind not in ("bar", "eol", "field"):
+                continue
+            handler = handlers.get(kind)
+            if handler is not None:
+                handler(line, col, match)
+        self.finish()
+        return self.bars
+
+    def finish(self) -> None:
+        end_line = self.tune.body[-1].line if self.tune.body else self.tune.start_line
+        self.check_open_groups(end_line, 1)
+        if self.current.has_music or self.current.duration:
+            self.close_bar(end_line, 1)
+        if self.open_slurs > 0:
+            self.report("unclosed-slur", f"{self.open_slurs} slur(s) opened with ( never closed",
+                        end_line, 1)
+        if self.tuplet_left > 0:
+            self.report("unclosed-tuplet", f"a tuplet is missing {self.tuplet_left} note(s)",
+                        end_line, 1)
+
+    def check_open_groups(self, line: int, col: int) -> None:
+        """A chord or grace group still open at a bar line or the end of the tune."""
+        if self.chord is not None:
+            self.report("unclosed-chord", "chord opened with [ is never closed with ]",
+                        line, col, E.UnclosedError)
+            self.on_chord_end(line, col, None)
+        if self.graces is not None:
+            self.report("unclosed-grace", "grace notes opened with { are never closed with }",
+                        line, col, E.UnclosedError)
+            self.graces = None
+
+    # -- notes ----------------------------------------------------------------------------
+
+    def pitch_of(self, match, line: int, col: int) -> int:
+        """MIDI pitch of a note token, applying (and recording) accidentals for the bar."""
+        letter = match["letter"]
+        octave = (1 if letter.islower() else 0) + match["oct"].count("'") - match["oct"].count(",")
+        upper = letter.upper()
+        if match["acc"]:
+            shift = ACCIDENTAL_SEMITONES[match["acc"]]
+            self.bar_accidentals[(upper, octave)] = shift
+        else:
+            shift = self.bar_accidentals.get((upper, octave), self.key.signature.get(upper, 0))
+        return 60 + 12 * (octave + self.key.octave) + LETTER_SEMITONES[upper] + shift \
+            + self.key.transpose
+
+    def length_of(self, text: str, line: int, col: int) -> Fraction:
+        """A note length in whole notes; absurd lengths are reported."""
+        try:
+            length = parse_length(text) * self.unit
+        except (ZeroDivisionError, ValueError):
+            length = Fraction(0)
+        if not 0 < length <= MAX_NOTE:
+            self.report("bad-duration", f"note length '{text}' is absurd", line, col,
+                        E.DurationError)
+            return self.unit
+        return length
+
+    def on_note(self, line: int, col: int, match) -> None:
+        pitch = self.pitch_of(match, line, col)
+        length = self.length_of(match["len"], line, col)
+        tie = bool(match["tie"])
+        if self.graces is not None:
+            self.graces.append((pitch, length, line, col))
+        elif self.chord is not None:
+            self.chord.append((pitch, length, tie, line, col))
+        else:
+            self.place([(pitch, tie, line, col)], length, line, col)
+
+    def on_rest(self, line: int, col: int, match) -> None:
+        if match["rkind"] in "ZX":  # multi-measure rest: a count of whole bars
+            count = int(match["rlen"]) if match["rlen"].isdigit() else 1
+            length = (self.meter.bar or Fraction(1)) * min(count, 1000)
+        else:
+            length = self.length_of(match["rlen"], line, col)
+        self.place([], length, line, col)
+
+    def place(self, pitches: list[tuple[int, bool, int, int]], length: Fraction,
+              line: int, col: int) -> None:
+        """Put a note group (one note, a chord's notes, or none for a rest) at the cursor."""
+        duration = length * self.next_factor
+        self.next_factor = Fraction(1)
+        if self.tuplet_left > 0:
+            duration *= self.tuplet_ratio
+            self.tuplet_left -= 1
+        self.check_tie(pitches, line, col)
+        bar, offset = self.current, self.current.duration
+        for text in self.chord_symbols:
+            bar.chords.append((offset, text))
+        self.chord_symbols = []
+        offset, main = self.place_graces(offset, duration)
+        decorations = tuple(self.decorations)
+        self.decorations = []
+        group = [WrittenNote(pitch, offset, main, self.velocity, False, decorations, tie, ln, cl)
+                 for pitch, tie, ln, cl in pitches]
+        bar.notes.extend(group)
+        bar.duration += duration
+        bar.has_music = True
+        self.last_group, self.last_group_duration = group, duration
+
+    def place_graces(self, offset: Fraction, duration: Fraction) -> tuple[Fraction, Fraction]:
+        """Grace notes take GRACE_SHARE of the main note's time, from its start."""
+        graces, self.pending_graces = self.pending_graces, None
+        if not graces:
+            return offset, duration
+        share = duration * GRACE_SHARE
+        written = sum(length for _, length, _, _ in graces)
+        for pitch, length, line, col in graces:
+            grace_duration = share * length / written
+            self.current.notes.append(WrittenNote(pitch, offset, grace_duration, self.velocity,
+                                                  True, (), False, line, col))
+            offset += grace_duration
+        return offset, duration - share
+
+    def check_tie(self, pitches, line: int, col: int) -> None:
+        """A tie must join notes of the same pitch (ABC 2.1 §4.11)."""
+        if self.tied_pitches and pitches and not self.tied_pitches & {p for p, *_ in pitches}:
+            self.report("bad-tie", "tie between notes of different pitches", line, col)
+        if pitches:
+            self.tied_pitches = {p for p, tie, *_ in pitches if tie}
+
+    # -- groups ---------------------------------------------------------------------------
+
+    def on_chord_start(self, line: int, col: int, match) -> None:
+        if self.chord is not None:
+            self.report("unclosed-chord", "chord opened inside a chord", line, col,
+                        E.UnclosedError)
+            return
+        self.chord = []
+
+    def on_chord_end(self, line: int, col: int, match) -> None:
+        notes, self.chord = self.chord, None
+        if notes is None:
+            self.report("bad-character", "] without a chord to close", line, col, severity="warning")
+            return
+        if not notes:
+            return
+        multiplier = parse_length(match["clen"]) if match is not None and match["clen"] else 1
+        tie_all = bool(match is not None and match["ctie"])
+        pitches = [(pitch, tie or tie_all, ln, cl) for pitch, _, tie, ln, cl in notes]
+        self.place(pitches, notes[0][1] * multiplier, line, col)
+
+    def on_grace_start(self, line: int, col: int, match) -> None:
+        self.graces = []
+
+    def on_grace_end(self, line: int, col: int, match) -> None:
+        if self.graces is None:
+            self.report("bad-character", "} without grace notes to close", line, col,
+                        severity="warning")
+            return
+        self.pending_graces, self.graces = self.graces, None
+
+    def on_tuplet(self, line: int, col: int, match) -> None:
+        p = int(match["tp"])
+        q = int(match["tq"]) if match["tq"] else TUPLET_Q.get(p, 3 if self.meter.compound else 2)
+        r = int(match["tr"]) if match["tr"] else p
+        if p < 2 or q < 1 or r < 1 or p > 64 or q > 64:
+            self.report("bad-tuplet", f"tuplet ({p}:{q}:{r} is not playable", line, col)
+            return
+        self.tuplet_left, self.tuplet_ratio = r, Fraction(q, p)
+
+    def on_slur_start(self, line: int, col: int, match) -> None:
+        self.open_slurs += 1
+
+    def on_slur_end(self, line: int, col: int, match) -> None:
+        if self.open_slurs == 0:
+            self.report("unopened-slur", ") closes a slur that was never opened", line, col,
+                        severity="warning")
+        self.open_slurs = max(0, self.open_slurs - 1)
+
+    def on_broken(self, line: int, col: int, match) -> None:
+        """`a>b`: the note before gets longer, the one after shorter (`<` the other way)."""
+        text = match.group(0)
+        longer, shorter = BROKEN_FACTORS[len(text)]
+        first, second = (longer, shorter) if text[0] == ">" else (shorter, longer)
+        if not self.last_group_duration:
+            self.report("bad-broken-rhythm", f"{text} has no note before it", line, col)
+            return
+        extra = self.last_group_duration * (first - 1)
+        for note in self.last_group:
+            note.duration *= first
+        self.current.duration += extra
+        self.last_group_duration = Fraction(0)
+        self.next_factor = second
+
+    # -- marks ----------------------------------------------------------------------------
+
+    def on_deco(self, line: int, col: int, match) -> None:
+        name = match["dname"] or match["pname"]
+        if name in DYNAMICS:
+            self.velocity = DYNAMICS[name]
+        else:
+            self.decorations.append(name)
+
+    def on_short_deco(self, line: int, col: int, match) -> None:
+        name = SHORT_DECORATIONS.get(match.group(0))
+        if name is None:
+            self.report("bad-character", f"'{match.group(0)}' is not ABC here (no U: defines it)",
+                        line, col)
+        else:
+            self.decorations.append(name)
+
+    def on_quoted(self, line: int, col: int, match) -> None:
+        text = match["qtext"]
+        if text[:1] not in ("^", "_", "<", ">", "@") and text.strip():
+            self.chord_symbols.append(text.strip())
+
+    def on_open_quote(self, line: int, col: int, match) -> None:
+        self.report("unclosed-quote", 'a " opens a chord symbol or annotation never closed',
+                    line, col)
+
+    def on_bad(self, line: int, col: int, match) -> None:
+        self.report("bad-character", f"'{match.group(0)}' is not ABC", line, col)
+
+    def on_overlay(self, line: int, col: int, match) -> None:
+        self.report("voice-overlay", "& voice overlays are not played (first voice kept)",
+                    line, col, severity="warning")
+        self.in_overlay = True
+
+    # -- bars -----------------------------------------------------------------------------
+
+    def on_bar(self, line: int, col: int, match) -> None:
+        self.in_overlay = False
+        self.check_open_groups(line, col)
+        close = bool(match["lcolon"] or match["dcolon"])
+        opens = bool(match["rcolon"] or match["dcolon"])
+        section_end = match["btype"] in ("||", "|]", "[|")
+        bar = self.current if self.current.has_music or self.current.duration else None
+        target = bar or (self.bars[-1] if self.bars else None)
+        if target is not None:
+            target.close_repeat |= close
+            target.section_end |= section_end
+        if bar is not None:
+            self.close_bar(line, col)
+        elif close and target is None:
+            self.report("bad-repeat", ":| before any music", line, col, severity="warning")
+        self.current.open_repeat |= opens
+        if match["bnum"]:
+            self.current.ending = parse_endings(match["bnum"])
+
+    def on_ending(self, line: int, col: int, match) -> None:
+        self.current.ending = parse_endings(match["enums"])
+
+    def close_bar(self, line: int, col: int) -> None:
+        bar = self.current
+        bar.end_line, bar.end_col, bar.closed, bar.part = line, col, True, self.part
+        self.bars.append(bar)
+        self.total += bar.duration
+        if self.total * 4 > MAX_TUNE_QUARTERS:
+            self.report("bad-duration", "the tune is absurdly long", line, col, E.DurationError)
+        self.current = WrittenBar(len(self.bars), line, col + 1, expected=self.meter.bar)
+        self.bar_accidentals.clear()
+        self.last_group, self.last_group_duration = [], Fraction(0)
+
+    # -- fields ---------------------------------------------------------------------------
+
+    def on_inline(self, line: int, col: int, match) -> None:
+        self.apply_field(match["iname"], match["ivalue"].strip(), line, col)
+
+    def on_field(self, line: int, col: int, match) -> None:
+        self.apply_field(match["name"], match["value"].strip(), line, col)
+
+    def apply_field(self, name: str, value: str, line: int, col: int) -> None:
+        """A field met in the body: key, meter, unit, tempo, part or voice changes."""
+        if self.skipping_voice and name != "V":
+            return
+        if name == "K":
+            self.set_key(value, line, col)
+        elif name == "M":
+            self.set_meter(value, line, col)
+            if not (self.current.has_music or self.current.duration):
+                self.current.expected = self.meter.bar
+        elif name == "L":
+            self.set_unit(value, line, col)
+        elif name == "Q" and self.tempo_qpm is None:
+            self.set_tempo(value, line, col)
+        elif name == "P":
+            self.part = value.strip()[:1]
+        elif name == "V":
+            self.switch_voice(value, line, col)
+        elif name in NOTE_LETTER_FIELDS:
+            self.report("field-in-body", f"{name}: is not allowed in the tune body", line, col,
+                        severity="warning")
+
+    def switch_voice(self, value: str, line: int, col: int) -> None:
+        """Keep the first voice; skip the others until the first comes back."""
+        voice = value.split()[0] if value.split() else ""
+        if self.voice is None:
+            self.voice = voice
+        if voice != self.voice and not self.skipping_voice:
+            self.report("extra-voice", f"voice {voice} is not played (only the first voice, "
+                        f"{self.voice}, is kept)", line, col, severity="warning")
+        self.skipping_voice = voice != self.voice
+
+
+def score_tune(tune: Tune, strict: bool = True) -> tuple[Scorer, list[Issue]]:
+    """Build the written bars of `tune`. Strict: raise the first fatal AbcError."""
+    reporter = Reporter(tune, strict)
+    scorer = Scorer(tune, reporter)
+    scorer.run()
+    return scorer, reporter.issues

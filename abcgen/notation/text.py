@@ -1,0 +1,93 @@
+"""Bytes to ABC text: decoding, mojibake mending, newlines.
+
+ABC 2.1 §2.1 (http://abcnotation.com/wiki/abc:standard:v2.1#file_structure): files are UTF-8 by
+default; older tunebooks are Latin-1/cp1252, and some were converted twice (UTF-8 read as
+cp1252 and saved as UTF-8 again: 'SparÃ¡n'), which we mend.
+"""
+
+import codecs
+import re
+from pathlib import Path
+
+from abcgen.notation.errors import UnreadableError
+
+# A tunebook larger than this is refused rather than parsed (the largest real ones are ~2 MB).
+MAX_FILE_BYTES = 32 * 1024 * 1024
+
+# Control characters that never occur in text (tab, LF, CR and form feed do).
+_BINARY_BYTES = bytes(b for b in range(32) if b not in (9, 10, 12, 13))
+_BINARY_TABLE = bytes.maketrans(b"", b"")
+
+# A run of characters that UTF-8 bytes turn into when read as cp1252/latin-1.
+_MOJIBAKE_RUN = re.compile("[\u0080-\u00ff\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192"
+                           "\u02c6\u02dc\u2013\u2014\u2018-\u201e\u2020-\u2022\u2026\u2030"
+                           "\u2039\u203a\u20ac\u2122]{2,}")
+
+
+def _looks_binary(data: bytes) -> bool:
+    sample = data[:65536]
+    if b"\x00" in sample:
+        return True
+    controls = len(sample) - len(sample.translate(_BINARY_TABLE, _BINARY_BYTES))
+    return controls > max(8, len(sample) // 100)
+
+
+def _mend_run(match: re.Match) -> str:
+    run = match.group(0)
+    for _ in range(3):  # double- and triple-encoded text both occur
+        try:
+            fixed = run.encode("cp1252").decode("utf-8")
+        except (UnicodeEncodeError, UnicodeDecodeError):
+            try:
+                fixed = run.encode("latin-1").decode("utf-8")
+            except (UnicodeEncodeError, UnicodeDecodeError):
+                break
+        if fixed == run:
+            break
+        run = fixed
+    return run
+
+
+def mend_mojibake(text: str) -> str:
+    """Undo UTF-8 that was decoded as cp1252 (once or more): 'SparÃÂ¡n' -> 'Sparán'."""
+    if text.isascii():
+        return text
+    return _MOJIBAKE_RUN.sub(_mend_run, text)
+
+
+def decode_bytes(data: bytes, source: str | None = None) -> str:
+    """Decode a tunebook: UTF-8 (BOM or not), else cp1252, else latin-1; mend mojibake;
+    turn CRLF and CR into LF. Raises UnreadableError for binary data or a huge file."""
+    if len(data) > MAX_FILE_BYTES:
+        raise UnreadableError(f"file is {len(data) // 2**20} MB, over the "
+                              f"{MAX_FILE_BYTES // 2**20} MB limit", source=source)
+    if _looks_binary(data):
+        raise UnreadableError("not a text file (binary data)", source=source)
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8):]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        try:
+            text = data.decode("cp1252")
+        except UnicodeDecodeError:
+            text = data.decode("latin-1")
+    text = mend_mojibake(text)
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def read_abc(path: str | Path) -> str:
+    """Read and decode an ABC file. Raises UnreadableError (missing, a folder, binary, huge)."""
+    path = Path(path)
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise UnreadableError(f"file is over the {MAX_FILE_BYTES // 2**20} MB limit",
+                                  source=str(path))
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise UnreadableError("no such file", source=str(path)) from None
+    except IsADirectoryError:
+        raise UnreadableError("is a folder, not an ABC file", source=str(path)) from None
+    except OSError as exc:
+        raise UnreadableError(f"can't read: {exc.strerror}", source=str(path)) from None
+    return decode_bytes(data, source=str(path))

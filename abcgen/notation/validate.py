@@ -1,0 +1,184 @@
+"""`check`: every problem in a tune as an Issue with a stable code, severity and position.
+
+The rules come from ABC 2.1 (sections linked at each) and from what abc2midi rejects. The
+scorer (score.py) reports the body's problems; this module adds the header's, the bar
+lengths and the repeat structure.
+"""
+
+from fractions import Fraction
+
+from abcgen.notation.lexer import body_field
+from abcgen.notation.model import Issue, Tune
+from abcgen.notation.parse import read_tunes
+from abcgen.notation.score import WrittenBar, score_tune
+
+CODES = {
+    "missing-x": "the tune has no X: reference number",
+    "bad-x": "X: is not a positive whole number",
+    "duplicate-x": "X: repeats in the tune or the tunebook",
+    "missing-title": "no T: title",
+    "empty-title": "T: is empty",
+    "missing-meter": "no M: meter",
+    "invalid-meter": "M: is not a meter",
+    "invalid-length": "L: is not a unit note length",
+    "missing-key": "no K: key",
+    "invalid-key": "K: is not a key",
+    "key-not-last": "header fields after K:, which must end the header",
+    "invalid-tempo": "Q: is not a tempo",
+    "bar-length": "a bar's length is not the meter's",
+    "unclosed-repeat": "|: is never closed by :|",
+    "bad-ending": "a variant ending without a repeat around it",
+    "unclosed-chord": "[ chord never closed",
+    "unclosed-grace": "{ grace notes never closed",
+    "unclosed-slur": "( slur never closed",
+    "unopened-slur": ") without (",
+    "unclosed-tuplet": "a tuplet lacks notes",
+    "unclosed-quote": '" never closed',
+    "bad-tuplet": "an unplayable tuplet",
+    "bad-broken-rhythm": "> or < without a note before it",
+    "bad-tie": "a tie between notes of different pitches",
+    "bad-character": "a character that is not ABC",
+    "bad-duration": "an absurd length",
+    "bad-repeat": "a repeat sign where none can be",
+    "no-notes": "the tune has no notes",
+    "extra-voice": "a voice other than the first (not played)",
+    "voice-overlay": "a voice overlay & (not played)",
+    "field-in-body": "a field that may not appear in the body",
+}
+# Header fields that may follow K: in the body's first lines without breaking the header rule.
+BODY_OK_FIELDS = frozenset("KLMPQVIWwNrsmU%")
+
+
+def _issue(tune: Tune, code: str, message: str, line: int = 0, col: int = 1,
+           severity: str = "error") -> Issue:
+    return Issue(code, severity, message, tune.x, line or tune.start_line, col, tune.source)
+
+
+def check_header(tune: Tune) -> list[Issue]:
+    """X:, T:, M:, K: present and well formed; K: last. http://abcnotation.com/wiki/abc:standard:v2.1#tune_header"""
+    issues = []
+    xs = [f for f in tune.header if f.name == "X"]
+    if not xs:
+        issues.append(_issue(tune, "missing-x", "no X: reference number before the title"))
+    elif not xs[0].value.strip().isdigit() or int(xs[0].value.strip()) < 1:
+        issues.append(_issue(tune, "bad-x", f"X:{xs[0].value} is not a positive number", xs[0].line))
+    for extra in xs[1:]:
+        issues.append(_issue(tune, "duplicate-x", "a second X: in one tune", extra.line))
+    titles = [f for f in tune.header if f.name == "T"]
+    if not titles:
+        issues.append(_issue(tune, "missing-title", "no T: title"))
+    elif not any(f.value.strip() for f in titles):
+        issues.append(_issue(tune, "empty-title", "T: is empty", titles[0].line))
+    if tune.get("M") is None:
+        issues.append(_issue(tune, "missing-meter", "no M: meter (free meter assumed)"))
+    if tune.get("K") is None:
+        issues.append(_issue(tune, "missing-key", "no K: key, which must end the header"))
+    return issues + _fields_after_key(tune)
+
+
+def _fields_after_key(tune: Tune) -> list[Issue]:
+    """Header fields written after K: (before the first music line) break 'K: ends the header'."""
+    issues = []
+    for line in tune.body:
+        field = body_field(line.text)
+        if field is None:
+            if line.text.strip() and not line.text.startswith("%"):
+                break
+            continue
+        if field[0] not in BODY_OK_FIELDS:
+            issues.append(_issue(tune, "key-not-last", f"{field[0]}: comes after K:, which must "
+                                 "be the last header field", line.line))
+    return issues
+
+
+def _ends_section(bars: list[WrittenBar], index: int) -> bool:
+    bar = bars[index]
+    following = bars[index + 1] if index + 1 < len(bars) else None
+    return (bar.close_repeat or bar.section_end or following is None
+            or bool(following.ending) or following.open_repeat)
+
+
+def _short_bar_ok(bars: list[WrittenBar], index: int, pickup: Fraction) -> bool:
+    """A short bar is fine as the pickup, or when it and its neighbour across a section
+    boundary (or the tune's pickup) add up to a whole bar."""
+    bar = bars[index]
+    if index == 0:
+        return True
+    if _ends_section(bars, index):
+        following = bars[index + 1] if index + 1 < len(bars) else None
+        if bar.duration + pickup == bar.expected:
+            return True
+        if following is not None and bar.duration + following.duration == bar.expected:
+            return True
+    previous = bars[index - 1]
+    return _ends_section(bars, index - 1) and previous.duration + bar.duration == bar.expected
+
+
+def check_bars(tune: Tune, bars: list[WrittenBar]) -> list[Issue]:
+    """Each bar's length against the meter. http://abcnotation.com/wiki/abc:standard:v2.1#mmeter"""
+    issues = []
+    first = bars[0] if bars else None
+    pickup = first.duration if first and first.expected and first.duration < first.expected \
+        else Fraction(0)
+    for index, bar in enumerate(bars):
+        if bar.expected is None or bar.duration == bar.expected:
+            continue
+        if bar.duration < bar.expected and _short_bar_ok(bars, index, pickup):
+            continue
+        off = bar.duration - bar.expected
+        how = f"{abs(off)} too long" if off > 0 else f"{abs(off)} too short"
+        issues.append(_issue(tune, "bar-length", f"bar {index + 1} lasts {bar.duration} of a whole "
+                             f"note, the meter's bar is {bar.expected} ({how})",
+                             bar.line, bar.col))
+    return issues
+
+
+def check_repeats(tune: Tune, bars: list[WrittenBar]) -> list[Issue]:
+    """|: closed by :|, endings inside a repeat. http://abcnotation.com/wiki/abc:standard:v2.1#first_and_second_repeats"""
+    issues, open_at, had_close = [], None, False
+    for index, bar in enumerate(bars):
+        if bar.open_repeat:
+            open_at, had_close = open_at or bar, False
+        if bar.ending and bar.ending[0] == 1 and not _closed_later(bars, index):
+            issues.append(_issue(tune, "bad-ending", "ending [1 is not closed by :|",
+                                 bar.line, bar.col))
+        if bar.ending and bar.ending[0] > 1 and not had_close:
+            issues.append(_issue(tune, "bad-ending", f"ending [{bar.ending[0]} without a repeat "
+                                 "before it", bar.line, bar.col))
+        if bar.close_repeat:
+            open_at, had_close = None, True
+    if open_at is not None:
+        issues.append(_issue(tune, "unclosed-repeat", "|: is never closed by :|",
+                             open_at.line, open_at.col))
+    return issues
+
+
+def _closed_later(bars: list[WrittenBar], index: int) -> bool:
+    for bar in bars[index:]:
+        if bar.close_repeat:
+            return True
+        if bar is not bars[index] and (bar.ending or bar.open_repeat):
+            return False
+    return False
+
+
+def check_tune(tune: Tune) -> list[Issue]:
+    """Every problem in `tune`, errors and warnings, in line order."""
+    scorer, body_issues = score_tune(tune, strict=False)
+    issues = check_header(tune) + body_issues + check_bars(tune, scorer.bars) \
+        + check_repeats(tune, scorer.bars)
+    if not any(bar.notes for bar in scorer.bars) and tune.get("K") is not None:
+        issues.append(_issue(tune, "no-notes", "the tune has no notes"))
+    return sorted(issues, key=lambda issue: (issue.line, issue.col))
+
+
+def check_text(text: str, source: str | None = None) -> list[Issue]:
+    """Check every tune of a tunebook, including X: numbers repeated across tunes."""
+    issues, seen = [], {}
+    for tune in read_tunes(text, source):
+        issues.extend(check_tune(tune))
+        if tune.x is not None and tune.x in seen:
+            issues.append(_issue(tune, "duplicate-x", f"X:{tune.x} is used again (first at line "
+                                 f"{seen[tune.x]})", tune.start_line))
+        seen.setdefault(tune.x, tune.start_line)
+    return issues

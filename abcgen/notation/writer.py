@@ -1,0 +1,95 @@
+"""Tune -> ABC text (`dumps`), and `clean_tune`, the normalised form the corpus keeps.
+
+A clean tune round-trips: `dumps(parse(text)) == text` but for whitespace at line ends.
+"""
+
+import re
+
+from abcgen.notation.fields import CANONICAL_ORDER
+from abcgen.notation.lexer import body_field, strip_comment
+from abcgen.notation.model import BodyLine, Field, Tune
+
+# Header fields that carry music for the model; the rest (sources, notes, history,
+# discography, transcription, words ...) are dropped by `clean_tune`.
+MUSIC_FIELDS = frozenset("XTMLQRPK")
+# Body field lines kept by `clean_tune`: key, meter, unit, tempo changes and part labels.
+MUSIC_BODY_FIELDS = frozenset("KMLQP")
+_SPACES = re.compile(r"[ \t]+")
+
+
+def _field_text(field: Field) -> str:
+    if field.name == "%":
+        return f"%{field.value}"
+    return f"{field.name}:{field.value}"
+
+
+def dumps(tune: Tune) -> str:
+    """The tune as ABC text, header then body, ending with a newline."""
+    lines = [_field_text(f) for f in tune.header] + [line.text.rstrip() for line in tune.body]
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def dumps_book(tunes: list[Tune]) -> str:
+    """Tunes separated by one blank line."""
+    return "\n".join(dumps(tune) for tune in tunes)
+
+
+def _canonical_header(tune: Tune) -> list[Field]:
+    """Music-carrying fields in canonical order X, T, M, L, Q, R, P, K, one of each (the
+    first title only); the file header's defaults are written into the tune."""
+    chosen: list[Field] = []
+    for name in CANONICAL_ORDER:
+        values = [f for f in tune.header if f.name == name and (f.value.strip() or name == "T")]
+        values = values or [f for f in tune.file_header if f.name == name and f.value.strip()]
+        if name == "T":
+            chosen.extend(Field("T", f.value.strip(), f.line) for f in values[:1])
+        elif values:
+            chosen.append(Field(name, _SPACES.sub(" ", values[0].value.strip()), values[0].line))
+    return chosen
+
+
+def _first_voice_lines(body: list[BodyLine]) -> list[BodyLine]:
+    """Body lines of the first voice only (V: lines and [V:] at line start switch voices)."""
+    kept, first, current = [], None, None
+    for line in body:
+        field = body_field(line.text)
+        voice = _line_voice(line.text, field)
+        if voice is not None:
+            first = voice if first is None else first
+            current = voice
+            if field is not None:
+                continue
+        if current is None or current == first:
+            kept.append(line)
+    return kept
+
+
+def _line_voice(text: str, field: tuple[str, str] | None) -> str | None:
+    if field is not None and field[0] == "V":
+        return field[1].split()[0] if field[1].split() else ""
+    if text.startswith("[V:"):
+        return text[3:].split("]")[0].split()[0] if text[3:].split("]")[0].split() else ""
+    return None
+
+
+def _clean_body_line(text: str) -> str | None:
+    """A music line without comments, directives, lyrics or non-music fields; None to drop it."""
+    if text.startswith("%"):
+        return None
+    field = body_field(text)
+    if field is not None:
+        return f"{field[0]}:{field[1]}" if field[0] in MUSIC_BODY_FIELDS else None
+    music = _SPACES.sub(" ", strip_comment(text)).strip()
+    return music or None
+
+
+def clean_tune(tune: Tune) -> Tune:
+    """The normalised tune the corpus keeps: canonical header, one voice, no comments,
+    directives, lyrics or non-music fields, single spaces, no trailing spaces."""
+    body = []
+    for line in _first_voice_lines(tune.body):
+        text = _clean_body_line(line.text)
+        if text is not None:
+            body.append(BodyLine(text, line.line))
+    return Tune(header=_canonical_header(tune), body=body, file_header=[],
+                source=tune.source, start_line=tune.start_line)
