@@ -19,8 +19,8 @@ app = typer.Typer(
 corpus_app = typer.Typer(help="Build training corpora from ABC tunebooks.", no_args_is_help=True)
 app.add_typer(corpus_app, name="corpus")
 
-err_console = Console(stderr=True)
-out_console = Console()
+err_console = Console(stderr=True, emoji=False)
+out_console = Console(emoji=False)
 
 
 @contextmanager

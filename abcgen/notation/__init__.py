@@ -14,6 +14,7 @@ from abcgen.notation.fields import (default_unit_length, parse_key, parse_meter,
 from abcgen.notation.model import (Bar, BodyLine, ChordSymbolEvent, Field, Issue, Key, Meter,
                                    NoteEvent, Timeline, Tune)
 from abcgen.notation.parse import parse_file, parse_tune, parse_tunebook, read_tunes
+from abcgen.notation.report import check_file, describe_file, describe_tune
 from abcgen.notation.text import decode_bytes, read_abc
 from abcgen.notation.timeline import build_timeline
 from abcgen.notation.validate import CODES, check_text, check_tune
@@ -24,7 +25,7 @@ __all__ = [
     "EmptyTuneError", "Field", "HeaderError", "Issue", "Key", "KeyError_", "LexError", "Meter",
     "MeterError", "MissingKeyError", "NoteEvent", "TempoError", "Timeline", "Tune",
     "UnclosedError", "UnitLengthError", "UnreadableError", "build_timeline", "check_text",
-    "check_tune", "clean_tune", "decode_bytes", "default_unit_length", "dumps", "dumps_book",
+    "check_file", "check_tune", "clean_tune", "decode_bytes", "describe_file", "describe_tune", "default_unit_length", "dumps", "dumps_book",
     "parse_chord_symbol", "parse_file", "parse_key", "parse_meter", "parse_tempo",
     "parse_tune", "parse_tunebook", "parse_unit_length", "read_abc", "read_tunes",
 ]

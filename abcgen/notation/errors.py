@@ -37,6 +37,8 @@ class AbcError(AbcgenError):
 class UnreadableError(AbcError):
     """The bytes are not text (binary data, too large) or the file can't be opened."""
 
+    exit_code = 2
+
 
 class HeaderError(AbcError):
     """A header field is missing, repeated or out of place (no X:, no K:, ...)."""

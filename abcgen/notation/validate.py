@@ -41,6 +41,7 @@ CODES = {
     "bad-duration": "an absurd length",
     "bad-repeat": "a repeat sign where none can be",
     "no-notes": "the tune has no notes",
+    "no-tunes": "the file holds no tune (a tune starts with X: and has a K:)",
     "extra-voice": "a voice other than the first (not played)",
     "voice-overlay": "a voice overlay & (not played)",
     "field-in-body": "a field that may not appear in the body",
@@ -175,7 +176,10 @@ def check_tune(tune: Tune) -> list[Issue]:
 def check_text(text: str, source: str | None = None) -> list[Issue]:
     """Check every tune of a tunebook, including X: numbers repeated across tunes."""
     issues, seen = [], {}
-    for tune in read_tunes(text, source):
+    tunes = read_tunes(text, source)
+    if not tunes:
+        issues.append(Issue("no-tunes", "error", CODES["no-tunes"], None, 1, 1, source))
+    for tune in tunes:
         issues.extend(check_tune(tune))
         if tune.x is not None and tune.x in seen:
             issues.append(_issue(tune, "duplicate-x", f"X:{tune.x} is used again (first at line "

@@ -60,6 +60,7 @@ RHYTHM_TEMPOS = (
     ("march", 110.0), ("polska", 110.0), ("slow air", 70.0), ("air", 80.0), ("song", 90.0),
 )
 DEFAULT_TEMPO = 120.0  # abc2midi's default when neither Q: nor a known R: says otherwise
+TEMPO_RANGE = (1.0, 1000.0)  # quarter notes per minute we agree to play at
 
 # Longest performance we render (seconds): a runaway tune (`A99999`, endless repeats of a
 # generated tune) would otherwise make a MIDI file pretty_midi refuses and hours of audio.
@@ -114,6 +115,12 @@ class MidiOptions:
     plain: bool = False
     swing: bool = False
 
+    def check(self) -> None:
+        """Raise RenderError for an unknown instrument, a program or tempo out of range."""
+        resolve_program(self.instrument, self.program)
+        if self.tempo is not None:
+            check_tempo(self.tempo)
+
 
 @dataclass(frozen=True)
 class PlayedNote:
@@ -157,9 +164,15 @@ def rhythm_tempo(rhythm: str | None) -> float:
 def choose_tempo(timeline: Timeline, rhythm: str | None, override: float | None) -> float:
     """The tempo in quarter notes per minute: the override, else Q:, else by R:, else 120."""
     tempo = override or timeline.tempo_qpm or rhythm_tempo(rhythm)
-    if not 1 <= tempo <= 1000:
-        raise RenderError(f"tempo {tempo:g} quarter notes per minute is outside 1-1000")
+    check_tempo(tempo)
     return float(tempo)
+
+
+def check_tempo(tempo: float) -> None:
+    """Refuse a tempo (quarter notes per minute) outside TEMPO_RANGE."""
+    low, high = TEMPO_RANGE
+    if not low <= tempo <= high:
+        raise RenderError(f"tempo {tempo:g} quarter notes per minute is outside {low:g}-{high:g}")
 
 
 class MetricGrid:

@@ -16,12 +16,13 @@ which are ignored. `compare_melody` knows the remaining differences in how abc2m
 is written (rolls and trills as several notes, staccato at half length).
 """
 
+import bisect
 import re
 import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import NamedTuple
@@ -46,6 +47,11 @@ BAR_WARNING_RE = re.compile(r"Track \d+ Bar (\d+) has (\S+) time units? while th
 MIDI_NAME_RE = re.compile(r"^book(\d+)\.mid$")
 NON_MELODY_TRACKS = ("gchord track", "drum track", "drone track")
 
+# Directives that make abc2midi play what is written, inserted into each tune's header (abc2midi
+# ignores them in a file header): ABC 2.1 §11.3, an accidental holds for the same note in the
+# same octave (abc2midi's default is every octave); chord notes start together (abc2midi's
+# default staggers them 10 ticks apart).
+REFERENCE_DIRECTIVES = ("%%propagate-accidentals octave", "%%MIDI chordattack 0")
 # abc2midi plays these decorations as several notes inside the written note's time span
 # (`~` roll: upper note then main note; `T`/`!trill!`: alternating 1/8-quarter notes).
 EXPANDED_ORNAMENTS = frozenset({"roll", "trill"})
@@ -264,21 +270,48 @@ def melody_events(abc_text: str, x: int | str | None = None,
 
 
 def book_melodies(abc_text: str, flags: Sequence[str] = ("-NGUI",),
+                  tune_starts: Sequence[int] = (),
                   timeout: float = DEFAULT_TIMEOUT_S) -> BookRun:
     """Run abc2midi once over a whole tunebook and read every tune's melody (see `BookRun`).
 
     One process per book is how abc2midi is fast (about 0.1 ms a tune); the report's line
-    numbers let a caller assign messages to tunes with `Abc2midiReport.between`.
+    numbers refer to `abc_text`, so a caller can assign messages to tunes with
+    `Abc2midiReport.between`.
+
+    `tune_starts` (1-based lines of each tune's X: field) makes abc2midi play as the standard
+    says: `REFERENCE_DIRECTIVES` are inserted after each of those lines.
     """
+    text, original_line = _with_lines_after(abc_text, tune_starts, REFERENCE_DIRECTIVES)
     with tempfile.TemporaryDirectory(prefix="abc2midi-") as tmp:
-        book = _write_book(Path(tmp), abc_text)
-        report = parse_messages(_run([book.name, *flags], Path(tmp), timeout))
+        book = _write_book(Path(tmp), text)
+        said = parse_messages(_run([book.name, *flags], Path(tmp), timeout))
         melodies = {}
         for path in Path(tmp).glob("book*.mid"):
             match = MIDI_NAME_RE.match(path.name)
             if match:
                 melodies[int(match.group(1))] = read_melody(path)
+    report = Abc2midiReport(tuple(replace(m, line=original_line(m.line)) for m in said.messages))
     return BookRun(report, melodies)
+
+
+def _with_lines_after(text: str, lines: Sequence[int], extra: Sequence[str]):
+    """`text` with the `extra` lines inserted after each of `lines` (1-based), and a function
+    that maps a line number of the new text back to `text`'s."""
+    if not lines:
+        return text, lambda line: line
+    wanted = sorted(set(lines))
+    out = []
+    for number, row in enumerate(text.splitlines(), start=1):
+        out.append(row)
+        if number in wanted:
+            out.extend(extra)
+    # the first original line after the k-th insertion point moves down by k * len(extra)
+    moved = [line + 1 + rank * len(extra) for rank, line in enumerate(wanted, start=1)]
+
+    def original_line(line: int) -> int:
+        return line - len(extra) * bisect.bisect_right(moved, line)
+
+    return "\n".join(out) + "\n", original_line
 
 
 def _merge_ornaments(reference: list[MidiNote], ours: Sequence) -> list[MidiNote]:

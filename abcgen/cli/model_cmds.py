@@ -1,0 +1,166 @@
+"""`abcgen train`, `abcgen generate`, `abcgen score`: the char-LSTM's commands (torch loaded lazily)."""
+
+import json
+import os
+import random
+from dataclasses import asdict
+from pathlib import Path
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+from abcgen.cli.app import app, err_console, fail, out_console, user_errors
+from abcgen.errors import AbcgenError
+from abcgen.fileio import atomic_write_text
+
+
+@app.command("train")
+def train_cmd(
+    corpus: Path = typer.Option(..., help="Corpus folder with train.abc, val.abc, test.abc "
+                                "(see `abcgen corpus build`)."),
+    out: Path = typer.Option(..., help="Run folder: best.pt, last.pt, metrics.jsonl, loss.png."),
+    preset: str = typer.Option("small", help="Model size: tiny, small, base or large."),
+    hidden: int = typer.Option(None, help="LSTM units per layer (overrides the preset)."),
+    layers: int = typer.Option(None, help="LSTM layers (overrides the preset)."),
+    dropout: float = typer.Option(None, help="Dropout in [0, 1) (overrides the preset)."),
+    seq_len: int = typer.Option(128, help="Characters per truncated-BPTT window."),
+    batch_size: int = typer.Option(32, help="Parallel sequences per step."),
+    lr: float = typer.Option(3e-3, help="Peak learning rate (AdamW)."),
+    max_steps: int = typer.Option(None, help="Stop after this many steps."),
+    max_minutes: float = typer.Option(None, help="Stop cleanly (and save) after this many "
+                                      "minutes, resumed parts included."),
+    device: str = typer.Option("auto", help="auto (CUDA when present), cpu, cuda or mps."),
+    seed: int = typer.Option(1, help="Seeds the weights, dropout and data order."),
+    resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its "
+                                "last.pt, exactly where it stopped."),
+) -> None:
+    """Train a char-LSTM on a corpus; multi-GPU: torchrun --nproc_per_node N -m abcgen train ..."""
+    from abcgen.model.train import TrainConfig, train
+
+    cfg = TrainConfig(corpus=str(corpus), out=str(out), preset=preset, hidden=hidden,
+                      layers=layers, dropout=dropout, seq_len=seq_len, batch_size=batch_size,
+                      lr=lr, max_steps=max_steps, max_minutes=max_minutes, device=device,
+                      seed=seed, resume=resume)
+    with user_errors(), _TrainBar(enabled=os.environ.get("RANK", "0") == "0") as bar:
+        best = train(cfg, on_progress=bar.update)
+    if bar.last is not None:
+        _print_train_summary(best, bar.last)
+
+
+class _TrainBar:
+    """A rich progress bar fed by train's progress callback: loss, val bits/char, chars/s, ETA."""
+
+    def __init__(self, enabled: bool):
+        self.last = None
+        self.bar = Progress(
+            TextColumn("[bold]train[/bold]"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("loss {task.fields[loss]}  val {task.fields[val]} bits/char  "
+                       "{task.fields[speed]} chars/s  ETA {task.fields[eta]}"),
+            console=err_console, disable=not enabled)
+        self.task = self.bar.add_task("train", total=None, loss="-", val="-", speed="-", eta="-")
+
+    def __enter__(self) -> "_TrainBar":
+        self.bar.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.bar.__exit__(*exc)
+
+    def update(self, progress) -> None:
+        self.last = progress
+        fields = {"eta": _minutes(progress.eta_s)}
+        if progress.loss is not None:
+            fields.update(loss=f"{progress.loss:.3f}", speed=f"{progress.chars_per_s:,.0f}")
+        if progress.best_val_bpc is not None:
+            fields["val"] = f"{progress.val_bpc:.3f} (best {progress.best_val_bpc:.3f})"
+        self.bar.update(self.task, completed=progress.step, total=progress.planned_steps, **fields)
+
+
+def _minutes(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    return f"{int(seconds // 60)}:{int(seconds % 60):02d}"
+
+
+def _print_train_summary(best: Path, progress) -> None:
+    out_console.print(f"stopped at step {progress.step}: {progress.message}")
+    out_console.print(f"best val {progress.best_val_bpc:.4f} bits/char -> {best}", highlight=False)
+
+
+@app.command("generate")
+def generate_cmd(
+    model: Path = typer.Option(None, help="Checkpoint (.pt); default: the bundled model."),
+    n: int = typer.Option(1, "-n", help="Number of tunes, all sampled as one batch."),
+    output: Path = typer.Option(None, "-o", "--output", help="Write the tunebook here "
+                                "(default: print it)."),
+    seed: int = typer.Option(None, help="Same seed, same tunes (default: a random seed, shown)."),
+    temperature: float = typer.Option(1.0, help="Above 0; lower is safer, higher wilder."),
+    top_k: int = typer.Option(None, help="Draw among the k likeliest characters only."),
+    top_p: float = typer.Option(None, help="Nucleus sampling: smallest set with probability p."),
+    title: str = typer.Option(None, help="T: line (default: the model names the tune)."),
+    meter: str = typer.Option(None, help="M: line, e.g. 6/8."),
+    key: str = typer.Option(None, help="K: line, e.g. G or Ador; the body follows it."),
+    rhythm: str = typer.Option(None, help="R: line, e.g. jig or reel."),
+    max_chars: int = typer.Option(3000, help="Cut a tune off at this many characters."),
+    raw: bool = typer.Option(False, "--raw", help="Write the samples exactly as drawn (no repair)."),
+) -> None:
+    """Write new tunes with a char-LSTM, primed with the header fields given."""
+    from abcgen.model.sample import SampleSettings, generate_tunebook, header_template
+
+    if seed is None:
+        seed = random.SystemRandom().randrange(2**31)
+        err_console.print(f"seed {seed} (pass --seed {seed} to get these tunes again)")
+    settings = SampleSettings(temperature=temperature, top_k=top_k, top_p=top_p,
+                              max_chars=max_chars, seed=seed)
+    try:
+        settings.check()
+        if n < 1:
+            raise AbcgenError(f"-n must be at least 1, got {n}")
+        template = header_template(title=title, meter=meter, key=key, rhythm=rhythm)
+    except AbcgenError as exc:
+        fail(str(exc))
+    postprocess = None if raw else _postprocess()
+    with user_errors(), err_console.status(f"sampling {n} tune(s)"):
+        book, samples = generate_tunebook(model, n, template, settings, postprocess)
+    _report_generated(book, samples, output)
+
+
+def _postprocess():
+    """The step between sampling and writing; the repair stage will hook in here."""
+    return None
+
+
+def _report_generated(book: str, samples, output: Path | None) -> None:
+    cut = sum(not s.complete for s in samples)
+    if cut:
+        err_console.print(f"[yellow]{cut} tune(s) reached --max-chars and were cut off[/yellow]")
+    if output is None:
+        out_console.print(book, end="", markup=False, highlight=False)
+        return
+    with user_errors():
+        try:
+            atomic_write_text(output, book)
+        except OSError as exc:
+            raise AbcgenError(f"{output}: cannot write: {exc.strerror or exc}") from None
+    err_console.print(f"wrote {len(samples)} tune(s) to {output}", highlight=False)
+
+
+@app.command("score")
+def score_cmd(
+    file: Path = typer.Argument(..., help="ABC tunebook (tunes separated by blank lines)."),
+    model: Path = typer.Option(None, help="Checkpoint (.pt); default: the bundled model."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Bits per character of a tunebook under a model (lower: the model finds it likelier)."""
+    from abcgen.model.score import score_file
+
+    with user_errors():
+        result = score_file(model, file)
+    if as_json:
+        out_console.print_json(json.dumps(asdict(result)))
+        return
+    out_console.print(f"{result.path}: {result.bits_per_char:.4f} bits/char over {result.tunes} "
+                      f"tune(s), {result.characters:,} characters", highlight=False)
+    if result.unknown_characters:
+        err_console.print(f"[yellow]characters the model never saw: "
+                          f"{''.join(result.unknown_characters)!r}[/yellow]")

@@ -1,0 +1,238 @@
+"""Sample new tunes: N sequences in one batch, each stopping at its own end of tune.
+
+A header template primes the model. It is a list whose items are either text fed verbatim or
+`MODEL_LINE`, a line the model writes itself (up to its newline) before the next verbatim text:
+with --meter but no --title the template is "X:1\\nT:", MODEL_LINE, "M:6/8\\n", so the model names
+the tune and then carries on under the given meter.
+"""
+
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from abcgen.errors import AbcgenError, InputError
+from abcgen.model.lstm import CharLSTM, State
+from abcgen.model.vocab import BOS, EOS, NON_TEXT_IDS, PAD, Vocab
+
+MODEL_LINE = None
+"""Template item: the model writes this line."""
+PRETRAINED_DIR = Path(__file__).parent / "pretrained"
+PRETRAINED_MODEL = PRETRAINED_DIR / "model.pt"
+HEADER_ORDER = (("T", "title"), ("M", "meter"), ("R", "rhythm"), ("K", "key"))
+"""Canonical header order X, T, M, L, R, K (L: is never primed; the model writes it)."""
+
+Template = list[str | None]
+
+
+@dataclass(frozen=True)
+class SampleSettings:
+    """How characters are drawn."""
+
+    temperature: float = 1.0
+    """Logits are divided by this (> 0); below 1 is safer, above 1 wilder."""
+    top_k: int | None = None
+    """Draw only among the k likeliest characters."""
+    top_p: float | None = None
+    """Draw only among the likeliest characters whose probabilities add up to p (nucleus)."""
+    max_chars: int = 3000
+    """A tune longer than this many characters is cut off (and marked incomplete)."""
+    seed: int = 0
+
+    def check(self) -> None:
+        if not self.temperature > 0:
+            raise AbcgenError(f"--temperature must be greater than 0, got {self.temperature}")
+        if self.top_k is not None and self.top_k < 1:
+            raise AbcgenError(f"--top-k must be at least 1, got {self.top_k}")
+        if self.top_p is not None and not 0 < self.top_p <= 1:
+            raise AbcgenError(f"--top-p must be in (0, 1], got {self.top_p}")
+        if self.max_chars < 1:
+            raise AbcgenError(f"--max-chars must be positive, got {self.max_chars}")
+
+
+def header_template(title: str | None = None, meter: str | None = None, key: str | None = None,
+                    rhythm: str | None = None) -> Template:
+    """The priming template for the given header fields (None: the model chooses)."""
+    values = {"title": title, "meter": meter, "key": key, "rhythm": rhythm}
+    for name, value in values.items():
+        if value is not None and ("\n" in value or "\r" in value or not value.strip()):
+            raise AbcgenError(f"--{name} must be one non-empty line, got {value!r}")
+    template: Template = ["X:1\n"]
+    if title is None and any(v is not None for v in (meter, key, rhythm)):
+        template += ["T:", MODEL_LINE]  # the model titles the tune before the given fields
+    for letter, name in HEADER_ORDER:
+        if values[name] is not None:
+            template.append(f"{letter}:{values[name].strip()}\n")
+    return _merge_text(template)
+
+
+def _merge_text(template: Template) -> Template:
+    merged: Template = []
+    for item in template:
+        if item is not MODEL_LINE and merged and merged[-1] is not MODEL_LINE:
+            merged[-1] += item
+        else:
+            merged.append(item)
+    return merged
+
+
+@dataclass
+class SampledTune:
+    text: str
+    complete: bool
+    """False when the tune was cut off at max_chars before its end marker."""
+
+
+@dataclass
+class _Lane:
+    """One sequence of the batch: its text so far and the template items still to come."""
+
+    template: deque
+    text: list[str] = field(default_factory=list)
+    queue: deque = field(default_factory=deque)
+    writing_line: bool = False
+    done: bool = False
+    complete: bool = False
+
+    def advance(self) -> None:
+        """Load the next template items once the current ones are used up."""
+        while self.template and not self.queue and not self.writing_line:
+            item = self.template.popleft()
+            if item is MODEL_LINE:
+                self.writing_line = True
+            else:
+                self.queue.extend(item)
+
+    @property
+    def template_open(self) -> bool:
+        return bool(self.template or self.queue or self.writing_line)
+
+
+def filter_logits(logits: torch.Tensor, settings: SampleSettings) -> torch.Tensor:
+    """Temperature, top-k and top-p applied to (N, V) logits; removed entries become -inf."""
+    logits = logits.float() / settings.temperature
+    logits[:, list(NON_TEXT_IDS)] = -torch.inf  # markers and <unk> are never written
+    if settings.top_k is not None and settings.top_k < logits.size(1):
+        kth = torch.topk(logits, settings.top_k, dim=1).values[:, -1:]
+        logits = logits.masked_fill(logits < kth, -torch.inf)
+    if settings.top_p is not None and settings.top_p < 1:
+        ordered, order = torch.sort(logits, dim=1, descending=True)
+        cumulative = torch.softmax(ordered, dim=1).cumsum(dim=1)
+        drop = cumulative - torch.softmax(ordered, dim=1) >= settings.top_p  # keeps the first
+        logits = logits.scatter(1, order, ordered.masked_fill(drop, -torch.inf))
+    return logits
+
+
+class _BatchSampler:
+    """Runs the model one character at a time for all lanes at once."""
+
+    def __init__(self, model: CharLSTM, vocab: Vocab, n: int, template: Template,
+                 settings: SampleSettings):
+        self.model, self.vocab, self.settings = model, vocab, settings
+        self.device = next(model.parameters()).device
+        self.generator = torch.Generator(self.device).manual_seed(settings.seed)
+        first, rest = template[0], template[1:]
+        self.lanes = [_Lane(deque(rest), text=[first]) for _ in range(n)]
+        for lane in self.lanes:
+            lane.advance()
+        prime = torch.tensor([[BOS, *vocab.encode(first)]], device=self.device).expand(n, -1)
+        self.logits, self.state = self._run(prime, None)
+
+    def _run(self, inputs: torch.Tensor, state: State | None) -> tuple[torch.Tensor, State]:
+        logits, _, state = self.model(inputs, state)
+        return logits[:, -1], state  # (N, V): the next-character logits
+
+    def sample(self) -> list[SampledTune]:
+        for _ in range(self.settings.max_chars):
+            drawn = self._draw().tolist()  # one device sync per character
+            fed = [self._take(lane, drawn[i]) for i, lane in enumerate(self.lanes)]
+            if all(lane.done for lane in self.lanes):
+                break
+            self.logits, self.state = self._run(torch.tensor(fed, device=self.device)[:, None],
+                                                self.state)
+        return [SampledTune("".join(lane.text), lane.complete) for lane in self.lanes]
+
+    def _draw(self) -> torch.Tensor:
+        logits = filter_logits(self.logits, self.settings)
+        open_rows = [i for i, lane in enumerate(self.lanes) if lane.template_open]
+        logits[open_rows, EOS] = -torch.inf  # a tune cannot end inside its primed header
+        probs = torch.softmax(logits, dim=1)
+        return torch.multinomial(probs, 1, generator=self.generator).squeeze(1)
+
+    def _take(self, lane: _Lane, drawn: int) -> int:
+        """Append this step's character to a lane; return the id fed to the model next."""
+        if lane.done:
+            return PAD
+        if lane.queue:
+            char = lane.queue.popleft()
+            lane.text.append(char)
+            lane.advance()
+            return self.vocab.encode(char)[0]
+        char = self.vocab.decode([drawn])
+        at_line_start = not lane.text or lane.text[-1].endswith("\n")
+        if drawn == EOS or (char == "\n" and at_line_start):  # end marker or a blank line
+            lane.done = lane.complete = True
+            return PAD
+        lane.text.append(char)
+        if lane.writing_line and char == "\n":
+            lane.writing_line = False
+            lane.advance()
+        lane.done = sum(map(len, lane.text)) >= self.settings.max_chars
+        return drawn
+
+
+def sample_tunes(model: CharLSTM, vocab: Vocab, n: int, template: Template | None = None,
+                 settings: SampleSettings = SampleSettings()) -> list[SampledTune]:
+    """Sample `n` tunes as one batch; the same seed (and n) gives the same tunes.
+
+    Returns each tune's text, starting with the template's text; a tune ends at its end
+    marker (or a blank line), or is cut at `settings.max_chars` and marked incomplete.
+    """
+    if n < 1:
+        raise AbcgenError(f"-n must be at least 1, got {n}")
+    settings.check()
+    model.eval()
+    with torch.inference_mode():
+        return _BatchSampler(model, vocab, n, template or header_template(), settings).sample()
+
+
+def renumber(tunes: list[str]) -> list[str]:
+    """Give the tunes X:1..N by rewriting their first line (the sampler primed it as X:1)."""
+    return [f"X:{i}\n" + tune.split("\n", 1)[1] for i, tune in enumerate(tunes, start=1)]
+
+
+def resolve_model_path(path: str | Path | None) -> Path:
+    """The checkpoint to use: `path`, or the bundled pretrained model."""
+    if path is not None:
+        return Path(path)
+    if not PRETRAINED_MODEL.exists():
+        raise InputError(f"no bundled model at {PRETRAINED_MODEL}; run `make pretrained` "
+                         "or pass --model PATH")
+    return PRETRAINED_MODEL
+
+
+Postprocess = Callable[[list[str]], list[str]]
+
+
+def generate_tunebook(model_path: str | Path | None, n: int, template: Template,
+                      settings: SampleSettings, postprocess: Postprocess | None = None
+                      ) -> tuple[str, list[SampledTune]]:
+    """Sample `n` tunes from a checkpoint and join them into a tunebook text.
+
+    `postprocess` (e.g. the repair stage) maps the raw tune texts to the final ones; None
+    keeps the raw samples. Returns the tunebook text and the raw samples.
+    """
+    from abcgen.model.checkpoint import load_model
+    from abcgen.model.runtime import limit_threads, pick_device
+
+    limit_threads()
+    model, vocab, _ = load_model(resolve_model_path(model_path))
+    model.to(pick_device("auto"))
+    samples = sample_tunes(model, vocab, n, template, settings)
+    texts = [s.text if s.text.endswith("\n") else s.text + "\n" for s in samples]
+    texts = renumber(texts)
+    if postprocess is not None:
+        texts = postprocess(texts)
+    return "\n".join(texts), samples

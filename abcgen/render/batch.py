@@ -1,0 +1,212 @@
+"""Render every tune of a tunebook to MIDI and audio files, with a manifest of what happened.
+
+`render_file(path, out_dir, options)` writes `NNN-title.mid/.wav/...` per tune (NNN = the
+tune's position in the file, so duplicate X: numbers never collide) and `manifest.json`:
+
+    {"source": ..., "formats": [...], "warnings": [...],
+     "tunes": [{"x", "title", "status": "ok"|"error", "files": {"mid": name, ...},
+                "seconds": playing time without the tail, "error": message or null}, ...]}
+
+A tune that fails (bad ABC, too long, an internal error) gets an "error" entry and no files;
+the others still render. `jobs` > 1 renders in that many processes, each with its own
+reused FluidSynth.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import multiprocessing
+import re
+import unicodedata
+import warnings
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from abcgen.errors import AbcgenError, InputError
+from abcgen.fileio import atomic_write_bytes, atomic_write_text
+from abcgen.render.audio import (
+    AUDIO_FORMATS,
+    Synthesizer,
+    encoded_bytes,
+    fallback_warning,
+    find_soundfont,
+    require_ffmpeg,
+)
+from abcgen.render.midi import MidiOptions, midi_bytes, tune_to_midi
+
+FORMATS = ("mid", *AUDIO_FORMATS)
+DEFAULT_FORMATS = ("mid", "wav")
+MANIFEST = "manifest.json"
+SLUG_CHARS = 40  # longest title part of a file name
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    """What `render_file` writes and how: `formats` from FORMATS, the MIDI performance
+    options, a soundfont path (None searches), `fluidsynth` False for the sine fallback, and
+    `jobs` worker processes."""
+
+    formats: tuple[str, ...] = DEFAULT_FORMATS
+    midi: MidiOptions = field(default_factory=MidiOptions)
+    soundfont: str | None = None
+    fluidsynth: bool = True
+    jobs: int = 1
+
+
+def parse_formats(text: str) -> tuple[str, ...]:
+    """'mid,wav,mp3' -> ('mid', 'wav', 'mp3'); unknown names raise InputError."""
+    names = tuple(dict.fromkeys(n.strip().lower() for n in text.split(",") if n.strip()))
+    unknown = [n for n in names if n not in FORMATS]
+    if unknown or not names:
+        raise InputError(f"unknown format(s) {', '.join(unknown) or '(none)'}; "
+                         f"choose from {','.join(FORMATS)}")
+    return names
+
+
+def slug(title: str) -> str:
+    """A file-name-safe form of a title: 'The Kesh (jig)' -> 'the-kesh-jig'."""
+    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
+    words = re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")
+    return words[:SLUG_CHARS].rstrip("-") or "untitled"
+
+
+def _entry(tune_or_error, status: str, files: dict | None = None, seconds: float | None = None,
+           error: str | None = None) -> dict:
+    title = getattr(tune_or_error, "title", None)
+    return {"x": getattr(tune_or_error, "x", None), "title": title, "status": status,
+            "files": files or {}, "seconds": seconds, "error": error}
+
+
+class LazySynthesizer:
+    """Makes the `Synthesizer` on first use, so a MIDI-only run never loads FluidSynth; one per
+    process, reused for every tune."""
+
+    def __init__(self, options: RenderOptions):
+        self.options = options
+        self._synth: Synthesizer | None = None
+
+    def get(self) -> Synthesizer:
+        if self._synth is None:
+            with warnings.catch_warnings():  # the manifest carries the fallback warning
+                warnings.simplefilter("ignore", RuntimeWarning)
+                self._synth = Synthesizer(self.options.soundfont, self.options.fluidsynth)
+        return self._synth
+
+    def close(self) -> None:
+        if self._synth is not None:
+            self._synth.close()
+
+
+_worker_synth: LazySynthesizer | None = None  # set in each worker process by _start_worker
+
+
+def _start_worker(options: RenderOptions) -> None:
+    global _worker_synth
+    _worker_synth = LazySynthesizer(options)
+
+
+def _render_job(job: tuple) -> dict:
+    return render_tune(*job, _worker_synth)
+
+
+def render_tune(tune, stem: Path, options: RenderOptions, synth: LazySynthesizer) -> dict:
+    """Render one tune to `stem`.<format> for each format; returns its manifest entry.
+
+    All files are made in memory first, so a tune that fails leaves none behind.
+    """
+    try:
+        performance = tune_to_midi(tune, options.midi)
+        outputs = {}
+        if "mid" in options.formats:
+            outputs["mid"] = midi_bytes(performance.midi)
+        audio_formats = [f for f in options.formats if f in AUDIO_FORMATS]
+        if audio_formats:
+            audio = synth.get().render(performance.midi, performance.seconds)
+            outputs.update((fmt, encoded_bytes(audio, fmt)) for fmt in audio_formats)
+    except AbcgenError as exc:
+        return _entry(tune, "error", error=str(exc))
+    except Exception as exc:  # noqa: BLE001 - a bug in one tune must not stop the book
+        return _entry(tune, "error", error=f"internal error ({type(exc).__name__}: {exc})")
+    files = {}
+    for fmt, data in outputs.items():
+        path = atomic_write_bytes(stem.with_name(f"{stem.name}.{fmt}"), data)
+        files[fmt] = path.name
+    return _entry(tune, "ok", files, round(performance.seconds, 3))
+
+
+def _prepare(path: Path, options: RenderOptions) -> tuple[list, list, list[str]]:
+    """Parse the book and check the environment: (tunes, parse failures, warnings)."""
+    from abcgen.notation import parse_file
+
+    if not path.is_file():
+        raise InputError(f"{path} does not exist or is not a file")
+    unknown = [f for f in options.formats if f not in FORMATS]
+    if unknown:
+        raise InputError(f"unknown format(s) {', '.join(unknown)}; choose from {','.join(FORMATS)}")
+    require_ffmpeg(options.formats)
+    options.midi.check()
+    notes = []
+    if any(f in AUDIO_FORMATS for f in options.formats):
+        warning = fallback_warning(find_soundfont(options.soundfont), options.fluidsynth)
+        notes += [warning] if warning else []
+    tunes, failures = parse_file(path)
+    return tunes, failures, notes
+
+
+def render_file(path: str | Path, out_dir: str | Path, options: RenderOptions | None = None,
+                progress: Callable[[dict, int, int], None] | None = None) -> dict:
+    """Render every tune of the ABC file `path` into `out_dir` and write its manifest.json.
+
+    `progress(entry, done, total)` is called as each tune finishes. Returns the manifest, whose
+    entries follow the file's order. Raises InputError for a missing file or an unknown format,
+    ToolMissingError for MP3/OGG/FLAC without ffmpeg; problems with single tunes only mark
+    their entries.
+    """
+    options = options or RenderOptions()
+    path, out_dir = Path(path), Path(out_dir)
+    tunes, failures, notes = _prepare(path, options)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    jobs = [(tune, out_dir / f"{i:03d}-{slug(tune.title)}", options)
+            for i, tune in enumerate(tunes, start=1)]
+    report = _reporter(progress, len(tunes) + len(failures))
+    placed = [(err.line, report(_entry(err, "error", error=str(err)))) for err in failures]
+    rendered = _run_jobs(jobs, options, report)
+    placed += [(tune.start_line, entry) for tune, entry in zip(tunes, rendered, strict=True)]
+    manifest = {"source": str(path), "formats": list(options.formats), "warnings": notes,
+                "options": asdict(options.midi),
+                "tunes": [entry for _, entry in sorted(placed, key=lambda p: p[0])]}
+    atomic_write_text(out_dir / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+    return manifest
+
+
+def _reporter(progress: Callable[[dict, int, int], None] | None,
+              total: int) -> Callable[[dict], dict]:
+    """A pass-through for finished entries that calls `progress(entry, done, total)`."""
+    done = itertools.count(1)
+
+    def report(entry: dict) -> dict:
+        if progress is not None:
+            progress(entry, next(done), total)
+        return entry
+
+    return report
+
+
+def _run_jobs(jobs: list[tuple], options: RenderOptions,
+              report: Callable[[dict], dict]) -> list[dict]:
+    """Each (tune, stem, options) job's manifest entry, in job order; `options.jobs` > 1
+    renders in child processes (spawned, so none inherits this one's FluidSynth)."""
+    if options.jobs <= 1 or len(jobs) <= 1:
+        synth = LazySynthesizer(options)
+        try:
+            return [report(render_tune(*job, synth)) for job in jobs]
+        finally:
+            synth.close()
+    chunk = max(1, len(jobs) // (8 * options.jobs))  # few round trips, smooth progress still
+    with ProcessPoolExecutor(max_workers=options.jobs, initializer=_start_worker,
+                             initargs=(options,),
+                             mp_context=multiprocessing.get_context("spawn")) as pool:
+        return [report(entry) for entry in pool.map(_render_job, jobs, chunksize=chunk)]
