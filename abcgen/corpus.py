@@ -25,6 +25,7 @@ from abcgen.notation import (
     AbcError,
     EmptyTuneError,
     MissingKeyError,
+    Field,
     Tune,
     UnreadableError,
     check_tune,
@@ -33,7 +34,6 @@ from abcgen.notation import (
     parse_tunebook,
     read_abc,
 )
-from abcgen.notation.model import Field
 
 MUSIC21 = "music21"
 MUSIC21_FOLK_COLLECTIONS = ("oneills1850", "ryansMammoth", "airdsAirs", "miscFolk")
@@ -45,8 +45,9 @@ DEFAULT_MIN_CHARS = 80
 DEFAULT_MAX_CHARS = 3000
 DEFAULT_MAX_BAR_ERRORS = 2
 
+# `check_tune` codes (abcgen.notation.CODES) that decide a rejection.
 BAR_LENGTH_CODE = "bar-length"
-"""The `check_tune` code (see `abcgen.notation.validate.CODES`) of a bar that isn't the meter's."""
+NO_NOTES_CODE = "no-notes"
 
 REJECTION_REASONS = {
     "unreadable": "the file is not text (binary, too large) or can't be opened",
@@ -235,12 +236,12 @@ def _judge(tune: Tune, filters: _Filters) -> tuple[Tune | None, str, str]:
         return None, "too_short", f"{chars} characters < {filters.min_chars}"
     if chars > filters.max_chars:
         return None, "too_long", f"{chars} characters > {filters.max_chars}"
-    issues = check_tune(cleaned)
-    bad_bars = sum(issue.code == BAR_LENGTH_CODE for issue in issues)
+    codes = [issue.code for issue in check_tune(cleaned)]
+    if NO_NOTES_CODE in codes:
+        return None, "no_notes", "no notes"
+    bad_bars = codes.count(BAR_LENGTH_CODE)
     if bad_bars > filters.max_bar_errors:
         return None, "bar_errors", f"{bad_bars} bars of the wrong length > {filters.max_bar_errors}"
-    if not normalised_body(cleaned):
-        return None, "no_notes", "empty body"
     return cleaned, "", ""
 
 

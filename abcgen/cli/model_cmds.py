@@ -56,7 +56,7 @@ class _TrainBar:
             TextColumn("[bold]train[/bold]"), BarColumn(), MofNCompleteColumn(),
             TextColumn("loss {task.fields[loss]}  val {task.fields[val]} bits/char  "
                        "{task.fields[speed]} chars/s  ETA {task.fields[eta]}"),
-            console=err_console, disable=not enabled)
+            console=err_console, disable=not enabled, transient=True)
         self.task = self.bar.add_task("train", total=None, loss="-", val="-", speed="-", eta="-")
 
     def __enter__(self) -> "_TrainBar":
@@ -107,11 +107,9 @@ def generate_cmd(
     """Write new tunes with a char-LSTM, primed with the header fields given."""
     from abcgen.model.sample import SampleSettings, generate_tunebook, header_template
 
-    if seed is None:
-        seed = random.SystemRandom().randrange(2**31)
-        err_console.print(f"seed {seed} (pass --seed {seed} to get these tunes again)")
+    chosen_seed = random.SystemRandom().randrange(2**31) if seed is None else seed
     settings = SampleSettings(temperature=temperature, top_k=top_k, top_p=top_p,
-                              max_chars=max_chars, seed=seed)
+                              max_chars=max_chars, seed=chosen_seed)
     try:
         settings.check()
         if n < 1:
@@ -119,6 +117,8 @@ def generate_cmd(
         template = header_template(title=title, meter=meter, key=key, rhythm=rhythm)
     except AbcgenError as exc:
         fail(str(exc))
+    if seed is None:
+        err_console.print(f"seed {chosen_seed} (pass --seed {chosen_seed} to get these tunes again)")
     postprocess = None if raw else _postprocess()
     with user_errors(), err_console.status(f"sampling {n} tune(s)"):
         book, samples = generate_tunebook(model, n, template, settings, postprocess)
@@ -135,7 +135,7 @@ def _report_generated(book: str, samples, output: Path | None) -> None:
     if cut:
         err_console.print(f"[yellow]{cut} tune(s) reached --max-chars and were cut off[/yellow]")
     if output is None:
-        out_console.print(book, end="", markup=False, highlight=False)
+        typer.echo(book, nl=False)  # verbatim: no rich markup or wrapping
         return
     with user_errors():
         try:

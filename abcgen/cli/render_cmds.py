@@ -1,6 +1,7 @@
 """`abcgen render FILE.abc --out DIR`: every tune to MIDI and audio, with DIR/manifest.json."""
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -19,35 +20,42 @@ def _print_summary(manifest: dict, out: Path) -> None:
     entries = manifest["tunes"]
     failed = [e for e in entries if e["status"] != "ok"]
     for entry in failed:
-        err_console.print(f"[red]X:{entry['x']}[/red] {entry['title'] or ''}: {entry['error']}",
-                          highlight=False, markup=True, soft_wrap=True)
+        err_console.print(f"[red]failed:[/red] {entry['error']}", highlight=False,
+                          soft_wrap=True)
     minutes = sum(e["seconds"] or 0 for e in entries) / 60
     out_console.print(f"rendered {len(entries) - len(failed)} of {len(entries)} tunes "
                       f"({minutes:.1f} min of music) to {out}; manifest: {out / 'manifest.json'}",
-                      highlight=False)
+                      highlight=False, soft_wrap=True)
 
 
 @app.command("render")
 def render(
-    file: Path = typer.Argument(..., help="ABC file (one tune or a whole tunebook)."),
-    out: Path = typer.Option(..., "--out", "-o", help="Folder for the files and manifest.json."),
-    formats: str = typer.Option("mid,wav", help="Comma-separated: mid,wav,mp3,ogg,flac "
-                                "(mp3/ogg/flac need ffmpeg)."),
-    instrument: str = typer.Option(None, help="fiddle, flute, whistle, accordion, concertina, "
-                                   "piano (default), guitar, harp, pipes, ..."),
-    program: int = typer.Option(None, help="General MIDI program 0-127 (wins over "
-                                "--instrument)."),
-    tempo: float = typer.Option(None, help="Quarter notes per minute (default: Q:, else by "
-                                "R: rhythm, else 120)."),
-    transpose: int = typer.Option(0, help="Semitones up (negative: down)."),
-    accompaniment: bool = typer.Option(True, "--accompaniment/--no-accompaniment",
-                                       help="Bass and chords from the chord symbols."),
-    plain: bool = typer.Option(False, help="The written melody alone: no accompaniment, "
-                               "ornaments, grace notes or swing."),
-    swing: bool = typer.Option(False, help="Swing eighth pairs 2:1 in R:hornpipe tunes."),
-    soundfont: Path = typer.Option(None, help="A .sf2/.sf3 soundfont (default: "
-                                   "$ABCGEN_SOUNDFONT, /usr/share/sounds/sf2, sf3, pretty_midi's)."),
-    jobs: int = typer.Option(1, "--jobs", "-j", help="Tunes rendered at once (processes)."),
+    file: Annotated[Path, typer.Argument(help="ABC file (one tune or a whole tunebook).")],
+    out: Annotated[Path, typer.Option("--out", "-o",
+                                      help="Folder for the files and manifest.json.")],
+    formats: Annotated[str, typer.Option(help="Comma-separated: mid,wav,mp3,ogg,flac "
+                                         "(mp3/ogg/flac need ffmpeg).")] = "mid,wav",
+    instrument: Annotated[str | None, typer.Option(
+        help="fiddle, flute, whistle, accordion, concertina, piano (default), guitar, harp, "
+             "pipes, ...")] = None,
+    program: Annotated[int | None, typer.Option(
+        help="General MIDI program 0-127 (wins over --instrument).")] = None,
+    tempo: Annotated[float | None, typer.Option(
+        help="Quarter notes per minute (default: Q:, else by R: rhythm, else 120).")] = None,
+    transpose: Annotated[int, typer.Option(help="Semitones up (negative: down).")] = 0,
+    accompaniment: Annotated[bool, typer.Option(
+        "--accompaniment/--no-accompaniment", help="Bass and chords from the chord symbols.")
+    ] = True,
+    plain: Annotated[bool, typer.Option(
+        help="The written melody alone: no accompaniment, ornaments, grace notes or swing.")
+    ] = False,
+    swing: Annotated[bool, typer.Option(help="Swing eighth pairs 2:1 in R:hornpipe tunes.")
+                     ] = False,
+    soundfont: Annotated[Path | None, typer.Option(
+        help="A .sf2/.sf3 soundfont (default: $ABCGEN_SOUNDFONT, /usr/share/sounds/sf2 and sf3, "
+             "pretty_midi's TimGM6mb).")] = None,
+    jobs: Annotated[int, typer.Option("--jobs", "-j",
+                                      help="Tunes rendered at once (processes).")] = 1,
 ) -> None:
     """Render every tune of FILE to MIDI and audio in --out, with a manifest.json."""
     from abcgen.render import MidiOptions, RenderOptions, parse_formats, render_file

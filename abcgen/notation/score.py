@@ -117,12 +117,12 @@ def parse_endings(text: str) -> tuple[int, ...]:
 class Scorer:
     """Walks a tune's tokens once and builds its written bars (see the module docstring)."""
 
-    def __init__(self, tune: Tune, report: Reporter):
-        self.tune, self.report = tune, report
+    def __init__(self, tune: Tune, report: Reporter, graces: bool = True):
+        self.tune, self.report, self.play_graces = tune, report, graces
         self.bars: list[WrittenBar] = []
         self.tempo_qpm: float | None = None
         self.meter, self.unit, self.key = Meter(free=True, text="none"), Fraction(1, 8), Key()
-        self.bar_accidentals: dict[tuple[str, int], int] = {}
+        self.bar_accidentals: dict[str, int] = {}
         self.velocity = DEFAULT_VELOCITY
         self.decorations: list[str] = []
         self.chord_symbols: list[str] = []
@@ -229,15 +229,18 @@ class Scorer:
     # -- notes ----------------------------------------------------------------------------
 
     def pitch_of(self, match, line: int, col: int) -> int:
-        """MIDI pitch of a note token, applying (and recording) accidentals for the bar."""
+        """MIDI pitch of a note token, applying (and recording) accidentals for the bar.
+
+        An accidental lasts to the end of the bar for that letter in every octave (ABC 2.1
+        `%%propagate-accidentals pitch`, the default, and abc2midi's behaviour)."""
         letter = match["letter"]
         octave = (1 if letter.islower() else 0) + match["oct"].count("'") - match["oct"].count(",")
         upper = letter.upper()
         if match["acc"]:
             shift = ACCIDENTAL_SEMITONES[match["acc"]]
-            self.bar_accidentals[(upper, octave)] = shift
+            self.bar_accidentals[upper] = shift
         else:
-            shift = self.bar_accidentals.get((upper, octave), self.key.signature.get(upper, 0))
+            shift = self.bar_accidentals.get(upper, self.key.signature.get(upper, 0))
         return 60 + 12 * (octave + self.key.octave) + LETTER_SEMITONES[upper] + shift \
             + self.key.transpose
 
@@ -298,7 +301,7 @@ class Scorer:
     def place_graces(self, offset: Fraction, duration: Fraction) -> tuple[Fraction, Fraction]:
         """Grace notes take GRACE_SHARE of the main note's time, from its start."""
         graces, self.pending_graces = self.pending_graces, None
-        if not graces:
+        if not graces or not self.play_graces:
             return offset, duration
         share = duration * GRACE_SHARE
         written = sum(length for _, length, _, _ in graces)
@@ -490,9 +493,11 @@ class Scorer:
         self.skipping_voice = voice != self.voice
 
 
-def score_tune(tune: Tune, strict: bool = True) -> tuple[Scorer, list[Issue]]:
-    """Build the written bars of `tune`. Strict: raise the first fatal AbcError."""
+def score_tune(tune: Tune, strict: bool = True,
+               graces: bool = True) -> tuple[Scorer, list[Issue]]:
+    """Build the written bars of `tune`. Strict: raise the first fatal AbcError.
+    graces=False leaves grace notes out and their main notes whole."""
     reporter = Reporter(tune, strict)
-    scorer = Scorer(tune, reporter)
+    scorer = Scorer(tune, reporter, graces)
     scorer.run()
     return scorer, reporter.issues

@@ -109,15 +109,13 @@ def _extend(event: NoteEvent, extra: Fraction) -> NoteEvent:
                      event.grace, event.decorations, event.bar, event.line, event.col)
 
 
-def _perform(performed, graces: bool) -> tuple[list, list, list]:
+def _perform(performed) -> tuple[list, list, list]:
     events, tied, chords, bars = [], [], [], []
     onset = Fraction(0)  # quarter notes
     for index, (bar, passage) in enumerate(performed):
         bars.append(Bar(bar.number, onset, bar.duration, bar.expected, bar.line, bar.col,
                         passage))
         for note in bar.notes:
-            if note.grace and not graces:
-                continue
             events.append(NoteEvent(note.pitch, onset + note.offset * 4, note.duration * 4,
                                     note.velocity, note.grace, note.decorations, index,
                                     note.line, note.col))
@@ -135,10 +133,10 @@ def build_timeline(tune: Tune, graces: bool = True, strict: bool = True) -> Time
 
     strict: raise the first fatal AbcError (bad M:/L:/K:, unclosed chord or grace group,
     absurd length); otherwise every problem goes to `Timeline.warnings`."""
-    scorer, issues = score_tune(tune, strict)
+    scorer, issues = score_tune(tune, strict, graces)
     performed = [pair for section in order_parts(tune, scorer.bars)
                  for pair in expand_repeats(section)]
-    events, chords, bars = _perform(performed, graces)
+    events, chords, bars = _perform(performed)
     events.sort(key=lambda e: e.onset)  # stable: chord notes keep their written order
     total = sum((bar.duration for bar, _ in performed), Fraction(0)) * 4
     return Timeline(events=events, chord_symbols=chords, bars=bars, tempo_qpm=scorer.tempo_qpm,

@@ -27,6 +27,7 @@ from pathlib import Path
 
 from abcgen.errors import AbcgenError, InputError
 from abcgen.fileio import atomic_write_bytes, atomic_write_text
+from abcgen.notation.errors import AbcError
 from abcgen.render.audio import (
     AUDIO_FORMATS,
     Synthesizer,
@@ -112,6 +113,10 @@ def _render_job(job: tuple) -> dict:
     return render_tune(*job, _worker_synth)
 
 
+def _where(tune) -> str:
+    return f"{tune.source or '<text>'} X:{tune.x} (line {tune.start_line})"
+
+
 def render_tune(tune, stem: Path, options: RenderOptions, synth: LazySynthesizer) -> dict:
     """Render one tune to `stem`.<format> for each format; returns its manifest entry.
 
@@ -126,10 +131,13 @@ def render_tune(tune, stem: Path, options: RenderOptions, synth: LazySynthesizer
         if audio_formats:
             audio = synth.get().render(performance.midi, performance.seconds)
             outputs.update((fmt, encoded_bytes(audio, fmt)) for fmt in audio_formats)
-    except AbcgenError as exc:
+    except AbcError as exc:  # knows its file, tune and line already
         return _entry(tune, "error", error=str(exc))
+    except AbcgenError as exc:
+        return _entry(tune, "error", error=f"{_where(tune)}: {exc}")
     except Exception as exc:  # noqa: BLE001 - a bug in one tune must not stop the book
-        return _entry(tune, "error", error=f"internal error ({type(exc).__name__}: {exc})")
+        return _entry(tune, "error",
+                      error=f"{_where(tune)}: internal error ({type(exc).__name__}: {exc})")
     files = {}
     for fmt, data in outputs.items():
         path = atomic_write_bytes(stem.with_name(f"{stem.name}.{fmt}"), data)
