@@ -24,8 +24,8 @@ from abcgen.fileio import atomic_write_text
 from abcgen.notation import (
     AbcError,
     EmptyTuneError,
-    MissingKeyError,
     Field,
+    MissingKeyError,
     Tune,
     UnreadableError,
     check_tune,

@@ -2,12 +2,22 @@
 
 import time
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from abcgen import corpus  # light: music21 is imported only when a music21 source is read
 from abcgen.cli.app import corpus_app, err_console, fail, out_console, user_errors
+
+SourcesArg = Annotated[list[str] | None, typer.Argument(
+    metavar="SOURCE", show_default=False,
+    help="`music21` (its folk dance collections; the default), `music21:NAME` "
+         "(e.g. music21:essenFolksong), an .abc file, or a folder (searched recursively).")]
+OutOption = Annotated[Path, typer.Option(
+    "--out", "-o", show_default=False,
+    help="Folder for train.abc, val.abc, test.abc and stats.json.")]
 
 
 def _parse_split(text: str) -> tuple[float, float, float]:
@@ -21,7 +31,41 @@ def _parse_split(text: str) -> tuple[float, float, float]:
     return shares
 
 
-def _summary(stats, out: Path, seconds: float) -> Table:
+@corpus_app.command("build")
+def build(
+    sources: SourcesArg = None,
+    out: OutOption = ...,
+    seed: Annotated[int, typer.Option(help="Changes which tunes land in which split.")] = 0,
+    split: Annotated[str, typer.Option(help="Train,val,test shares.")] = "0.9,0.05,0.05",
+    min_chars: Annotated[int, typer.Option(
+        help="Shortest cleaned tune kept, in characters.")] = corpus.DEFAULT_MIN_CHARS,
+    max_chars: Annotated[int, typer.Option(
+        help="Longest cleaned tune kept, in characters.")] = corpus.DEFAULT_MAX_CHARS,
+    max_bar_errors: Annotated[int, typer.Option(
+        help="Most bars of the wrong length a kept tune may have.")] = corpus.DEFAULT_MAX_BAR_ERRORS,
+) -> None:
+    """Build a train/val/test corpus from ABC sources; prints what was kept and rejected."""
+    shares = _parse_split(split)
+    started = time.perf_counter()
+    with user_errors(), _progress_bar() as progress:
+        task = progress.add_task("reading", total=None)
+
+        def on_progress(done: int, total: int, label: str) -> None:
+            progress.update(task, completed=done, total=total, description=label)
+
+        stats = corpus.build_corpus(sources or [], out, seed=seed, split=shares,
+                                    min_chars=min_chars, max_chars=max_chars,
+                                    max_bar_errors=max_bar_errors, on_progress=on_progress)
+    out_console.print(_summary(stats, out, time.perf_counter() - started))
+
+
+def _progress_bar() -> Progress:
+    # Progress counts bytes of source files read; on stderr so stdout keeps only the summary.
+    return Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+                    TimeRemainingColumn(), console=err_console, transient=True)
+
+
+def _summary(stats: corpus.CorpusStats, out: Path, seconds: float) -> Table:
     table = Table(title=f"corpus in {out} ({seconds:.1f} s)", show_header=False)
     table.add_row("kept", str(stats.kept))
     table.add_row("duplicates", str(stats.duplicates))
@@ -30,42 +74,3 @@ def _summary(stats, out: Path, seconds: float) -> Table:
     for name, size in stats.splits.items():
         table.add_row(f"{name}.abc", f"{size.tunes} tunes, {size.chars:,} characters")
     return table
-
-
-@corpus_app.command("build")
-def build(
-    sources: list[str] = typer.Argument(
-        None, metavar="[SOURCE ...]",
-        help="`music21` (its folk dance collections; the default), `music21:NAME` "
-             "(e.g. music21:essenFolksong), an .abc file or a folder (searched recursively)."),
-    out: Path = typer.Option(..., "--out", "-o", help="Folder for train.abc, val.abc, test.abc "
-                             "and stats.json."),
-    seed: int = typer.Option(0, help="Changes which tunes land in which split."),
-    split: str = typer.Option("0.9,0.05,0.05", help="Train,val,test shares."),
-    min_chars: int = typer.Option(None, help="Shortest cleaned tune kept, in characters."),
-    max_chars: int = typer.Option(None, help="Longest cleaned tune kept, in characters."),
-    max_bar_errors: int = typer.Option(None, help="Most bars of the wrong length a kept tune "
-                                       "may have."),
-) -> None:
-    """Build a train/val/test corpus from ABC sources; prints what was kept and rejected."""
-    from abcgen import corpus
-
-    limits = {"min_chars": corpus.DEFAULT_MIN_CHARS if min_chars is None else min_chars,
-              "max_chars": corpus.DEFAULT_MAX_CHARS if max_chars is None else max_chars,
-              "max_bar_errors": (corpus.DEFAULT_MAX_BAR_ERRORS if max_bar_errors is None
-                                 else max_bar_errors)}
-    started = time.perf_counter()
-    with user_errors(), _progress_bar() as progress:
-        task = progress.add_task("reading", total=None)
-
-        def on_progress(done: int, total: int, label: str) -> None:
-            progress.update(task, completed=done, total=total, description=label)
-
-        stats = corpus.build_corpus(sources or [], out, seed=seed, split=_parse_split(split),
-                                    on_progress=on_progress, **limits)
-    out_console.print(_summary(stats, out, time.perf_counter() - started))
-
-
-def _progress_bar() -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
-                    TimeRemainingColumn(), console=err_console, transient=True)

@@ -18,8 +18,7 @@ from abcgen.notation.model import Issue, Key, Meter, Tune
 # http://abcnotation.com/wiki/abc:standard:v2.1#pitch — C is middle C (MIDI 60).
 LETTER_SEMITONES = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 # http://abcnotation.com/wiki/abc:standard:v2.1#broken_rhythm — (longer, shorter) factors.
-BROKEN_FACTORS = {1: (Fraction(3, 2), Fraction(1, 2)), 2: (Fraction(7, 4), Fraction(1, 4)),
-                  3: (Fraction(15, 8), Fraction(1, 8))}
+BROKEN_FACTORS = {1: ((3, 2), (1, 2)), 2: ((7, 4), (1, 4)), 3: ((15, 8), (1, 8))}
 # http://abcnotation.com/wiki/abc:standard:v2.1#duplets_triplets_quadruplets_etc — q for each p
 # (None: 3 in compound meter, else 2).
 TUPLET_Q = {2: 3, 3: 2, 4: 3, 6: 2, 8: 3}
@@ -31,19 +30,34 @@ DEFAULT_VELOCITY = 90
 # that are notes or rests cannot be body fields.
 NOTE_LETTER_FIELDS = frozenset("ABCDEFGXYZabcdefgxyz")
 # abc2midi's default: grace notes take a quarter of the main note (`%%MIDI grace 1/4`).
-GRACE_SHARE = Fraction(1, 4)
-# Lengths beyond these are absurd (A99999): whole notes for one note, a bar, a tune.
-MAX_NOTE = Fraction(64)
-MAX_TUNE_QUARTERS = 4 * 4 * 2000
+GRACE_DIVIDER = 4
+# Times are integer ticks: TICKS per whole note divides by every n <= 16 and by 512, so unit
+# lengths down to 1/512, tuplets up to 16 and broken rhythm stay exact. Integer arithmetic
+# is what makes the scorer fast; Fractions appear only at the API's edges.
+TICKS = 720720 * 32
+# Lengths beyond these are absurd (A99999): 64 whole notes for one note; a tune of 8,000
+# whole notes (over four hours at 120 qpm).
+MAX_NOTE = 64 * TICKS
+MAX_TUNE = 8000 * TICKS
+
+
+def to_ticks(value: Fraction) -> int:
+    """Whole notes -> ticks (rounded where TICKS can't hold the value exactly)."""
+    return round(value * TICKS)
+
+
+def from_ticks(ticks: int) -> Fraction:
+    """Ticks -> whole notes."""
+    return Fraction(ticks, TICKS)
 
 
 @dataclass
 class WrittenNote:
-    """A note (or grace note) inside a written bar; `offset`/`duration` in whole notes."""
+    """A note (or grace note) inside a written bar; `offset`/`duration` in ticks."""
 
     pitch: int
-    offset: Fraction
-    duration: Fraction
+    offset: int
+    duration: int
     velocity: int
     grace: bool
     decorations: tuple[str, ...]
@@ -54,15 +68,16 @@ class WrittenNote:
 
 @dataclass
 class WrittenBar:
-    """A bar as written, with the repeat and ending marks at its two ends."""
+    """A bar as written, with the repeat and ending marks at its two ends; times in ticks
+    (`expected`, the meter's bar, None in free meter)."""
 
     number: int
     line: int
     col: int
     notes: list[WrittenNote] = field(default_factory=list)
-    chords: list[tuple[Fraction, str]] = field(default_factory=list)
-    duration: Fraction = Fraction(0)
-    expected: Fraction | None = None
+    chords: list[tuple[int, str]] = field(default_factory=list)
+    duration: int = 0
+    expected: int | None = None
     open_repeat: bool = False
     close_repeat: bool = False
     section_end: bool = False
@@ -122,24 +137,27 @@ class Scorer:
         self.bars: list[WrittenBar] = []
         self.tempo_qpm: float | None = None
         self.meter, self.unit, self.key = Meter(free=True, text="none"), Fraction(1, 8), Key()
+        self.unit_ticks, self.bar_ticks = to_ticks(self.unit), None
+        self.lengths: dict[str, int] = {}  # length text -> ticks under the current unit
         self.bar_accidentals: dict[str, int] = {}
+        self.signature: dict[str, int] = {}
         self.velocity = DEFAULT_VELOCITY
         self.decorations: list[str] = []
         self.chord_symbols: list[str] = []
-        self.graces: list[tuple[int, Fraction, int, int]] | None = None
-        self.pending_graces: list[tuple[int, Fraction, int, int]] | None = None
-        self.chord: list[tuple[int, Fraction, bool, int, int]] | None = None
-        self.tuplet_left, self.tuplet_ratio = 0, Fraction(1)
-        self.next_factor = Fraction(1)
+        self.graces: list[tuple[int, int, int, int]] | None = None
+        self.pending_graces: list[tuple[int, int, int, int]] | None = None
+        self.chord: list[tuple[int, int, bool, int, int]] | None = None
+        self.tuplet_left, self.tuplet_ratio = 0, (1, 1)
+        self.next_factor = (1, 1)
         self.last_group: list[WrittenNote] = []
-        self.last_group_duration = Fraction(0)
+        self.last_group_duration = 0
         self.tied_pitches: set[int] = set()
         self.open_slurs = 0
         self.voice: str | None = None
         self.skipping_voice = self.in_overlay = False
         self.part = ""
         self.current = WrittenBar(0, tune.start_line, 1)
-        self.total = Fraction(0)
+        self.total = 0
 
     # -- header ---------------------------------------------------------------------------
 
@@ -151,6 +169,7 @@ class Scorer:
             self.set_meter(*meter_fields[-1], 1)
         unit_fields = [(v, ln) for n, v, ln in fields if n == "L"]
         self.unit = default_unit_length(self.meter)
+        self.unit_ticks = to_ticks(self.unit)
         if unit_fields:
             self.set_unit(*unit_fields[-1], 1)
         for name, value, line in fields:
@@ -160,25 +179,28 @@ class Scorer:
                 self.set_tempo(value, line, 1)
             elif name == "V" and self.voice is None:
                 self.voice = value.split()[0] if value.split() else ""
-        self.current.expected = self.meter.bar
+        self.current.expected = self.bar_ticks
 
     def set_meter(self, value: str, line: int, col: int) -> None:
         try:
             self.meter = parse_meter(value)
         except E.MeterError as exc:
             self.report("invalid-meter", exc.message, line, col, E.MeterError)
+        self.bar_ticks = None if self.meter.free else to_ticks(self.meter.bar)
 
     def set_unit(self, value: str, line: int, col: int) -> None:
         try:
             self.unit = parse_unit_length(value)
         except E.UnitLengthError as exc:
             self.report("invalid-length", exc.message, line, col, E.UnitLengthError)
+        self.unit_ticks, self.lengths = to_ticks(self.unit), {}
 
     def set_key(self, value: str, line: int, col: int) -> None:
         try:
             self.key = parse_key(value)
         except E.KeyError_ as exc:
             self.report("invalid-key", exc.message, line, col, E.KeyError_)
+        self.signature = self.key.signature
         self.bar_accidentals.clear()
 
     def set_tempo(self, value: str, line: int, col: int) -> None:
@@ -240,21 +262,24 @@ class Scorer:
             shift = ACCIDENTAL_SEMITONES[match["acc"]]
             self.bar_accidentals[upper] = shift
         else:
-            shift = self.bar_accidentals.get(upper, self.key.signature.get(upper, 0))
+            shift = self.bar_accidentals.get(upper, self.signature.get(upper, 0))
         return 60 + 12 * (octave + self.key.octave) + LETTER_SEMITONES[upper] + shift \
             + self.key.transpose
 
-    def length_of(self, text: str, line: int, col: int) -> Fraction:
-        """A note length in whole notes; absurd lengths are reported."""
-        try:
-            length = parse_length(text) * self.unit
-        except (ZeroDivisionError, ValueError):
-            length = Fraction(0)
-        if not 0 < length <= MAX_NOTE:
+    def length_of(self, text: str, line: int, col: int) -> int:
+        """A note length in ticks; absurd lengths are reported (and read as one unit)."""
+        ticks = self.lengths.get(text)
+        if ticks is None:
+            try:
+                ticks = to_ticks(parse_length(text) * self.unit)
+            except (ZeroDivisionError, ValueError):
+                ticks = 0
+            self.lengths[text] = ticks
+        if not 0 < ticks <= MAX_NOTE:
             self.report("bad-duration", f"note length '{text}' is absurd", line, col,
                         E.DurationError)
-            return self.unit
-        return length
+            return self.unit_ticks
+        return ticks
 
     def on_note(self, line: int, col: int, match) -> None:
         pitch = self.pitch_of(match, line, col)
@@ -270,18 +295,19 @@ class Scorer:
     def on_rest(self, line: int, col: int, match) -> None:
         if match["rkind"] in "ZX":  # multi-measure rest: a count of whole bars
             count = int(match["rlen"]) if match["rlen"].isdigit() else 1
-            length = (self.meter.bar or Fraction(1)) * min(count, 1000)
+            length = (self.bar_ticks or TICKS) * min(count, 1000)
         else:
             length = self.length_of(match["rlen"], line, col)
         self.place([], length, line, col)
 
-    def place(self, pitches: list[tuple[int, bool, int, int]], length: Fraction,
+    def place(self, pitches: list[tuple[int, bool, int, int]], length: int,
               line: int, col: int) -> None:
         """Put a note group (one note, a chord's notes, or none for a rest) at the cursor."""
-        duration = length * self.next_factor
-        self.next_factor = Fraction(1)
+        num, den = self.next_factor
+        duration = length * num // den
+        self.next_factor = (1, 1)
         if self.tuplet_left > 0:
-            duration *= self.tuplet_ratio
+            duration = duration * self.tuplet_ratio[0] // self.tuplet_ratio[1]
             self.tuplet_left -= 1
         self.check_tie(pitches, line, col)
         bar, offset = self.current, self.current.duration
@@ -298,15 +324,16 @@ class Scorer:
         bar.has_music = True
         self.last_group, self.last_group_duration = group, duration
 
-    def place_graces(self, offset: Fraction, duration: Fraction) -> tuple[Fraction, Fraction]:
-        """Grace notes take GRACE_SHARE of the main note's time, from its start."""
+    def place_graces(self, offset: int, duration: int) -> tuple[int, int]:
+        """Grace notes take 1/GRACE_DIVIDER of the main note's time, from its start, shared
+        in proportion to their written lengths."""
         graces, self.pending_graces = self.pending_graces, None
         if not graces or not self.play_graces:
             return offset, duration
-        share = duration * GRACE_SHARE
+        share = duration // GRACE_DIVIDER
         written = sum(length for _, length, _, _ in graces)
         for pitch, length, line, col in graces:
-            grace_duration = share * length / written
+            grace_duration = share * length // written
             self.current.notes.append(WrittenNote(pitch, offset, grace_duration, self.velocity,
                                                   True, (), False, line, col))
             offset += grace_duration
@@ -338,7 +365,7 @@ class Scorer:
         multiplier = parse_length(match["clen"]) if match is not None and match["clen"] else 1
         tie_all = bool(match is not None and match["ctie"])
         pitches = [(pitch, tie or tie_all, ln, cl) for pitch, _, tie, ln, cl in notes]
-        self.place(pitches, notes[0][1] * multiplier, line, col)
+        self.place(pitches, round(notes[0][1] * multiplier), line, col)
 
     def on_grace_start(self, line: int, col: int, match) -> None:
         self.graces = []
@@ -357,7 +384,7 @@ class Scorer:
         if p < 2 or q < 1 or r < 1 or p > 64 or q > 64:
             self.report("bad-tuplet", f"tuplet ({p}:{q}:{r} is not playable", line, col)
             return
-        self.tuplet_left, self.tuplet_ratio = r, Fraction(q, p)
+        self.tuplet_left, self.tuplet_ratio = r, (q, p)
 
     def on_slur_start(self, line: int, col: int, match) -> None:
         self.open_slurs += 1
@@ -376,11 +403,11 @@ class Scorer:
         if not self.last_group_duration:
             self.report("bad-broken-rhythm", f"{text} has no note before it", line, col)
             return
-        extra = self.last_group_duration * (first - 1)
+        extra = self.last_group_duration * (first[0] - first[1]) // first[1]
         for note in self.last_group:
-            note.duration *= first
+            note.duration += extra
         self.current.duration += extra
-        self.last_group_duration = Fraction(0)
+        self.last_group_duration = 0
         self.next_factor = second
 
     # -- marks ----------------------------------------------------------------------------
@@ -446,11 +473,11 @@ class Scorer:
         bar.end_line, bar.end_col, bar.closed, bar.part = line, col, True, self.part
         self.bars.append(bar)
         self.total += bar.duration
-        if self.total * 4 > MAX_TUNE_QUARTERS:
+        if self.total > MAX_TUNE:
             self.report("bad-duration", "the tune is absurdly long", line, col, E.DurationError)
-        self.current = WrittenBar(len(self.bars), line, col + 1, expected=self.meter.bar)
+        self.current = WrittenBar(len(self.bars), line, col + 1, expected=self.bar_ticks)
         self.bar_accidentals.clear()
-        self.last_group, self.last_group_duration = [], Fraction(0)
+        self.last_group, self.last_group_duration = [], 0
 
     # -- fields ---------------------------------------------------------------------------
 
@@ -469,7 +496,7 @@ class Scorer:
         elif name == "M":
             self.set_meter(value, line, col)
             if not (self.current.has_music or self.current.duration):
-                self.current.expected = self.meter.bar
+                self.current.expected = self.bar_ticks
         elif name == "L":
             self.set_unit(value, line, col)
         elif name == "Q" and self.tempo_qpm is None:

@@ -14,7 +14,7 @@ from fractions import Fraction
 
 from abcgen.notation.chords import parse_chord_symbol
 from abcgen.notation.model import Bar, ChordSymbolEvent, NoteEvent, Timeline, Tune
-from abcgen.notation.score import WrittenBar, score_tune
+from abcgen.notation.score import TICKS, WrittenBar, from_ticks, score_tune
 
 _PART_TOKEN = re.compile(r"\(|\)\d*|[A-Za-z]\d*")
 
@@ -85,60 +85,76 @@ def order_parts(tune: Tune, bars: list[WrittenBar]) -> list[list[WrittenBar]]:
     return [[bar for bar in bars if bar.part == part] for part in order if part in labelled]
 
 
-def _join_ties(events: list[NoteEvent], tied: list[bool]) -> list[NoteEvent]:
-    """Merge each tied note with the next note of the same pitch that starts where it ends."""
-    result: list[NoteEvent] = []
+def _join_ties(events: list[tuple], tied: list[bool]) -> list[list]:
+    """Merge each tied note with the next note of the same pitch that starts where it ends.
+
+    Events here are lists [pitch, onset, duration, note] with times in ticks."""
+    result: list[list] = []
     open_ties: dict[int, int] = {}  # pitch -> index in result of a note waiting for its tie
     for event, tie in zip(events, tied):
-        waiting = open_ties.pop(event.pitch, None)
-        if waiting is not None and not event.grace:
+        waiting = open_ties.pop(event[0], None)
+        if waiting is not None and not event[3].grace:
             prior = result[waiting]
-            if prior.onset + prior.duration == event.onset:
-                result[waiting] = _extend(prior, event.duration)
+            if prior[1] + prior[2] == event[1]:
+                prior[2] += event[2]
                 if tie:
-                    open_ties[event.pitch] = waiting
+                    open_ties[event[0]] = waiting
                 continue
         if tie:
-            open_ties[event.pitch] = len(result)
+            open_ties[event[0]] = len(result)
         result.append(event)
     return result
 
 
-def _extend(event: NoteEvent, extra: Fraction) -> NoteEvent:
-    return NoteEvent(event.pitch, event.onset, event.duration + extra, event.velocity,
-                     event.grace, event.decorations, event.bar, event.line, event.col)
+def _quarters(ticks: int) -> Fraction:
+    return Fraction(ticks * 4, TICKS)
 
 
-def _perform(performed) -> tuple[list, list, list]:
-    events, tied, chords, bars = [], [], [], []
-    onset = Fraction(0)  # quarter notes
+def _perform(performed) -> tuple[list[NoteEvent], list[ChordSymbolEvent], list[Bar]]:
+    raw, tied, chords, bars = [], [], [], []
+    onset = 0  # ticks
     for index, (bar, passage) in enumerate(performed):
-        bars.append(Bar(bar.number, onset, bar.duration, bar.expected, bar.line, bar.col,
-                        passage))
+        expected = from_ticks(bar.expected) if bar.expected is not None else None
+        bars.append(Bar(bar.number, _quarters(onset), from_ticks(bar.duration), expected,
+                        bar.line, bar.col, passage))
         for note in bar.notes:
-            events.append(NoteEvent(note.pitch, onset + note.offset * 4, note.duration * 4,
-                                    note.velocity, note.grace, note.decorations, index,
-                                    note.line, note.col))
+            raw.append([note.pitch, onset + note.offset, note.duration, note, index])
             tied.append(note.tie)
         for offset, text in bar.chords:
             symbol = parse_chord_symbol(text)
             if symbol is not None:
-                chords.append(ChordSymbolEvent(text, onset + offset * 4, *symbol))
-        onset += bar.duration * 4
-    return _join_ties(events, tied), chords, bars
+                chords.append(ChordSymbolEvent(text, _quarters(onset + offset), *symbol))
+        onset += bar.duration
+    joined = sorted(_join_ties(raw, tied), key=lambda event: event[1])  # stable: chord order
+    events = [NoteEvent(pitch, _quarters(start), _quarters(length), note.velocity, note.grace,
+                        note.decorations, index, note.line, note.col)
+              for pitch, start, length, note, index in joined]
+    return events, chords, bars
 
 
 def build_timeline(tune: Tune, graces: bool = True, strict: bool = True) -> Timeline:
     """What `tune` plays: note events (quarter notes, repeats expanded), chord symbols, bars.
 
     strict: raise the first fatal AbcError (bad M:/L:/K:, unclosed chord or grace group,
-    absurd length); otherwise every problem goes to `Timeline.warnings`."""
+    absurd length); otherwise every problem goes to `Timeline.warnings`. The result is
+    cached on the tune until its text changes: treat it as read-only."""
+    key = _cache_key(tune, graces, strict)
+    cached = tune.__dict__.get("_timeline")
+    if cached is not None and cached[0] == key:
+        return cached[1]
     scorer, issues = score_tune(tune, strict, graces)
     performed = [pair for section in order_parts(tune, scorer.bars)
                  for pair in expand_repeats(section)]
     events, chords, bars = _perform(performed)
-    events.sort(key=lambda e: e.onset)  # stable: chord notes keep their written order
-    total = sum((bar.duration for bar, _ in performed), Fraction(0)) * 4
-    return Timeline(events=events, chord_symbols=chords, bars=bars, tempo_qpm=scorer.tempo_qpm,
-                    meter=scorer.meter, unit=scorer.unit, key=scorer.key, total=total,
-                    warnings=issues)
+    total = _quarters(sum(bar.duration for bar, _ in performed))
+    timeline = Timeline(events=events, chord_symbols=chords, bars=bars,
+                        tempo_qpm=scorer.tempo_qpm, meter=scorer.meter, unit=scorer.unit,
+                        key=scorer.key, total=total, warnings=issues)
+    tune.__dict__["_timeline"] = (key, timeline)
+    return timeline
+
+
+def _cache_key(tune: Tune, graces: bool, strict: bool) -> tuple:
+    """The tune's content: a cached timeline is reused only while the tune is unchanged."""
+    return (graces, strict, tuple((f.name, f.value) for f in tune.file_header + tune.header),
+            tuple(line.text for line in tune.body))

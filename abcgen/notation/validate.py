@@ -5,12 +5,10 @@ scorer (score.py) reports the body's problems; this module adds the header's, th
 lengths and the repeat structure.
 """
 
-from fractions import Fraction
-
 from abcgen.notation.lexer import body_field
 from abcgen.notation.model import Issue, Tune
 from abcgen.notation.parse import read_tunes
-from abcgen.notation.score import WrittenBar, score_tune
+from abcgen.notation.score import WrittenBar, from_ticks, score_tune
 
 CODES = {
     "missing-x": "the tune has no X: reference number",
@@ -99,7 +97,7 @@ def _ends_section(bars: list[WrittenBar], index: int) -> bool:
             or bool(following.ending) or following.open_repeat)
 
 
-def _short_bar_ok(bars: list[WrittenBar], index: int, pickup: Fraction) -> bool:
+def _short_bar_ok(bars: list[WrittenBar], index: int, pickup: int) -> bool:
     """A short bar is fine as the pickup, or when it and its neighbour across a section
     boundary (or the tune's pickup) add up to a whole bar."""
     bar = bars[index]
@@ -120,16 +118,17 @@ def check_bars(tune: Tune, bars: list[WrittenBar]) -> list[Issue]:
     issues = []
     first = bars[0] if bars else None
     pickup = first.duration if first and first.expected and first.duration < first.expected \
-        else Fraction(0)
+        else 0
     for index, bar in enumerate(bars):
         if bar.expected is None or bar.duration == bar.expected:
             continue
         if bar.duration < bar.expected and _short_bar_ok(bars, index, pickup):
             continue
-        off = bar.duration - bar.expected
+        off = from_ticks(bar.duration - bar.expected)
         how = f"{abs(off)} too long" if off > 0 else f"{abs(off)} too short"
-        issues.append(_issue(tune, "bar-length", f"bar {index + 1} lasts {bar.duration} of a whole "
-                             f"note, the meter's bar is {bar.expected} ({how})",
+        issues.append(_issue(tune, "bar-length", f"bar {index + 1} lasts {from_ticks(bar.duration)}"
+                             f" of a whole note, the meter's bar is {from_ticks(bar.expected)} "
+                             f"({how})",
                              bar.line, bar.col))
     return issues
 

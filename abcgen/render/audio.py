@@ -35,6 +35,7 @@ TAIL_SECONDS = 1.0  # silence-to-decay after the performance's end
 PEAK_DBFS = -1.0  # the loudest sample after normalising, in dB below full scale
 SYNTH_GAIN = 1.0  # FluidSynth's master gain for the first try (its default 0.2 is very quiet)
 FLUSH_SECONDS = 1.0  # rendered and dropped before each tune so reverb from the last one dies
+FLUID_BLOCK_FRAMES = 64  # FluidSynth renders in blocks of this many frames
 DRUM_CHANNEL = 9  # GM percussion; melodic tracks never use it
 
 NO_FLUIDSYNTH_ENV = "ABCGEN_NO_FLUIDSYNTH"
@@ -137,6 +138,7 @@ class Synthesizer:
         self.backend = "sine" if self.warning else "fluidsynth"
         self._synth = None
         self._sfid = 0
+        self._pulled = 0  # frames taken from the synth so far, to find its block boundaries
         if self.warning:
             warnings.warn(self.warning, RuntimeWarning, stacklevel=2)
         else:
@@ -168,22 +170,30 @@ class Synthesizer:
                 return audio
             gain /= 2  # it clipped inside FluidSynth's int16 output: play it again quieter
 
+    def _pull(self, frames: int) -> np.ndarray:
+        """`frames` stereo frames from the synth, interleaved int16."""
+        self._pulled += frames
+        return self._synth.get_samples(frames)
+
     def _fluid_render(self, midi: pretty_midi.PrettyMIDI, frames: int) -> np.ndarray:
         """Play every note through the reused Synth, event by event: (frames, 2) int16."""
         synth = self._synth
         synth.system_reset()
-        synth.get_samples(int(FLUSH_SECONDS * SAMPLE_RATE))
+        # Drop the last tune's reverb, and start on a block boundary so that the same MIDI
+        # always renders to the same audio (events take effect at block starts).
+        flush = int(FLUSH_SECONDS * SAMPLE_RATE)
+        self._pull(flush + (-(self._pulled + flush)) % FLUID_BLOCK_FRAMES)
         chunks, now = [], 0
         for frame, is_on, channel, pitch, velocity in self._schedule(midi, frames):
             if frame > now:
-                chunks.append(synth.get_samples(frame - now))
+                chunks.append(self._pull(frame - now))
                 now = frame
             if is_on:
                 synth.noteon(channel, pitch, velocity)
             else:
                 synth.noteoff(channel, pitch)
         if frames > now:
-            chunks.append(synth.get_samples(frames - now))
+            chunks.append(self._pull(frames - now))
         return np.concatenate(chunks).reshape(-1, CHANNELS)[:frames]
 
     def _schedule(self, midi: pretty_midi.PrettyMIDI, frames: int) -> list[tuple]:
