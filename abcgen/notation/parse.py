@@ -15,10 +15,6 @@ from abcgen.notation.text import read_abc
 # http://abcnotation.com/wiki/abc:standard:v2.1#information_fields
 # A field line: a letter (or +) and a colon at the start of the line.
 _FIELD_LINE = re.compile(r"^([A-Za-z+]):(.*)$")
-# Fields that may not appear in the tune body: their letters are notes and rests.
-BODY_FORBIDDEN_FIELDS = frozenset("ABCDEFGXYZabcdefgxyz") - frozenset("")
-# Fields that are music-carrying when they appear in the body.
-BODY_FIELDS = frozenset("KLMPQVTIUmNrRwWs")
 
 
 def field_line(text: str) -> tuple[str, str] | None:
@@ -71,29 +67,36 @@ def _header_fields(lines: list[str], start: int) -> list[Field]:
     return fields
 
 
+def _header_end(lines: list[str]) -> int:
+    """Index of the first body line: after the first K:, or after the leading field lines."""
+    for index, line in enumerate(lines):
+        if line.startswith("K:"):
+            return index + 1
+    for index, line in enumerate(lines):
+        if not line.startswith("%") and field_line(line) is None:
+            return index
+    return len(lines)
+
+
 def tune_from_lines(lines: list[str], start: int = 1, file_header: list[Field] | None = None,
                     source: str | None = None) -> Tune:
     """Structure one tune's lines: header fields up to the first K:, then the body.
 
-    Without a K:, the header is the run of leading field lines (so `check` can say K: is
-    missing and `repair` can add one)."""
+    A text line inside the header continues the field before it (old tunebooks wrap N:
+    and H: notes without `+:`). Without a K:, the header is the run of leading field lines,
+    so `check` can say K: is missing and `repair` can add one."""
     tune = Tune(file_header=list(file_header or []), source=source, start_line=start)
-    in_header = True
-    for offset, line in enumerate(lines):
-        number = start + offset
-        parsed = field_line(line) if in_header else None
-        if in_header and line.startswith("%"):
-            tune.header.append(Field("%", line[1:], number))
-        elif in_header and parsed is not None:
-            name, value = parsed
-            if name == "+" and tune.header:
-                tune.header[-1].value = f"{tune.header[-1].value} {value}".strip()
-            else:
-                tune.header.append(Field(name, value, number))
-            in_header = name != "K"
-        else:
-            in_header = False
-            tune.body.append(BodyLine(line, number))
+    end = _header_end(lines)
+    for offset, line in enumerate(lines[:end]):
+        parsed = field_line(line)
+        if line.startswith("%"):
+            tune.header.append(Field("%", line[1:], start + offset))
+        elif parsed is not None and parsed[0] != "+":
+            tune.header.append(Field(parsed[0], parsed[1], start + offset))
+        elif tune.header:
+            text = parsed[1] if parsed is not None else line.strip()
+            tune.header[-1].value = f"{tune.header[-1].value} {text}".strip()
+    tune.body = [BodyLine(line, start + end + offset) for offset, line in enumerate(lines[end:])]
     return tune
 
 

@@ -32,16 +32,41 @@ def _looks_binary(data: bytes) -> bool:
     return controls > max(8, len(sample) // 100)
 
 
+def _cp1252_bytes() -> dict[str, int]:
+    """The characters cp1252 puts at bytes 0x80-0x9f (the rest of 0x80-0xff is Latin-1)."""
+    table = {}
+    for byte in range(0x80, 0xA0):
+        try:
+            table[bytes([byte]).decode("cp1252")] = byte
+        except UnicodeDecodeError:
+            continue
+    return table
+
+
+CP1252_BYTES = _cp1252_bytes()
+# Enough rounds for the worst real file seen (Ceol Rince na hÉireann: eight layers).
+MAX_MOJIBAKE_LAYERS = 12
+
+
+def _as_single_bytes(run: str) -> bytes | None:
+    """The bytes a cp1252/Latin-1 reader turned into `run`, or None if it can't have."""
+    out = bytearray()
+    for char in run:
+        code = CP1252_BYTES.get(char, ord(char))
+        if code > 0xFF:
+            return None
+        out.append(code)
+    return bytes(out)
+
+
 def _mend_run(match: re.Match) -> str:
     run = match.group(0)
-    for _ in range(3):  # double- and triple-encoded text both occur
+    for _ in range(MAX_MOJIBAKE_LAYERS):
+        raw = _as_single_bytes(run)
         try:
-            fixed = run.encode("cp1252").decode("utf-8")
-        except (UnicodeEncodeError, UnicodeDecodeError):
-            try:
-                fixed = run.encode("latin-1").decode("utf-8")
-            except (UnicodeEncodeError, UnicodeDecodeError):
-                break
+            fixed = raw.decode("utf-8") if raw is not None else run
+        except UnicodeDecodeError:
+            break
         if fixed == run:
             break
         run = fixed
@@ -49,10 +74,13 @@ def _mend_run(match: re.Match) -> str:
 
 
 def mend_mojibake(text: str) -> str:
-    """Undo UTF-8 that was decoded as cp1252 (once or more): 'SparÃÂ¡n' -> 'Sparán'."""
+    """Undo UTF-8 that was decoded as cp1252 (once or more): 'SparÃÂ¡n' -> 'Sparán'.
+
+    Double encoding puts an invisible U+0083 between Ã and Â; copies that lost it are
+    mended too."""
     if text.isascii():
         return text
-    return _MOJIBAKE_RUN.sub(_mend_run, text)
+    return _MOJIBAKE_RUN.sub(_mend_run, text.replace("ÃÂ", "Ã\x83Â"))
 
 
 def decode_bytes(data: bytes, source: str | None = None) -> str:

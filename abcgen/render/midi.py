@@ -419,6 +419,9 @@ def timeline_to_midi(timeline: Timeline, options: MidiOptions | None = None,
     check_length(seconds)
     program = resolve_program(options.instrument, options.program)
     midi = pretty_midi.PrettyMIDI(resolution=MIDI_RESOLUTION, initial_tempo=tempo)
+    if not timeline.meter.free:
+        midi.time_signature_changes.append(pretty_midi.TimeSignature(
+            timeline.meter.numerator, timeline.meter.denominator, 0.0))
     tracks = [(melody_notes(timeline, options, rhythm), program, "melody")]
     if options.accompaniment and not options.plain and timeline.chord_symbols:
         bass, chords = accompaniment_notes(timeline)
@@ -441,9 +444,7 @@ def tune_to_midi(tune: Tune, options: MidiOptions | None = None) -> Performance:
 
 
 def midi_bytes(midi: pretty_midi.PrettyMIDI) -> bytes:
-    """A standard MIDI file's bytes (type 1, one track per instrument)."""
-    import io
+    """A standard MIDI file's bytes (format 1: a conductor track, one track per instrument)."""
+    from abcgen.render.smf import smf_bytes
 
-    buffer = io.BytesIO()
-    midi.write(buffer)
-    return buffer.getvalue()
+    return smf_bytes(midi)

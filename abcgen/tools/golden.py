@@ -4,7 +4,8 @@
 for every tune and gives one `TuneVerdict` per tune. Tunes where a comparison would only show a
 known abc2midi difference are set aside with the reason (tests/fixtures/README.md lists them):
 
-- abc2midi reports an Error on the tune ('reference-error'): it is not a reference there;
+- abc2midi reports an Error on the tune ('reference-error'): it is not a reference there
+  (except `HARMLESS_ERRORS`, which change nothing it plays);
 - `R:hornpipe` in 2/4 or 4/4: abc2midi swings even quavers 2:1 ('excluded');
 - the file header sets M:, L:, K: or U:: abc2midi 4.84 ignores file-header defaults ('excluded');
 - the X: number is used twice in the book: abc2midi writes both tunes to one file ('excluded').
@@ -21,6 +22,9 @@ from abcgen.tools import abc2midi
 # File-header fields that change what a tune plays, which abc2midi 4.84 does not apply.
 PLAYED_FILE_HEADER_FIELDS = frozenset("MLKU")
 SWUNG_RHYTHM = "hornpipe"
+# abc2midi errors that don't touch what it plays: it ignores an `I:` field it can't read (the
+# music21 Aird's Airs files hold `I: :: ::` in every tune).
+HARMLESS_ERRORS = ("I: key ",)
 
 
 @dataclass(frozen=True)
@@ -68,11 +72,17 @@ def _exclusion(tune: Tune, duplicate: set[int | None]) -> str:
     return ""
 
 
+def _disqualifying(report: abc2midi.Abc2midiReport) -> list[abc2midi.Abc2midiMessage]:
+    """abc2midi's errors that make it no reference for a tune."""
+    return [m for m in report.errors if not m.message.startswith(HARMLESS_ERRORS)]
+
+
 def _verdict(tune: Tune, run: abc2midi.BookRun, report: abc2midi.Abc2midiReport,
              excluded: str) -> TuneVerdict:
     where = dict(x=tune.x or "", title=tune.title, line=tune.start_line)
-    if report.errors:
-        return TuneVerdict(**where, status="reference-error", detail=report.errors[0].message)
+    errors = _disqualifying(report)
+    if errors:
+        return TuneVerdict(**where, status="reference-error", detail=errors[0].message)
     if excluded:
         return TuneVerdict(**where, status="excluded", detail=excluded)
     reference = run.melodies.get(x_number(tune.x))
@@ -97,7 +107,7 @@ def _failure_verdicts(failures: Sequence[AbcError], report: abc2midi.Abc2midiRep
     for failure in failures:
         before = max((end for _, end in spans if end <= failure.line), default=1)
         after = min((start for start, _ in spans if start > failure.line), default=10**9)
-        if report.between(before, after).errors or failure.x is None:
+        if _disqualifying(report.between(before, after)) or failure.x is None:
             continue
         verdicts.append(TuneVerdict(str(failure.x), "", failure.line, "ours-failed",
                                     str(failure), type(failure).__name__))
