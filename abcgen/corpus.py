@@ -76,10 +76,15 @@ source being read."""
 
 @dataclass(frozen=True)
 class Source:
-    """One named source and the files it stands for, in reading order."""
+    """One named source and the files it stands for, in reading order. Files are named in
+    stats relative to `root` when it is set (music21's corpus folder), else as found."""
 
     name: str
     files: tuple[Path, ...]
+    root: Path | None = None
+
+    def label(self, path: Path) -> str:
+        return str(path.relative_to(self.root)) if self.root else str(path)
 
 
 @dataclass(frozen=True)
@@ -186,8 +191,8 @@ def _path_source(name: str) -> Source:
     return Source(name, files)
 
 
-def music21_collections() -> dict[str, tuple[Path, ...]]:
-    """The ABC files of music21's installed corpus by collection (its top folder), sorted."""
+def music21_collections() -> tuple[Path, dict[str, tuple[Path, ...]]]:
+    """music21's corpus folder, and its ABC files by collection (their top folder), sorted."""
     try:
         import music21.common
         import music21.corpus
@@ -198,16 +203,16 @@ def music21_collections() -> dict[str, tuple[Path, ...]]:
     for path in music21.corpus.getPaths(fileExtensions=("abc",), name=("core",)):
         collection = Path(path).relative_to(root).parts[0]
         collections.setdefault(collection, []).append(Path(path))
-    return {name: tuple(sorted(files)) for name, files in sorted(collections.items())}
+    return root, {name: tuple(sorted(files)) for name, files in sorted(collections.items())}
 
 
 def _music21_source(collection: str) -> Source:
-    collections = music21_collections()
+    root, collections = music21_collections()
     if collection not in collections:
         known = ", ".join(collections)
         raise InputError(f"{MUSIC21}:{collection}: no such ABC collection in music21's corpus "
                          f"(known: {known})")
-    return Source(f"{MUSIC21}:{collection}", collections[collection])
+    return Source(f"{MUSIC21}:{collection}", collections[collection], root)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -301,28 +306,29 @@ class _Builder:
         self.seen_files: set[Path] = set()
         self.by_split: dict[str, list[Tune]] = {name: [] for name in SPLITS}
 
-    def read_file(self, source: str, path: Path) -> None:
+    def read_file(self, source: Source, path: Path) -> None:
         if path.resolve() in self.seen_files:  # named twice, e.g. `music21 music21:miscFolk`
             return
         self.seen_files.add(path.resolve())
-        self.stats.sources[source].files += 1
+        counts, label = self.stats.sources[source.name], source.label(path)
+        counts.files += 1
         try:
             text = read_abc(path)
         except UnreadableError as exc:
-            self.stats.reject(Rejection("unreadable", exc.message, source, str(path)))
+            self.stats.reject(Rejection("unreadable", exc.message, source.name, label))
             return
-        tunes, failures = parse_tunebook(text, source=str(path))
-        self.stats.sources[source].tunes += len(tunes) + len(failures)
+        tunes, failures = parse_tunebook(text, source=label)
+        counts.tunes += len(tunes) + len(failures)
         for failure in failures:
-            self.stats.reject(Rejection(_failure_reason(failure), failure.message, source,
-                                        str(path), failure.x))
+            self.stats.reject(Rejection(_failure_reason(failure), failure.message, source.name,
+                                        label, failure.x))
         for tune in tunes:
-            self._add(source, path, tune)
+            self._add(source.name, label, tune)
 
-    def _add(self, source: str, path: Path, tune: Tune) -> None:
+    def _add(self, source: str, label: str, tune: Tune) -> None:
         cleaned, reason, detail = _judge(tune, self.filters)
         if cleaned is None:
-            self.stats.reject(Rejection(reason, detail, source, str(path), tune.x))
+            self.stats.reject(Rejection(reason, detail, source, label, tune.x))
             return
         body = normalised_body(cleaned)
         if body in self.seen_bodies:
@@ -394,7 +400,7 @@ def _read_all(builder: _Builder, sources: list[Source],
     for source in sources:
         builder.stats.sources.setdefault(source.name, SourceCounts())
         for path in source.files:
-            builder.read_file(source.name, path)
+            builder.read_file(source, path)
             done += path.stat().st_size
             if on_progress is not None:
                 on_progress(done, total, source.name)

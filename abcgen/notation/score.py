@@ -311,6 +311,8 @@ class Scorer:
             self.tuplet_left -= 1
         self.check_tie(pitches, line, col)
         bar, offset = self.current, self.current.duration
+        if not bar.has_music:  # a bar is where its first note is
+            bar.line, bar.col = pitches[0][2:] if pitches else (line, col)
         for text in self.chord_symbols:
             bar.chords.append((offset, text))
         self.chord_symbols = []

@@ -44,8 +44,9 @@ CODES = {
     "voice-overlay": "a voice overlay & (not played)",
     "field-in-body": "a field that may not appear in the body",
 }
-# Header fields that may follow K: in the body's first lines without breaking the header rule.
-BODY_OK_FIELDS = frozenset("KLMPQVIWwNrsmU%")
+# Fields that may stand between K: and the first music line without breaking "K: ends the
+# header": part and voice labels, instructions, words, remarks.
+BODY_OK_FIELDS = frozenset("PVIWwr%")
 
 
 def _issue(tune: Tune, code: str, message: str, line: int = 0, col: int = 1,

@@ -185,40 +185,39 @@ class MetricGrid:
         self.meter = timeline.meter
         self.bars = timeline.bars
         self.onsets = [bar.onset for bar in self.bars]
+        self.origins = [self._bar_origin(index) for index in range(len(self.bars))]
+        self.beat = Fraction(3, 2) if self.meter.compound else Fraction(4, self.meter.denominator or 4)
 
-    def origin(self, onset: Fraction) -> Fraction:
-        """The time (quarters) the bar holding `onset` starts, as if it were full length."""
-        index = bisect.bisect_right(self.onsets, onset) - 1
-        if index < 0:
-            return self._unbarred_origin(onset)
+    def _bar_origin(self, index: int) -> Fraction:
         bar = self.bars[index]
         if index == 0 and bar.expected and bar.duration < bar.expected:
             return bar.onset + 4 * (bar.duration - bar.expected)
         return bar.onset
 
-    def _unbarred_origin(self, onset: Fraction) -> Fraction:
+    def origin(self, onset: Fraction, bar: int | None = None) -> Fraction:
+        """The time (quarters) the bar holding `onset` starts, as if it were full length;
+        `bar`, the performed bar's index when known, saves the search."""
+        if bar is None or not 0 <= bar < len(self.bars) or self.onsets[bar] > onset:
+            bar = bisect.bisect_right(self.onsets, onset) - 1
+        if bar >= 0:
+            return self.origins[bar]
         bar_quarters = 4 * self.meter.bar if self.meter.bar else None
         return onset - onset % bar_quarters if bar_quarters else Fraction(0)
 
-    @property
-    def beat(self) -> Fraction:
-        """The beat in quarter notes: a dotted quarter in compound meters, else 4/denominator."""
-        if self.meter.compound:
-            return Fraction(3, 2)
-        return Fraction(4, self.meter.denominator or 4)
-
-    def stress(self, onset: Fraction) -> str:
-        """'strong' on the bar's first beat, 'medium' on its other beats, 'weak' between them."""
+    def stress(self, onset: Fraction, bar: int | None = None) -> str:
+        """'strong' on the bar's first beat, 'medium' on its other beats, 'weak' between them.
+        The beat is a dotted quarter in compound meters, else the meter's denominator."""
         if self.meter.free and not self.bars:
             return "medium"
-        position = onset - self.origin(onset)
+        position = onset - self.origin(onset, bar)
         if position == 0:
             return "strong"
         return "medium" if position % self.beat == 0 else "weak"
 
 
 def _velocity(event: NoteEvent, grid: MetricGrid, written_onset: Fraction) -> int:
-    stress = "strong" if "accent" in event.decorations else grid.stress(written_onset)
+    accented = "accent" in event.decorations
+    stress = "strong" if accented else grid.stress(written_onset, event.bar)
     return max(1, min(127, event.velocity + ACCENT_OFFSETS[stress]))
 
 
