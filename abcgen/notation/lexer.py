@@ -5,6 +5,7 @@ Body lines that are fields (`w:`, `P:A`, `K:G`, `V:2` ...) become 'field' tokens
 """
 
 import re
+from collections.abc import Iterator
 
 # Kinds of token, in the order the master regex tries them.
 _TOKEN = re.compile(r"""
@@ -73,22 +74,19 @@ def strip_comment(text: str) -> str:
     return _COMMENT.sub("", text)
 
 
-def tokenize_line(text: str, line: int) -> list[Token]:
+def tokenize_line(text: str, line: int) -> Iterator[Token]:
     """Tokens of one music line; a field line gives one 'field' token; comments are dropped."""
     if text.startswith("%"):
-        return []
-    field = body_field(text)
+        return iter(())
+    field = _BODY_FIELD.match(text)
     if field is not None:
-        return [("field", line, 1, _BODY_FIELD.match(text))]
-    music = strip_comment(text)
-    return [(m.lastgroup, line, m.start() + 1, m) for m in _TOKEN.finditer(music)
-            if m.lastgroup != "space"]
+        return iter((("field", line, 1, field),))
+    return ((m.lastgroup, line, m.start() + 1, m) for m in _TOKEN.finditer(strip_comment(text))
+            if m.lastgroup != "space")
 
 
-def tokenize(lines) -> list[Token]:
+def tokenize(lines) -> Iterator[Token]:
     """Tokens of a body given as BodyLine objects (text, line), with an 'eol' token per line."""
-    tokens: list[Token] = []
     for body_line in lines:
-        tokens.extend(tokenize_line(body_line.text, body_line.line))
-        tokens.append(("eol", body_line.line, len(body_line.text) + 1, None))
-    return tokens
+        yield from tokenize_line(body_line.text, body_line.line)
+        yield ("eol", body_line.line, len(body_line.text) + 1, None)

@@ -158,6 +158,7 @@ class Scorer:
         self.part = ""
         self.current = WrittenBar(0, tune.start_line, 1)
         self.total = 0
+        self.too_long = False
 
     # -- header ---------------------------------------------------------------------------
 
@@ -215,6 +216,8 @@ class Scorer:
         self.read_header()
         handlers = {name[3:]: getattr(self, name) for name in dir(self) if name.startswith("on_")}
         for kind, line, col, match in tokenize(self.tune.body):
+            if self.too_long:
+                break
             if self.skipping_voice and kind not in ("field", "inline"):
                 continue
             if self.in_overlay and kind not in ("bar", "eol", "field"):
@@ -475,8 +478,10 @@ class Scorer:
         bar.end_line, bar.end_col, bar.closed, bar.part = line, col, True, self.part
         self.bars.append(bar)
         self.total += bar.duration
-        if self.total > MAX_TUNE:
-            self.report("bad-duration", "the tune is absurdly long", line, col, E.DurationError)
+        if self.total > MAX_TUNE and not self.too_long:
+            self.report("bad-duration", f"the tune is absurdly long (over {MAX_TUNE // TICKS} "
+                        "whole notes); the rest is not read", line, col, E.DurationError)
+            self.too_long = True
         self.current = WrittenBar(len(self.bars), line, col + 1, expected=self.bar_ticks)
         self.bar_accidentals.clear()
         self.last_group, self.last_group_duration = [], 0
