@@ -77,18 +77,26 @@ class Score:
     bars: list[WrittenBar]
     groups: list[Group]
     bar_tokens: list[int | None] = field(default_factory=list)
+    open_chords: list[tuple[int, int | None]] = field(default_factory=list)
+    nested_chords: list[int] = field(default_factory=list)
+    open_graces: list[int] = field(default_factory=list)
+    open_tuplet: int | None = None
 
     def bar_groups(self, bar: int) -> list[Group]:
         return [g for g in self.groups if g.bar == bar]
 
 
 class _GroupScorer(Scorer):
-    """The scorer, also recording each placed group (see Group)."""
+    """The scorer, also recording each placed group (see Group) and the groups left open."""
 
     def __init__(self, tune: Tune, positions: dict[tuple[int, int], int],
                  kinds: dict[int, str]):
         super().__init__(tune, Reporter(tune, strict=False))
         self.positions, self.kinds, self.groups = positions, kinds, []
+        self.chord_at = self.grace_at = self.tuplet_at = -1
+        self.nested_chords: list[int] = []
+        self.open_chords: list[tuple[int, int | None]] = []
+        self.open_graces: list[int] = []
 
     def place(self, pitches, length, line, col) -> None:
         in_tuplet, broken = self.tuplet_left > 0, self.next_factor != (1, 1)
@@ -110,18 +118,42 @@ class _GroupScorer(Scorer):
             self.groups[-1].duration += self.current.duration - before
             self.groups[-1].broken_after = True
 
+    def on_chord_start(self, line, col, match) -> None:
+        if self.chord is not None:
+            self.nested_chords.append(self.positions[(line, col)])
+        else:
+            self.chord_at = self.positions[(line, col)]
+        super().on_chord_start(line, col, match)
+
+    def on_grace_start(self, line, col, match) -> None:
+        self.grace_at = self.positions[(line, col)]
+        super().on_grace_start(line, col, match)
+
+    def on_tuplet(self, line, col, match) -> None:
+        self.tuplet_at = self.positions[(line, col)]
+        super().on_tuplet(line, col, match)
+
+    def check_open_groups(self, line, col) -> None:
+        if self.chord is not None:
+            last = self.positions.get(self.chord[-1][3:]) if self.chord else None
+            self.open_chords.append((self.chord_at, last))
+        if self.graces is not None:
+            self.open_graces.append(self.grace_at)
+        super().check_open_groups(line, col)
+
 
 def score_groups(tune: Tune) -> Score:
     """The tune's tokens, written bars and note groups (never raises for a broken tune)."""
     tokens = tokenize(tune.body)
-    positions = {(line, col): index for index, (kind, line, col, _) in enumerate(tokens)
-                 if kind in ("note", "rest", "chord_end", "bar")}
-    kinds = {index: _token_kind(tokens[index]) for index in positions.values()}
+    positions = {(line, col): index for index, (_, line, col, _) in enumerate(tokens)}
+    kinds = {index: _token_kind(token) for index, token in enumerate(tokens)}
     scorer = _GroupScorer(tune, positions, kinds)
     bars = scorer.run()
     bar_tokens = [positions.get((bar.end_line, bar.end_col)) for bar in bars]
     bar_tokens = [i if i is not None and tokens[i][0] == "bar" else None for i in bar_tokens]
-    return Score(tokens, bars, scorer.groups, bar_tokens)
+    open_tuplet = scorer.tuplet_at if scorer.tuplet_left > 0 else None
+    return Score(tokens, bars, scorer.groups, bar_tokens, scorer.open_chords,
+                 scorer.nested_chords, scorer.open_graces, open_tuplet)
 
 
 def _token_kind(token: Token) -> str:
@@ -279,8 +311,9 @@ def rebuild(tune: Tune, header: list[Field] | None = None,
             body: list[BodyLine] | None = None) -> Tune:
     """A fresh tune read back from the text of `header` and `body` (default: the tune's), so
     line numbers and the header/body split are what the new text says."""
+    lines = tune.body if body is None else body
     draft = Tune(header=tune.header if header is None else header,
-                 body=tune.body if body is None else body)
+                 body=[line for line in lines if line.text.strip()])  # a blank line ends a tune
     text = dumps(draft).rstrip("\n")
     return tune_from_lines(text.split("\n"), tune.start_line, tune.file_header, tune.source)
 

@@ -29,6 +29,8 @@ DEFAULT_VELOCITY = 90
 # http://abcnotation.com/wiki/abc:standard:v2.1#use_of_fields_within_the_tune_body — letters
 # that are notes or rests cannot be body fields.
 NOTE_LETTER_FIELDS = frozenset("ABCDEFGXYZabcdefgxyz")
+# http://abcnotation.com/wiki/abc:standard:v2.1#propagate-accidentals
+PROPAGATE_MODES = ("not", "octave", "pitch")
 # abc2midi's default: grace notes take a quarter of the main note (`%%MIDI grace 1/4`).
 GRACE_DIVIDER = 4
 # Times are integer ticks: TICKS per whole note divides by every n <= 16 and by 512, so unit
@@ -139,7 +141,8 @@ class Scorer:
         self.meter, self.unit, self.key = Meter(free=True, text="none"), Fraction(1, 8), Key()
         self.unit_ticks, self.bar_ticks = to_ticks(self.unit), None
         self.lengths: dict[str, int] = {}  # length text -> ticks under the current unit
-        self.bar_accidentals: dict[str, int] = {}
+        self.bar_accidentals: dict[str | tuple[str, int], int] = {}
+        self.propagate = "pitch"
         self.signature: dict[str, int] = {}
         self.velocity = DEFAULT_VELOCITY
         self.decorations: list[str] = []
@@ -180,6 +183,14 @@ class Scorer:
                 self.set_tempo(value, line, 1)
             elif name == "V" and self.voice is None:
                 self.voice = value.split()[0] if value.split() else ""
+            elif name in ("%", "I"):
+                self.set_directive(value.lstrip("%").split())
+
+    def set_directive(self, words: list[str]) -> None:
+        """`%%propagate-accidentals not|octave|pitch` (ABC 2.1 §11.3), also as an I: field."""
+        if len(words) == 2 and words[0] == "propagate-accidentals" \
+                and words[1] in PROPAGATE_MODES:
+            self.propagate = words[1]
         self.current.expected = self.bar_ticks
 
     def set_meter(self, value: str, line: int, col: int) -> None:
@@ -257,15 +268,18 @@ class Scorer:
         """MIDI pitch of a note token, applying (and recording) accidentals for the bar.
 
         An accidental lasts to the end of the bar for that letter in every octave (ABC 2.1
-        `%%propagate-accidentals pitch`, the default, and abc2midi's behaviour)."""
+        §11.3 `%%propagate-accidentals pitch`, the default, and abc2midi's behaviour);
+        `octave` limits it to its octave, `not` to the note itself."""
         letter = match["letter"]
         octave = (1 if letter.islower() else 0) + match["oct"].count("'") - match["oct"].count(",")
         upper = letter.upper()
+        slot = upper if self.propagate == "pitch" else (upper, octave)
         if match["acc"]:
             shift = ACCIDENTAL_SEMITONES[match["acc"]]
-            self.bar_accidentals[upper] = shift
+            if self.propagate != "not":
+                self.bar_accidentals[slot] = shift
         else:
-            shift = self.bar_accidentals.get(upper, self.signature.get(upper, 0))
+            shift = self.bar_accidentals.get(slot, self.signature.get(upper, 0))
         return 60 + 12 * (octave + self.key.octave) + LETTER_SEMITONES[upper] + shift \
             + self.key.transpose
 
