@@ -2,8 +2,15 @@
 
 import pytest
 
-from abcgen.notation import (UnreadableError, decode_bytes, dumps, parse_file, parse_tunebook,
-                             read_abc, read_tunes)
+from abcgen.notation import (
+    UnreadableError,
+    decode_bytes,
+    dumps,
+    parse_file,
+    parse_tunebook,
+    read_abc,
+    read_tunes,
+)
 
 
 def test_utf8_with_bom_and_crlf():
@@ -21,11 +28,11 @@ def test_mojibake_layers_are_mended(layers, misread_as):
     word = "Spárán ‘quoted’"
     for _ in range(layers):  # UTF-8 bytes read back in a single-byte encoding, saved as UTF-8
         word = word.encode("utf-8").decode(misread_as, errors="ignore")
-    assert decode_bytes(f"T:{word}\n".encode("utf-8")) == "T:Spárán ‘quoted’\n"
+    assert decode_bytes(f"T:{word}\n".encode()) == "T:Spárán ‘quoted’\n"
 
 
 def test_mojibake_without_its_invisible_byte_is_mended():
-    assert decode_bytes("T:SparÃÂ¡n\n".encode("utf-8")) == "T:Sparán\n"
+    assert decode_bytes("T:SparÃÂ¡n\n".encode()) == "T:Sparán\n"
 
 
 def test_real_mojibake_corpus_is_mended(shared_corpora):

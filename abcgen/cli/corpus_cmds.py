@@ -60,9 +60,11 @@ def build(
 
 
 def _progress_bar() -> Progress:
-    # Progress counts bytes of source files read; on stderr so stdout keeps only the summary.
+    # Counts bytes of source files read; on stderr so stdout keeps only the summary, and only on
+    # a terminal so logs and pipes get no stray lines.
     return Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
-                    TimeRemainingColumn(), console=err_console, transient=True)
+                    TimeRemainingColumn(), console=err_console, transient=True,
+                    disable=not err_console.is_terminal)
 
 
 def _summary(stats: corpus.CorpusStats, out: Path, seconds: float) -> Table:

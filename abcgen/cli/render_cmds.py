@@ -57,7 +57,10 @@ def render(
     jobs: Annotated[int, typer.Option("--jobs", "-j",
                                       help="Tunes rendered at once (processes).")] = 1,
 ) -> None:
-    """Render every tune of FILE to MIDI and audio in --out, with a manifest.json."""
+    """Render every tune of FILE to MIDI and audio in --out, with a manifest.json.
+
+    A tune that fails is reported and recorded in the manifest; the exit status is 1 only
+    when no tune rendered."""
     from abcgen.render import MidiOptions, RenderOptions, parse_formats, render_file
 
     if jobs < 1:
@@ -76,3 +79,5 @@ def render(
 
             manifest = render_file(file, out, options, progress=on_progress)
     _print_summary(manifest, out)
+    if not any(entry["status"] == "ok" for entry in manifest["tunes"]):
+        raise typer.Exit(1)

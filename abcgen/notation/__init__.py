@@ -6,13 +6,39 @@ ABC 2.1: http://abcnotation.com/wiki/abc:standard:v2.1. Read a tunebook with `pa
 """
 
 from abcgen.notation.chords import parse_chord_symbol
-from abcgen.notation.errors import (AbcError, DurationError, EmptyTuneError, HeaderError,
-                                    KeyError_, LexError, MeterError, MissingKeyError,
-                                    TempoError, UnclosedError, UnitLengthError, UnreadableError)
-from abcgen.notation.fields import (default_unit_length, parse_key, parse_meter, parse_tempo,
-                                    parse_unit_length)
-from abcgen.notation.model import (Bar, BodyLine, ChordSymbolEvent, Field, Issue, Key, Meter,
-                                   NoteEvent, Timeline, Tune)
+from abcgen.notation.errors import (
+                                    AbcError,
+                                    DurationError,
+                                    EmptyTuneError,
+                                    HeaderError,
+                                    KeyError_,
+                                    LexError,
+                                    MeterError,
+                                    MissingKeyError,
+                                    TempoError,
+                                    UnclosedError,
+                                    UnitLengthError,
+                                    UnreadableError,
+)
+from abcgen.notation.fields import (
+                                    default_unit_length,
+                                    parse_key,
+                                    parse_meter,
+                                    parse_tempo,
+                                    parse_unit_length,
+)
+from abcgen.notation.model import (
+                                    Bar,
+                                    BodyLine,
+                                    ChordSymbolEvent,
+                                    Field,
+                                    Issue,
+                                    Key,
+                                    Meter,
+                                    NoteEvent,
+                                    Timeline,
+                                    Tune,
+)
 from abcgen.notation.parse import parse_file, parse_tune, parse_tunebook, read_tunes
 from abcgen.notation.report import check_file, describe_file, describe_tune
 from abcgen.notation.text import decode_bytes, read_abc

@@ -10,8 +10,14 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 from abcgen.notation import errors as E
-from abcgen.notation.fields import (ACCIDENTAL_SEMITONES, default_unit_length, parse_key,
-                                    parse_meter, parse_tempo, parse_unit_length)
+from abcgen.notation.fields import (
+    ACCIDENTAL_SEMITONES,
+    default_unit_length,
+    parse_key,
+    parse_meter,
+    parse_tempo,
+    parse_unit_length,
+)
 from abcgen.notation.lexer import SHORT_DECORATIONS, tokenize
 from abcgen.notation.model import Issue, Key, Meter, Tune
 

@@ -91,7 +91,7 @@ def _join_ties(events: list[tuple], tied: list[bool]) -> list[list]:
     Events here are lists [pitch, onset, duration, note] with times in ticks."""
     result: list[list] = []
     open_ties: dict[int, int] = {}  # pitch -> index in result of a note waiting for its tie
-    for event, tie in zip(events, tied):
+    for event, tie in zip(events, tied, strict=True):
         waiting = open_ties.pop(event[0], None)
         if waiting is not None and not event[3].grace:
             prior = result[waiting]
