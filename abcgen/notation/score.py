@@ -191,13 +191,13 @@ class Scorer:
                 self.voice = value.split()[0] if value.split() else ""
             elif name in ("%", "I"):
                 self.set_directive(value.lstrip("%").split())
+        self.current.expected = self.bar_ticks
 
     def set_directive(self, words: list[str]) -> None:
         """`%%propagate-accidentals not|octave|pitch` (ABC 2.1 §11.3), also as an I: field."""
         if len(words) == 2 and words[0] == "propagate-accidentals" \
                 and words[1] in PROPAGATE_MODES:
             self.propagate = words[1]
-        self.current.expected = self.bar_ticks
 
     def set_meter(self, value: str, line: int, col: int) -> None:
         try:
