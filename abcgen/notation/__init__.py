@@ -6,39 +6,13 @@ ABC 2.1: http://abcnotation.com/wiki/abc:standard:v2.1. Read a tunebook with `pa
 """
 
 from abcgen.notation.chords import parse_chord_symbol
-from abcgen.notation.errors import (
-                                    AbcError,
-                                    DurationError,
-                                    EmptyTuneError,
-                                    HeaderError,
-                                    KeyError_,
-                                    LexError,
-                                    MeterError,
-                                    MissingKeyError,
-                                    TempoError,
-                                    UnclosedError,
-                                    UnitLengthError,
-                                    UnreadableError,
-)
-from abcgen.notation.fields import (
-                                    default_unit_length,
-                                    parse_key,
-                                    parse_meter,
-                                    parse_tempo,
-                                    parse_unit_length,
-)
-from abcgen.notation.model import (
-                                    Bar,
-                                    BodyLine,
-                                    ChordSymbolEvent,
-                                    Field,
-                                    Issue,
-                                    Key,
-                                    Meter,
-                                    NoteEvent,
-                                    Timeline,
-                                    Tune,
-)
+from abcgen.notation.errors import (AbcError, DurationError, EmptyTuneError, HeaderError,
+                                    KeyError_, LexError, MeterError, MissingKeyError,
+                                    TempoError, UnclosedError, UnitLengthError, UnreadableError)
+from abcgen.notation.fields import (default_unit_length, parse_key, parse_meter, parse_tempo,
+                                    parse_unit_length)
+from abcgen.notation.model import (Bar, BodyLine, ChordSymbolEvent, Field, Issue, Key, Meter,
+                                   NoteEvent, Timeline, Tune)
 from abcgen.notation.parse import parse_file, parse_tune, parse_tunebook, read_tunes
 from abcgen.notation.report import check_file, describe_file, describe_tune
 from abcgen.notation.text import decode_bytes, read_abc
@@ -50,8 +24,9 @@ __all__ = [
     "AbcError", "Bar", "BodyLine", "CODES", "ChordSymbolEvent", "DurationError",
     "EmptyTuneError", "Field", "HeaderError", "Issue", "Key", "KeyError_", "LexError", "Meter",
     "MeterError", "MissingKeyError", "NoteEvent", "TempoError", "Timeline", "Tune",
-    "UnclosedError", "UnitLengthError", "UnreadableError", "build_timeline", "check_text",
-    "check_file", "check_tune", "clean_tune", "decode_bytes", "describe_file", "describe_tune", "default_unit_length", "dumps", "dumps_book",
-    "parse_chord_symbol", "parse_file", "parse_key", "parse_meter", "parse_tempo",
-    "parse_tune", "parse_tunebook", "parse_unit_length", "read_abc", "read_tunes",
+    "UnclosedError", "UnitLengthError", "UnreadableError", "build_timeline", "check_file",
+    "check_text", "check_tune", "clean_tune", "decode_bytes", "default_unit_length",
+    "describe_file", "describe_tune", "dumps", "dumps_book", "parse_chord_symbol",
+    "parse_file", "parse_key", "parse_meter", "parse_tempo", "parse_tune", "parse_tunebook",
+    "parse_unit_length", "read_abc", "read_tunes",
 ]
