@@ -31,6 +31,7 @@ from abcgen.notation import (
     check_tune,
     clean_tune,
     dumps,
+    dumps_book,
     parse_tunebook,
     read_abc,
 )
@@ -48,6 +49,7 @@ DEFAULT_MAX_BAR_ERRORS = 2
 # `check_tune` codes (abcgen.notation.CODES) that decide a rejection.
 BAR_LENGTH_CODE = "bar-length"
 NO_NOTES_CODE = "no-notes"
+BAD_CHARACTER_CODE = "bad-character"
 
 REJECTION_REASONS = {
     "unreadable": "the file is not text (binary, too large) or can't be opened",
@@ -55,6 +57,7 @@ REJECTION_REASONS = {
     "unparseable": "the tune's ABC can't be parsed",
     "no_notes": "the tune has no notes",
     "no_title": "the tune has no T: title",
+    "not_abc": "characters that aren't ABC (a model would learn to write them)",
     "too_short": "the cleaned tune has fewer characters than --min-chars",
     "too_long": "the cleaned tune has more characters than --max-chars",
     "bar_errors": "more bars of the wrong length than --max-bar-errors",
@@ -126,7 +129,7 @@ class CorpusStats:
     """What `build_corpus` did; `to_dict()` is what ``stats.json`` holds.
 
     `rejected` counts tunes by reason (``unreadable`` counts files); `examples` keeps the first
-    few rejections of each reason as ``"file X:n: detail"`` lines.
+    few rejections of each reason as ``"file X:n: detail"`` lines, and of ``duplicates``.
     """
 
     sources: dict[str, SourceCounts] = field(default_factory=dict)
@@ -144,9 +147,17 @@ class CorpusStats:
     def reject(self, rejection: Rejection) -> None:
         self.rejected[rejection.reason] = self.rejected.get(rejection.reason, 0) + 1
         self.sources[rejection.source].rejected += 1
-        examples = self.examples.setdefault(rejection.reason, [])
+        self._example(rejection.reason, str(rejection))
+
+    def duplicate(self, source: str, description: str) -> None:
+        self.duplicates += 1
+        self.sources[source].duplicates += 1
+        self._example("duplicates", description)
+
+    def _example(self, kind: str, description: str) -> None:
+        examples = self.examples.setdefault(kind, [])
         if len(examples) < _EXAMPLES_PER_REASON:
-            examples.append(str(rejection))
+            examples.append(description)
 
 
 @dataclass(frozen=True)
@@ -241,9 +252,11 @@ def _judge(tune: Tune, filters: _Filters) -> tuple[Tune | None, str, str]:
         return None, "too_short", f"{chars} characters < {filters.min_chars}"
     if chars > filters.max_chars:
         return None, "too_long", f"{chars} characters > {filters.max_chars}"
-    codes = [issue.code for issue in check_tune(cleaned)]
+    codes = [issue.code for issue in check_tune(cleaned) if issue.severity == "error"]
     if NO_NOTES_CODE in codes:
         return None, "no_notes", "no notes"
+    if BAD_CHARACTER_CODE in codes:
+        return None, "not_abc", f"{codes.count(BAD_CHARACTER_CODE)} characters that aren't ABC"
     bad_bars = codes.count(BAR_LENGTH_CODE)
     if bad_bars > filters.max_bar_errors:
         return None, "bar_errors", f"{bad_bars} bars of the wrong length > {filters.max_bar_errors}"
@@ -279,8 +292,7 @@ def _numbered(tune: Tune, x: int) -> Tune:
 
 def tunebook_text(tunes: list[Tune]) -> str:
     """Tunes as one tunebook: X: renumbered from 1, exactly one blank line between tunes."""
-    texts = [dumps(_numbered(tune, n)).rstrip("\n") + "\n" for n, tune in enumerate(tunes, 1)]
-    return "\n".join(texts)
+    return dumps_book([_numbered(tune, n) for n, tune in enumerate(tunes, 1)])
 
 
 def _write(out_dir: Path, by_split: dict[str, list[Tune]], stats: CorpusStats) -> None:
@@ -302,7 +314,7 @@ class _Builder:
     def __init__(self, stats: CorpusStats, filters: _Filters, seed: int,
                  split: tuple[float, float, float]):
         self.stats, self.filters, self.seed, self.split = stats, filters, seed, split
-        self.seen_bodies: set[str] = set()
+        self.first_of_body: dict[str, str] = {}  # normalised body -> "file X:n" of the kept one
         self.seen_files: set[Path] = set()
         self.by_split: dict[str, list[Tune]] = {name: [] for name in SPLITS}
 
@@ -331,11 +343,11 @@ class _Builder:
             self.stats.reject(Rejection(reason, detail, source, label, tune.x))
             return
         body = normalised_body(cleaned)
-        if body in self.seen_bodies:
-            self.stats.duplicates += 1
-            self.stats.sources[source].duplicates += 1
+        where = f"{label} X:{tune.x}"
+        if body in self.first_of_body:
+            self.stats.duplicate(source, f"{where} repeats {self.first_of_body[body]}")
             return
-        self.seen_bodies.add(body)
+        self.first_of_body[body] = where
         self.by_split[split_of(body, self.seed, self.split)].append(cleaned)
         self.stats.kept += 1
         self.stats.sources[source].kept += 1
@@ -374,7 +386,7 @@ def build_corpus(sources: list[str], out_dir: str | os.PathLike, *, seed: int = 
     InputError
         A source that doesn't exist, bad options, or `out_dir` is a file.
     AbcgenError
-        No tune survived cleaning (nothing is written).
+        No tune survived cleaning (nothing is written), or `out_dir` can't be written.
     """
     split = tuple(float(share) for share in split)
     _check_options(split, min_chars, max_chars, max_bar_errors)
@@ -389,7 +401,10 @@ def build_corpus(sources: list[str], out_dir: str | os.PathLike, *, seed: int = 
     if stats.kept == 0:
         raise AbcgenError(f"no tune survived cleaning (rejected: {stats.rejected or 'none'}, "
                           f"duplicates: {stats.duplicates}); nothing written to {out_dir}")
-    _write(out_dir, builder.by_split, stats)
+    try:
+        _write(out_dir, builder.by_split, stats)
+    except OSError as exc:
+        raise AbcgenError(f"{out_dir}: can't write the corpus: {exc.strerror or exc}") from None
     return stats
 
 

@@ -70,9 +70,9 @@ def _progress_bar() -> Progress:
 def _summary(stats: corpus.CorpusStats, out: Path, seconds: float) -> Table:
     table = Table(title=f"corpus in {out} ({seconds:.1f} s)", show_header=False)
     table.add_row("kept", str(stats.kept))
-    table.add_row("duplicates", str(stats.duplicates))
+    table.add_row("duplicates", str(stats.duplicates), "same body as a tune kept before")
     for reason, count in sorted(stats.rejected.items()):
-        table.add_row(f"rejected: {reason}", str(count))
+        table.add_row(f"rejected: {reason}", str(count), corpus.REJECTION_REASONS[reason])
     for name, size in stats.splits.items():
-        table.add_row(f"{name}.abc", f"{size.tunes} tunes, {size.chars:,} characters")
+        table.add_row(f"{name}.abc", f"{size.tunes} tunes", f"{size.chars:,} characters")
     return table

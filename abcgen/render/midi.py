@@ -436,8 +436,8 @@ def tune_to_midi(tune: Tune, options: MidiOptions | None = None) -> Performance:
     from abcgen.notation import build_timeline
 
     options = options or MidiOptions()
-    # Graces stay in even for `plain`: melody_notes drops them and gives their time back to
-    # the main note (build_timeline(graces=False) leaves the main note shortened).
+    # One timeline (with graces) serves every mode: it is the one parse_tunebook already
+    # built and cached, and melody_notes drops the graces for `plain`.
     timeline = build_timeline(tune)
     return timeline_to_midi(timeline, options, rhythm=tune.get("R"))
 
