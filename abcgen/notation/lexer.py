@@ -44,7 +44,7 @@ _TOKEN = re.compile(r"""
 # http://abcnotation.com/wiki/abc:standard:v2.1#continuation_of_input_lines
 | (?P<continuation>\\)
 # http://abcnotation.com/wiki/abc:standard:v2.1#typesetting_line-breaks, #voice_overlay, spacer
-| (?P<linebreak>\$)
+| (?P<linebreak>[$!])
 | (?P<overlay>&)
 | (?P<spacer>y)
 | (?P<bad>.)
