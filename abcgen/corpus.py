@@ -57,7 +57,7 @@ REJECTION_REASONS = {
     "unparseable": "the tune's ABC can't be parsed",
     "no_notes": "the tune has no notes",
     "no_title": "the tune has no T: title",
-    "not_abc": "characters that aren't ABC (a model would learn to write them)",
+    "not_abc": "characters that aren't ABC",
     "too_short": "the cleaned tune has fewer characters than --min-chars",
     "too_long": "the cleaned tune has more characters than --max-chars",
     "bar_errors": "more bars of the wrong length than --max-bar-errors",
