@@ -76,11 +76,11 @@ K:C
 CDEF GABc|CDE GABc|CDEF GAc|CDEF GABcd|CD GABc|CDEF GABc|CDEF G|]
 """
 STRAY_LETTERS = """X:9
-T:Stray Letters
+T:Stray Characters
 M:2/4
 L:1/8
 K:D
-kD2 kC2|DEFG|ABcd|kd4|]
+#D2 #C2|DEFG|ABcd|#d4|]
 """
 TINY = """X:8
 T:Tiny

@@ -144,7 +144,7 @@ class _GroupScorer(Scorer):
 
 def score_groups(tune: Tune) -> Score:
     """The tune's tokens, written bars and note groups (never raises for a broken tune)."""
-    tokens = tokenize(tune.body)
+    tokens = list(tokenize(tune.body))
     positions = {(line, col): index for index, (_, line, col, _) in enumerate(tokens)}
     kinds = {index: _token_kind(token) for index, token in enumerate(tokens)}
     scorer = _GroupScorer(tune, positions, kinds)

@@ -231,7 +231,7 @@ class Scorer:
 
     def run(self) -> list[WrittenBar]:
         self.read_header()
-        handlers = {name[3:]: getattr(self, name) for name in dir(self) if name.startswith("on_")}
+        handlers = {kind: getattr(self, name) for kind, name in HANDLERS.items()}
         for kind, line, col, match in tokenize(self.tune.body):
             if self.too_long:
                 break
@@ -550,8 +550,26 @@ class Scorer:
 def score_tune(tune: Tune, strict: bool = True,
                graces: bool = True) -> tuple[Scorer, list[Issue]]:
     """Build the written bars of `tune`. Strict: raise the first fatal AbcError.
-    graces=False leaves grace notes out and their main notes whole."""
+    graces=False leaves grace notes out and their main notes whole.
+
+    The result is cached on the tune while its text is unchanged; a strict run that
+    finished serves lenient calls too (it met no fatal problem, so both saw the same)."""
+    key = (graces, content_key(tune))
+    cached = tune.__dict__.get("_score")
+    if cached is not None and cached[0] == key and (cached[1] or not strict):
+        return cached[2], cached[3]
     reporter = Reporter(tune, strict)
     scorer = Scorer(tune, reporter, graces)
     scorer.run()
+    tune.__dict__["_score"] = (key, strict, scorer, reporter.issues)
     return scorer, reporter.issues
+
+
+def content_key(tune: Tune) -> tuple:
+    """The tune's text as a hashable value, for caches that must drop out when it changes."""
+    return (tuple((f.name, f.value) for f in tune.file_header + tune.header),
+            tuple(line.text for line in tune.body))
+
+
+# Token kind -> the Scorer method that handles it.
+HANDLERS = {name[3:]: name for name in dir(Scorer) if name.startswith("on_")}

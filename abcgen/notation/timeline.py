@@ -14,7 +14,7 @@ from fractions import Fraction
 
 from abcgen.notation.chords import parse_chord_symbol
 from abcgen.notation.model import Bar, ChordSymbolEvent, NoteEvent, Timeline, Tune
-from abcgen.notation.score import TICKS, WrittenBar, from_ticks, score_tune
+from abcgen.notation.score import TICKS, WrittenBar, content_key, from_ticks, score_tune
 
 _PART_TOKEN = re.compile(r"\(|\)\d*|[A-Za-z]\d*")
 
@@ -138,7 +138,7 @@ def build_timeline(tune: Tune, graces: bool = True, strict: bool = True) -> Time
     strict: raise the first fatal AbcError (bad M:/L:/K:, unclosed chord or grace group,
     absurd length); otherwise every problem goes to `Timeline.warnings`. The result is
     cached on the tune until its text changes: treat it as read-only."""
-    key = _cache_key(tune, graces, strict)
+    key = (graces, strict, content_key(tune))
     cached = tune.__dict__.get("_timeline")
     if cached is not None and cached[0] == key:
         return cached[1]
@@ -152,9 +152,3 @@ def build_timeline(tune: Tune, graces: bool = True, strict: bool = True) -> Time
                         key=scorer.key, total=total, warnings=issues)
     tune.__dict__["_timeline"] = (key, timeline)
     return timeline
-
-
-def _cache_key(tune: Tune, graces: bool, strict: bool) -> tuple:
-    """The tune's content: a cached timeline is reused only while the tune is unchanged."""
-    return (graces, strict, tuple((f.name, f.value) for f in tune.file_header + tune.header),
-            tuple(line.text for line in tune.body))

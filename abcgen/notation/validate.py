@@ -98,39 +98,54 @@ def _ends_section(bars: list[WrittenBar], index: int) -> bool:
             or bool(following.ending) or following.open_repeat)
 
 
-def _short_bar_ok(bars: list[WrittenBar], index: int, pickup: int) -> bool:
-    """A short bar is fine as the pickup, or when it and its neighbour across a section
-    boundary (or the tune's pickup) add up to a whole bar."""
+def _part_starts(bars: list[WrittenBar]) -> list[int]:
+    """For each bar, the index of the first bar of its part (after the last repeat sign or
+    double bar, or at a |:), where a pickup into the part is written."""
+    starts, start = [], 0
+    for index, bar in enumerate(bars):
+        if bar.open_repeat and not bar.ending:
+            start = index
+        starts.append(start)
+        if bar.close_repeat or bar.section_end:
+            start = index + 1
+    return starts
+
+
+def _partners(bars: list[WrittenBar], index: int, part_start: int) -> list[WrittenBar]:
+    """Bars a short bar may add up with: the tune's pickup, its part's pickup, and its
+    neighbours across a section boundary."""
+    partners = [bars[0], bars[part_start]]
+    if _ends_section(bars, index) and index + 1 < len(bars):
+        partners.append(bars[index + 1])
+    if index > 0 and _ends_section(bars, index - 1):
+        partners.append(bars[index - 1])
+    return [bar for bar in partners if bar is not bars[index]]
+
+
+def _short_bar_ok(bars: list[WrittenBar], index: int, part_start: int) -> bool:
+    """A short bar is fine as the tune's pickup, or at a section boundary when it and one of
+    its partners add up to a whole bar (ABC 2.1 §4.8: pickups and the bars that complete them)."""
     bar = bars[index]
     if index == 0:
         return True
-    if _ends_section(bars, index):
-        following = bars[index + 1] if index + 1 < len(bars) else None
-        if bar.duration + pickup == bar.expected:
-            return True
-        if following is not None and bar.duration + following.duration == bar.expected:
-            return True
-    previous = bars[index - 1]
-    return _ends_section(bars, index - 1) and previous.duration + bar.duration == bar.expected
+    at_boundary = _ends_section(bars, index) or _ends_section(bars, index - 1)
+    return at_boundary and any(bar.duration + partner.duration == bar.expected
+                               for partner in _partners(bars, index, part_start))
 
 
 def check_bars(tune: Tune, bars: list[WrittenBar]) -> list[Issue]:
     """Each bar's length against the meter. http://abcnotation.com/wiki/abc:standard:v2.1#mmeter"""
     issues = []
-    first = bars[0] if bars else None
-    pickup = first.duration if first and first.expected and first.duration < first.expected \
-        else 0
-    for index, bar in enumerate(bars):
+    for index, (bar, part_start) in enumerate(zip(bars, _part_starts(bars), strict=True)):
         if bar.expected is None or bar.duration == bar.expected:
             continue
-        if bar.duration < bar.expected and _short_bar_ok(bars, index, pickup):
+        if bar.duration < bar.expected and _short_bar_ok(bars, index, part_start):
             continue
         off = from_ticks(bar.duration - bar.expected)
         how = f"{abs(off)} too long" if off > 0 else f"{abs(off)} too short"
         issues.append(_issue(tune, "bar-length", f"bar {index + 1} lasts {from_ticks(bar.duration)}"
                              f" of a whole note, the meter's bar is {from_ticks(bar.expected)} "
-                             f"({how})",
-                             bar.line, bar.col))
+                             f"({how})", bar.line, bar.col))
     return issues
 
 

@@ -6,7 +6,7 @@ A clean tune round-trips: `dumps(parse(text)) == text` but for whitespace at lin
 import re
 
 from abcgen.notation.fields import CANONICAL_ORDER
-from abcgen.notation.lexer import body_field, strip_comment
+from abcgen.notation.lexer import SHORT_DECORATIONS, body_field, strip_comment, tokenize_line
 from abcgen.notation.model import BodyLine, Field, Tune
 
 # Header fields that carry music for the model; the rest (sources, notes, history,
@@ -14,6 +14,8 @@ from abcgen.notation.model import BodyLine, Field, Tune
 MUSIC_FIELDS = frozenset("XTMLQRPK")
 # Body field lines kept by `clean_tune`: key, meter, unit, tempo changes and part labels.
 MUSIC_BODY_FIELDS = frozenset("KMLQP")
+# Fields that, met between K: and the first music line, were meant for the header.
+HEADER_ONLY_FIELDS = frozenset("TMLQR")
 _SPACES = re.compile(r"[ \t]+")
 
 
@@ -72,6 +74,16 @@ def _line_voice(text: str, field: tuple[str, str] | None) -> str | None:
     return None
 
 
+def _without_unknown_decorations(music: str) -> str:
+    """Drop decoration letters no U: defines (O'Neill's and Ryan's `k` stress mark): they are
+    not ABC, and a model should not learn them."""
+    spans = [match.span() for kind, _, _, match in tokenize_line(music, 0)
+             if kind == "short_deco" and match.group(0) not in SHORT_DECORATIONS]
+    for start, end in reversed(spans):
+        music = music[:start] + music[end:]
+    return music
+
+
 def _clean_body_line(text: str) -> str | None:
     """A music line without comments, directives, lyrics or non-music fields; None to drop it."""
     if text.startswith("%"):
@@ -79,17 +91,35 @@ def _clean_body_line(text: str) -> str | None:
     field = body_field(text)
     if field is not None:
         return f"{field[0]}:{field[1]}" if field[0] in MUSIC_BODY_FIELDS else None
-    music = _SPACES.sub(" ", strip_comment(text)).strip()
-    return music or None
+    music = _without_unknown_decorations(strip_comment(text))
+    return _SPACES.sub(" ", music).strip() or None
+
+
+def _split_late_header(tune: Tune) -> tuple[list[Field], list[BodyLine]]:
+    """Header fields written after K: but before the music (`K:D` then `L:1/16`) belong in
+    the header; return them and the rest of the body."""
+    late: list[Field] = []
+    for index, line in enumerate(tune.body):
+        field = body_field(line.text)
+        if field is None and line.text.strip() and not line.text.startswith("%"):
+            break
+        if field is not None and field[0] in HEADER_ONLY_FIELDS:
+            late.append(Field(field[0], field[1], line.line))
+    moved = {f.line for f in late}
+    return late, [line for line in tune.body if line.line not in moved]
 
 
 def clean_tune(tune: Tune) -> Tune:
     """The normalised tune the corpus keeps: canonical header, one voice, no comments,
-    directives, lyrics or non-music fields, single spaces, no trailing spaces."""
+    directives, lyrics, non-music fields or unknown decoration letters, single spaces."""
+    late, music = _split_late_header(tune)
+    header_source = Tune(header=[f for f in tune.header if f.name != "K"] + late
+                         + [f for f in tune.header if f.name == "K"],
+                         file_header=tune.file_header)
     body = []
-    for line in _first_voice_lines(tune.body):
+    for line in _first_voice_lines(music):
         text = _clean_body_line(line.text)
         if text is not None:
             body.append(BodyLine(text, line.line))
-    return Tune(header=_canonical_header(tune), body=body, file_header=[],
+    return Tune(header=_canonical_header(header_source), body=body, file_header=[],
                 source=tune.source, start_line=tune.start_line)

@@ -1,0 +1,29 @@
+"""`clean_tune`: the normalised form the corpus keeps."""
+
+from abcgen.notation import check_tune, clean_tune, dumps, read_tunes
+
+
+def clean(text: str) -> str:
+    return dumps(clean_tune(read_tunes(text)[0]))
+
+
+def test_header_is_canonical_and_non_music_fields_go():
+    text = ("X:3\nT:The Kesh\nT:The Castle Jig\nC:Trad.\nO:Ireland\nR:jig\nS:a book\nN:note\n"
+            "M:6/8\nZ:someone\nL:1/8\nK:G\n% comment\n|:GAG GAB|ABA ABd:|\nw:la la\n")
+    assert clean(text) == "X:3\nT:The Kesh\nM:6/8\nL:1/8\nR:jig\nK:G\n|:GAG GAB|ABA ABd:|\n"
+
+
+def test_fields_written_after_k_move_into_the_header():
+    cleaned = clean_tune(read_tunes("X:1\nT:t\nM:2/4\nK:D\nL:1/16\nABcd ABcd|ABcd ABcd|]\n")[0])
+    assert [f.name for f in cleaned.header] == ["X", "T", "M", "L", "K"]
+    assert not check_tune(cleaned)
+
+
+def test_undefined_decoration_letters_and_extra_voices_are_dropped():
+    text = "X:1\nT:t\nM:2/4\nL:1/8\nK:D\nV:1\nkD2 ~C2|DEFG|]\nV:2\nA,4|A,4|]\n"
+    assert clean(text).endswith("K:D\nD2 ~C2|DEFG|]\n")
+
+
+def test_file_header_defaults_are_written_into_the_tune():
+    book = "M:3/4\nL:1/8\n\nX:1\nT:Waltz\nK:A\nA2 c2 e2|a6|]\n"
+    assert clean(book) == "X:1\nT:Waltz\nM:3/4\nL:1/8\nK:A\nA2 c2 e2|a6|]\n"
