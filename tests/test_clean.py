@@ -27,3 +27,10 @@ def test_undefined_decoration_letters_and_extra_voices_are_dropped():
 def test_file_header_defaults_are_written_into_the_tune():
     book = "M:3/4\nL:1/8\n\nX:1\nT:Waltz\nK:A\nA2 c2 e2|a6|]\n"
     assert clean(book) == "X:1\nT:Waltz\nM:3/4\nL:1/8\nK:A\nA2 c2 e2|a6|]\n"
+
+
+def test_ties_between_different_pitches_are_removed_and_real_ties_kept():
+    text = "X:1\nT:t\nM:2/4\nL:1/16\nK:D\nG3-A (Bcd=e)|f4 d2-d2|[FA]2-[FA]2 G3.-A|]\n"
+    cleaned = clean_tune(read_tunes(text)[0])
+    assert dumps(cleaned).endswith("K:D\nG3A (Bcd=e)|f4 d2-d2|[FA]2-[FA]2 G3A|]\n")
+    assert not check_tune(cleaned)

@@ -161,6 +161,8 @@ class Scorer:
         self.last_group: list[WrittenNote] = []
         self.last_group_duration = 0
         self.tied_pitches: set[int] = set()
+        self.tie_mark: tuple[int, int] | None = None  # (line, col) of the last tie written
+        self.open_tie_mark: tuple[int, int] | None = None  # ... of the tie still waiting
         self.open_slurs = 0
         self.voice: str | None = None
         self.skipping_voice = self.in_overlay = False
@@ -308,6 +310,8 @@ class Scorer:
         pitch = self.pitch_of(match, line, col)
         length = self.length_of(match["len"], line, col)
         tie = bool(match["tie"])
+        if tie and self.graces is None:
+            self.tie_mark = (line, col + match.start("tie") - match.start())
         if self.graces is not None:
             self.graces.append((pitch, length, line, col))
         elif self.chord is not None:
@@ -365,11 +369,14 @@ class Scorer:
         return offset, duration - share
 
     def check_tie(self, pitches, line: int, col: int) -> None:
-        """A tie must join notes of the same pitch (ABC 2.1 §4.11)."""
+        """A tie must join notes of the same pitch (ABC 2.1 §4.11); the issue points at the
+        tie mark itself, so it can be found and removed."""
         if self.tied_pitches and pitches and not self.tied_pitches & {p for p, *_ in pitches}:
-            self.report("bad-tie", "tie between notes of different pitches", line, col)
+            tie_line, tie_col = self.open_tie_mark or (line, col)
+            self.report("bad-tie", "tie between notes of different pitches", tie_line, tie_col)
         if pitches:
             self.tied_pitches = {p for p, tie, *_ in pitches if tie}
+            self.open_tie_mark, self.tie_mark = self.tie_mark, None
 
     # -- groups ---------------------------------------------------------------------------
 
@@ -389,6 +396,8 @@ class Scorer:
             return
         multiplier = parse_length(match["clen"]) if match is not None and match["clen"] else 1
         tie_all = bool(match is not None and match["ctie"])
+        if tie_all:
+            self.tie_mark = (line, col + match.start("ctie") - match.start())
         pitches = [(pitch, tie or tie_all, ln, cl) for pitch, _, tie, ln, cl in notes]
         self.place(pitches, round(notes[0][1] * multiplier), line, col)
 

@@ -8,6 +8,7 @@ import re
 from abcgen.notation.fields import CANONICAL_ORDER
 from abcgen.notation.lexer import SHORT_DECORATIONS, body_field, strip_comment, tokenize_line
 from abcgen.notation.model import BodyLine, Field, Tune
+from abcgen.notation.score import score_tune
 
 # Header fields that carry music for the model; the rest (sources, notes, history,
 # discography, transcription, words ...) are dropped by `clean_tune`.
@@ -99,7 +100,7 @@ def _split_late_header(tune: Tune) -> tuple[list[Field], list[BodyLine]]:
     """Header fields written after K: but before the music (`K:D` then `L:1/16`) belong in
     the header; return them and the rest of the body."""
     late: list[Field] = []
-    for index, line in enumerate(tune.body):
+    for line in tune.body:
         field = body_field(line.text)
         if field is None and line.text.strip() and not line.text.startswith("%"):
             break
@@ -109,9 +110,27 @@ def _split_late_header(tune: Tune) -> tuple[list[Field], list[BodyLine]]:
     return late, [line for line in tune.body if line.line not in moved]
 
 
+def without_bad_ties(tune: Tune) -> list[BodyLine]:
+    """Body lines with every tie between different pitches removed (O'Neill's transcribers
+    wrote `G3-A` for a slur): abc2midi rejects them and a model should not learn them."""
+    marks = {(issue.line, issue.col) for issue in score_tune(tune, strict=False)[1]
+             if issue.code == "bad-tie"}
+    lines = []
+    for line in tune.body:
+        text = line.text
+        for col in sorted((c for ln, c in marks if ln == line.line), reverse=True):
+            width = 2 if text[col - 1:col + 1] == ".-" else int(text[col - 1:col] == "-")
+            text = text[:col - 1] + text[col - 1 + width:]
+        lines.append(BodyLine(text, line.line))
+    return lines
+
+
 def clean_tune(tune: Tune) -> Tune:
     """The normalised tune the corpus keeps: canonical header, one voice, no comments,
-    directives, lyrics, non-music fields or unknown decoration letters, single spaces."""
+    directives, lyrics, non-music fields, unknown decoration letters or ties between
+    different pitches; single spaces."""
+    tune = Tune(header=tune.header, body=without_bad_ties(tune), file_header=tune.file_header,
+                source=tune.source, start_line=tune.start_line)
     late, music = _split_late_header(tune)
     header_source = Tune(header=[f for f in tune.header if f.name != "K"] + late
                          + [f for f in tune.header if f.name == "K"],
