@@ -44,7 +44,7 @@ SPLITS = ("train", "val", "test")
 DEFAULT_SPLIT = (0.9, 0.05, 0.05)
 DEFAULT_MIN_CHARS = 80
 DEFAULT_MAX_CHARS = 3000
-DEFAULT_MAX_BAR_ERRORS = 2
+DEFAULT_MAX_BAR_ERRORS = 0
 
 # `check_tune` codes (abcgen.notation.CODES) that decide a rejection.
 BAR_LENGTH_CODE = "bar-length"
@@ -61,6 +61,7 @@ REJECTION_REASONS = {
     "too_short": "the cleaned tune has fewer characters than --min-chars",
     "too_long": "the cleaned tune has more characters than --max-chars",
     "bar_errors": "more bars of the wrong length than --max-bar-errors",
+    "check_errors": "other errors `abcgen check` reports (unclosed repeats, slurs ...)",
 }
 
 # Most specific first: the first class a failure is an instance of names its reason.
@@ -260,6 +261,9 @@ def _judge(tune: Tune, filters: _Filters) -> tuple[Tune | None, str, str]:
     bad_bars = codes.count(BAR_LENGTH_CODE)
     if bad_bars > filters.max_bar_errors:
         return None, "bar_errors", f"{bad_bars} bars of the wrong length > {filters.max_bar_errors}"
+    others = sorted({code for code in codes if code != BAR_LENGTH_CODE})
+    if others:  # a model learns what it is shown: keep only tunes `check` finds valid
+        return None, "check_errors", ", ".join(others)
     return cleaned, "", ""
 
 
