@@ -149,11 +149,21 @@ def score_groups(tune: Tune) -> Score:
     kinds = {index: _token_kind(token) for index, token in enumerate(tokens)}
     scorer = _GroupScorer(tune, positions, kinds)
     bars = scorer.run()
-    bar_tokens = [positions.get((bar.end_line, bar.end_col)) for bar in bars]
-    bar_tokens = [i if i is not None and tokens[i][0] == "bar" else None for i in bar_tokens]
+    bar_tokens = [_closing_token(tokens, positions, bar, scorer.groups) for bar in bars]
     open_tuplet = scorer.tuplet_at if scorer.tuplet_left > 0 else None
     return Score(tokens, bars, scorer.groups, bar_tokens, scorer.open_chords,
                  scorer.nested_chords, scorer.open_graces, open_tuplet)
+
+
+def _closing_token(tokens: list[Token], positions: dict, bar: WrittenBar,
+                   groups: list[Group]) -> int | None:
+    """The bar line token that closes `bar`; None when the tune's end closes it (the scorer
+    then gives the last line's column 1, where another token may stand)."""
+    index = positions.get((bar.end_line, bar.end_col))
+    last_group = max((g.token for g in groups if g.bar == bar.number), default=-1)
+    if index is None or tokens[index][0] != "bar" or index < last_group:
+        return None
+    return index
 
 
 def _token_kind(token: Token) -> str:
@@ -176,7 +186,7 @@ def format_length(units: Fraction) -> str:
 
 
 def rest_text(ticks: int, unit_ticks: int) -> str:
-    """An invisible-free rest `z<len>` lasting `ticks`."""
+    """A rest `z<len>` lasting `ticks` (a length in units of L:, `unit_ticks` each)."""
     return "z" + format_length(Fraction(ticks, unit_ticks))
 
 
@@ -317,7 +327,3 @@ def rebuild(tune: Tune, header: list[Field] | None = None,
     text = dumps(draft).rstrip("\n")
     return tune_from_lines(text.split("\n"), tune.start_line, tune.file_header, tune.source)
 
-
-def tune_lines(tune: Tune) -> list[str]:
-    """The tune's text lines as `dumps` writes them."""
-    return dumps(tune).rstrip("\n").split("\n")

@@ -1,0 +1,99 @@
+"""`repair_tune`: check, mend the first kind of error, read the tune back, check again.
+
+Stages run in a fixed order (header before body, body marks before bar lengths, the title
+last so the title writer sees the repaired header); each round runs the first stage that has
+errors to fix. A tune with no errors is returned untouched; one that still has errors after
+the rounds, or where a stage changes nothing, fails with the reason.
+"""
+
+from functools import partial
+
+from abcgen.notation import Issue, Tune, check_tune, dumps
+from abcgen.repair import body, header
+from abcgen.repair.bars import mend_bars
+from abcgen.repair.result import Edit, RepairResult, TitleWriter
+
+# Stage order matters: each fix may change what later stages see (a new M: changes bar
+# lengths; deleting characters changes durations; the title writer wants the final header).
+STAGES = (
+    (frozenset({"key-not-last"}), header.move_fields_before_key),
+    (frozenset({"missing-x", "bad-x", "duplicate-x"}), header.fix_reference_number),
+    (frozenset({"missing-meter", "invalid-meter"}), header.fix_meter),
+    (frozenset({"invalid-length"}), header.fix_unit_length),
+    (frozenset({"missing-key", "invalid-key"}), header.fix_key),
+    (frozenset({"bad-character", "unclosed-quote", "bad-duration", "bad-tuplet",
+                "bad-broken-rhythm"}), body.delete_bad_tokens),
+    (frozenset({"unclosed-chord", "unclosed-grace"}), body.close_groups),
+    (frozenset({"unclosed-slur", "unclosed-tuplet"}), body.drop_unclosed_marks),
+    (frozenset({"bad-tie"}), body.drop_bad_ties),
+    (frozenset({"unclosed-repeat", "bad-ending"}), body.balance_repeats),
+    (frozenset({"bar-length"}), mend_bars),
+)
+TITLE_CODES = frozenset({"missing-title", "empty-title"})
+# Errors no edit can fix: the tune fails with the checker's message as its reason.
+HOPELESS_CODES = frozenset({"no-notes"})
+MAX_ROUNDS = 24
+# Longer bodies (a 100,000-bar tune) fail at once instead of being checked round after round.
+MAX_BODY_CHARS = 200_000
+
+
+def errors_of(tune: Tune) -> list[Issue]:
+    return [issue for issue in check_tune(tune) if issue.severity == "error"]
+
+
+def _stage_for(issues: list[Issue], title_writer: TitleWriter | None):
+    """The first stage with errors to fix, and those errors."""
+    codes = {issue.code for issue in issues}
+    for stage_codes, stage in STAGES:
+        if codes & stage_codes:
+            return stage, [i for i in issues if i.code in stage_codes]
+    if codes & TITLE_CODES:
+        return partial(header.write_title, title_writer=title_writer), \
+            [i for i in issues if i.code in TITLE_CODES]
+    return None, []
+
+
+def _reason(issues: list[Issue]) -> str:
+    first = next((i for i in issues if i.code in HOPELESS_CODES), issues[0])
+    more = f" (and {len(issues) - 1} more)" if len(issues) > 1 else ""
+    return f"{first.code} at {first.line}:{first.col}: {first.message}{more}"
+
+
+def repair_tune(tune: Tune, title_writer: TitleWriter | None = None) -> RepairResult:
+    """Repair one tune into valid, titled ABC (see the module docstring). Never raises for a
+    bad tune: what can't be mended comes back with status 'failed' and a reason."""
+    size = sum(len(line.text) for line in tune.body)
+    if size > MAX_BODY_CHARS:
+        return RepairResult(tune, [], "failed", f"the body is {size} characters, over the "
+                            f"{MAX_BODY_CHARS} a tune can have to be repaired")
+    issues = errors_of(tune)
+    if not issues:
+        return RepairResult(tune)
+    edits: list[Edit] = []
+    for _ in range(MAX_ROUNDS):
+        stage, stage_issues = _stage_for(issues, title_writer)
+        if stage is None:
+            break  # only errors no edit can fix (no notes) are left
+        before = dumps(tune)
+        tune, new_edits = stage(tune, stage_issues)
+        if dumps(tune) == before:
+            break  # the stage could change nothing: the tune fails below
+        edits.extend(new_edits)
+        issues = errors_of(tune)
+        if not issues:
+            return _finished(tune, edits)
+    return RepairResult(tune, edits, "failed", _reason(issues))
+
+
+# Tidying a repaired tune gets (a clean tune is left alone): each is kept when the tune stays
+# valid.
+FINISHING = (body.open_repeats, body.add_final_bar)
+
+
+def _finished(tune: Tune, edits: list[Edit]) -> RepairResult:
+    """A repaired tune with its repeats opened and a final bar line, where that keeps it valid."""
+    for finish in FINISHING:
+        finished, new_edits = finish(tune)
+        if new_edits and not errors_of(finished):
+            tune, edits = finished, edits + new_edits
+    return RepairResult(tune, edits, "repaired")

@@ -1,0 +1,274 @@
+"""abcgen repair: one hand-written broken tune per repair kind with its expected repair,
+clean tunes left alone, idempotence, the book rules, the CLI, and property tests that mutate
+real tunes."""
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from abcgen.notation import check_text, check_tune, dumps, read_abc, read_tunes
+from abcgen.repair import repair_samples, repair_text, repair_tune
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+HEAD = "X:1\nT:A\nM:4/4\nL:1/8\nK:D\n"
+
+
+def repaired(text: str, **kwargs) -> tuple[str, list[str]]:
+    """The repaired text of the first tune of `text` and the kinds of its edits."""
+    result = repair_tune(read_tunes(text)[0], **kwargs)
+    assert result.status == "repaired", result.reason
+    assert not [i for i in check_tune(result.tune) if i.severity == "error"]
+    return dumps(result.tune), [edit.kind for edit in result.edits]
+
+
+# One broken tune per repair kind and what repair makes of it.
+CASES = {
+    "overfull bar, last note too long to shorten nicely: cut": (
+        HEAD + "ABcd efga|ABcd efgab|ABcd efga|]\n",
+        HEAD + "ABcd efga|ABcd efga|ABcd efga|]\n", "bar-length"),
+    "short bar: last note lengthened": (
+        HEAD + "ABcd efga|ABcd efg|ABcd efga|]\n",
+        HEAD + "ABcd efga|ABcd efg2|ABcd efga|]\n", "bar-length"),
+    "overfull bar: last note shortened": (
+        HEAD + "ABcd efga|ABcd efg3|ABcd efga|]\n",
+        HEAD + "ABcd efga|ABcd efg2|ABcd efga|]\n", "bar-length"),
+    "short bar ending in a triplet: padded with a rest": (
+        HEAD + "ABcd efga|ABcd (3efg|ABcd efga|]\n",
+        HEAD + "ABcd efga|ABcd (3efgz2|ABcd efga|]\n", "bar-length"),
+    "misplaced bar line re-placed": (
+        HEAD + "ABcd efga|ABcd efgab|cdef gab|ABcd efga|]\n",
+        HEAD + "ABcd efga|ABcd efga|bcdef gab|ABcd efga|]\n", "bar-length"),
+    "missing bar line added": (
+        HEAD + "ABcd efga ABcd efga|ABcd efga|]\n",
+        HEAD + "ABcd efga| ABcd efga|ABcd efga|]\n", "bar-length"),
+    "missing meter from the bar lengths": (
+        "X:1\nT:A\nL:1/8\nK:D\nABc def|ABc def|ABc def|\n",
+        "X:1\nT:A\nM:6/8\nL:1/8\nK:D\nABc def|ABc def|ABc def|\n", "missing-meter"),
+    "unreadable meter from R: (no bar lines), unit kept": (
+        "X:1\nT:A\nM:foo\nR:slip jig\nK:D\nABcdefgab\n",
+        "X:1\nT:A\nM:9/8\nR:slip jig\nK:D\nABcdefgab|]\n", "invalid-meter"),
+    "invalid unit length from the meter's default": (
+        "X:1\nT:A\nM:6/8\nL:0\nK:D\nABc def|]\n",
+        "X:1\nT:A\nM:6/8\nL:1/8\nK:D\nABc def|]\n", "invalid-length"),
+    "missing key from the melody (dorian)": (
+        "X:1\nT:A\nM:6/8\nL:1/8\nE^FG AB^c|d^cB AG^F|E^FE E3|]\n",
+        "X:1\nT:A\nM:6/8\nL:1/8\nK:Edor\nE^FG AB^c|d^cB AG^F|E^FE E3|]\n", "missing-key"),
+    "unknown mode: key from the melody (mixolydian)": (
+        "X:1\nT:A\nM:4/4\nL:1/8\nK:Gx\nDE^FG ABcd|edcA BcA^F|GABc dcBA|D8|]\n",
+        "X:1\nT:A\nM:4/4\nL:1/8\nK:Dmix\nDE^FG ABcd|edcA BcA^F|GABc dcBA|D8|]\n",
+        "invalid-key"),
+    "meter after K: moved into the header": (
+        "X:1\nT:A\nM:4/4\nK:D\nM:6/8\nABc def|ABc def|]\n",
+        "X:1\nT:A\nM:6/8\nK:D\nABc def|ABc def|]\n", "key-not-last"),
+    "meter after K: keeps the notes' unit": (
+        "X:1\nT:A\nM:4/4\nK:D\nM:2/4\nABcd|ABcd|]\n",
+        "X:1\nT:A\nM:2/4\nL:1/8\nK:D\nABcd|ABcd|]\n", "key-not-last"),
+    "missing X:": ("T:A\nM:4/4\nK:D\nABcd efga|]\n", "X:1\nT:A\nM:4/4\nK:D\nABcd efga|]\n",
+                   "missing-x"),
+    "tie between different pitches removed": (
+        HEAD + "ABcd- efga|]\n", HEAD + "ABcd efga|]\n", "bad-tie"),
+    "unclosed chord closed": (
+        HEAD + "[DF2 A2 d2|ABcd efga|]\n", HEAD + "[DF2 A2 d2]|ABcd efga|]\n",
+        "unclosed-chord"),
+    "unclosed grace group removed": (
+        HEAD + "{gABcd efga|]\n", HEAD + "gABcd efg|]\n", "unclosed-grace"),
+    "unclosed slur removed": (
+        HEAD + "(ABcd efga|ABcd efga|]\n", HEAD + "ABcd efga|ABcd efga|]\n", "unclosed-slur"),
+    "unfinished tuplet removed, final bar added": (
+        HEAD + "ABcd efga|ABcd ef(3ga\n", HEAD + "ABcd efga|ABcd efga|]\n", "unclosed-tuplet"),
+    "stray character deleted": (
+        HEAD + "ABcd e#fga|ABcd efga|]\n", HEAD + "ABcd efga|ABcd efga|]\n", "bad-character"),
+    "detached tie deleted": (
+        HEAD + "ABcd efga|-ABcd efga|]\n", HEAD + "ABcd efga|ABcd efga|]\n", "bad-character"),
+    "unclosed quote deleted": (
+        HEAD + '"ABcd efga|]\n', HEAD + "ABcd efga|]\n", "unclosed-quote"),
+    "absurd length set to one unit": (
+        HEAD + "ABcd efgA99999|]\n", HEAD + "ABcd efgA|]\n", "bad-duration"),
+    "|: never closed gets :| at the section's end": (
+        HEAD + "|:ABcd efga|ABcd efga|\n", HEAD + "|:ABcd efga|ABcd efga:|\n",
+        "unclosed-repeat"),
+    "first ending closed by :|": (
+        HEAD + "|:ABcd efga|1ABcd efga|2ABcd efga|]\n",
+        HEAD + "|:ABcd efga|1ABcd efga:|2ABcd efga|]\n", "bad-ending"),
+    "second ending without a repeat loses its number": (
+        HEAD + "ABcd efga|ABcd efga|2ABcd efga|]\n",
+        HEAD + "ABcd efga|ABcd efga|ABcd efga|]\n", "bad-ending"),
+    "repeats opened where their parts begin in a repaired tune": (
+        HEAD + "ABcd efga|ABcd efga:|abcd efga|abcd efg:|\n",
+        HEAD + "|:ABcd efga|ABcd efga:|:abcd efga|abcd efg2:|\n", "unopened-repeat"),
+    "pickup into a part: the bar before it makes room": (
+        "X:1\nT:A\nM:6/8\nL:1/8\nK:G\nGAB c2d|e2d B3:|Bc|d2B G3|]\n",
+        "X:1\nT:A\nM:6/8\nL:1/8\nK:G\n|:GAB c2d|e2d B:|Bc|d2B G3|]\n", "bar-length"),
+    "broken rhythm with no note before it deleted": (
+        HEAD + ">ABcd efga|]\n", HEAD + "ABcd efga|]\n", "bad-broken-rhythm"),
+    "unplayable tuplet deleted": (
+        HEAD + "(1ABcd efga|]\n", HEAD + "ABcd efga|]\n", "bad-tuplet"),
+}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_each_repair_kind_gives_the_expected_text(name):
+    broken, expected, kind = CASES[name]
+    text, kinds = repaired(broken)
+    assert text == expected
+    assert kind in kinds
+
+
+def test_missing_title_comes_from_the_title_writer_given_the_header_up_to_t():
+    prompts = []
+
+    def writer(prompt: str) -> str:
+        prompts.append(prompt)
+        return "  The Humours of Testing\nsecond line ignored"
+
+    text, kinds = repaired("X:3\nM:6/8\nK:G\nGAB c2d|]\n", title_writer=writer)
+    assert prompts == ["X:3\nT:"]
+    assert text.startswith("X:3\nT:The Humours of Testing\nM:6/8\n")
+    assert kinds == ["missing-title"]
+
+
+@pytest.mark.parametrize("writer", [None, lambda prompt: "", lambda prompt: 1 / 0])
+def test_without_a_usable_title_writer_the_title_comes_from_the_content(writer):
+    text, _ = repaired("X:1\nT:\nM:6/8\nK:G\nGAB c2d|]\n", title_writer=writer)
+    title = read_tunes(text)[0].title
+    assert title and "untitled" not in title.lower()
+    assert title.endswith("Jig")  # 6/8 with no R:
+    assert repaired("X:1\nT:\nM:6/8\nK:G\nGAB c2d|]\n")[0] == text or writer is not None
+
+
+def test_a_tune_with_no_notes_fails_with_its_reason():
+    result = repair_tune(read_tunes("X:1\nT:A\nM:4/4\nK:D\n|]\n")[0])
+    assert result.status == "failed"
+    assert "no-notes" in result.reason
+
+
+def test_a_huge_tune_fails_at_once_without_hanging():
+    tune = read_tunes(HEAD + "ABcd efga|" * 100_000 + "\n")[0]
+    result = repair_tune(tune)
+    assert result.status == "failed"
+    assert "characters" in result.reason
+
+
+def test_clean_tunes_are_left_byte_for_byte():
+    text = (FIXTURES / "folk.abc").read_text()
+    report = repair_text(text)
+    assert report.count("clean") == len(report.tunes)
+    for tune_text in report.text.strip("\n").split("\n\n"):
+        assert tune_text.split("\n", 1)[1] in text  # all but the X: line, verbatim
+
+
+BROKEN_BOOK = "".join(f"X:{x}\n{body}\n" for x, body in (
+    (5, "T:One\nM:4/4\nL:1/8\nK:D\n|:ABcd efgab|ABcd e#fg|\n"),
+    (5, "T:One\nM:6/8\nK:G\nGAB c2d|e2d (3cBA|\n"),
+    (7, "M:3/4\nK:Am\nA2 B2 c2|d2 c2 B|A6|]\n"),
+    (8, "T:Empty\nM:4/4\nK:D\n|]\n"),
+))
+
+
+def test_a_book_is_renumbered_titled_uniquely_and_reports_failures():
+    report = repair_text(BROKEN_BOOK, title_writer=lambda prompt: "One")
+    tunes = read_tunes(report.text)
+    assert [t.x for t in tunes] == ["1", "2", "3"]
+    assert [t.title for t in tunes] == ["One", "One (2)", "One (3)"]
+    assert not [i for i in check_text(report.text) if i.severity == "error"]
+    assert [t.status for t in report.tunes] == ["repaired", "repaired", "repaired", "failed"]
+    assert "no-notes" in report.tunes[3].reason
+
+
+def test_repair_is_idempotent():
+    first = repair_text(BROKEN_BOOK).text
+    second = repair_text(first)
+    assert second.text == first
+    assert second.count("clean") == len(second.tunes)
+
+
+def test_repair_samples_summarises_for_generate():
+    samples = ["X:1\nT:\nM:6/8\nK:G\nGAB c2d|e2d cBA|\n", "X:1\nT:Two\nM:6/8\nK:G\nGAB c2d|]\n",
+               "garbage with no tune", "X:1\nT:Three\nK:G\n|]\n"]
+    text, summary = repair_samples(samples, title_writer=None)
+    assert [t.x for t in read_tunes(text)] == ["1", "2"]
+    assert summary["asked"] == 4 and summary["written"] == 2
+    assert summary["repaired"] == 1 and summary["clean"] == 1
+    assert summary["repairs_by_kind"]["empty-title"] == 1
+    assert [f["sample"] for f in summary["failures"]] == [2, 3]
+
+
+def test_cli_repairs_writes_a_report_and_exits_1_when_a_tune_fails(cli, tmp_path):
+    source = tmp_path / "book.abc"
+    source.write_text(BROKEN_BOOK)
+    out, report = tmp_path / "out.abc", tmp_path / "report.json"
+    result = cli("repair", source, "-o", out, "--report", report)
+    assert result.exit_code == 1
+    assert cli("check", out).exit_code == 0
+    entries = json.loads(report.read_text())["results"]
+    assert entries[0]["edits"] and entries[0]["edits"][0]["kind"]
+    assert entries[3]["status"] == "failed"
+
+
+def test_cli_exit_codes_for_valid_and_unreadable_input(cli, tmp_path):
+    good = tmp_path / "good.abc"
+    good.write_text(HEAD + "ABcd efga|]\n")
+    result = cli("repair", good)
+    assert result.exit_code == 0
+    assert result.stdout.startswith(HEAD)
+    binary = tmp_path / "binary.abc"
+    binary.write_bytes(bytes(range(256)) * 8)
+    assert cli("repair", binary).exit_code == 2
+    assert cli("repair", tmp_path / "missing.abc").exit_code == 2
+    empty = tmp_path / "empty.abc"
+    empty.write_text("")
+    assert cli("repair", empty).exit_code == 1
+
+
+# -- property tests: mutations of real tunes --------------------------------------------------
+
+def _seed_tunes() -> list[str]:
+    texts = []
+    for path in sorted(FIXTURES.glob("*.abc")):
+        for tune in read_tunes(read_abc(path)):
+            if tune.get("K") and not [i for i in check_tune(tune) if i.severity == "error"]:
+                texts.append(dumps(tune))
+    return texts
+
+
+SEEDS = _seed_tunes()
+MUTATIONS = ("delete", "duplicate", "bar", "header", "swap", "truncate")
+
+
+def mutate(text: str, kind: str, at: int, extra: int) -> str:
+    """One random damage to a tune's text (`at`, `extra` pick where and what)."""
+    lines = text.split("\n")
+    pos = at % max(1, len(text))
+    if kind == "delete":
+        return text[:pos] + text[pos + 1 + extra % 3:]
+    if kind == "duplicate":
+        return text[:pos] + text[pos:pos + 1 + extra % 4] + text[pos:]
+    if kind == "bar":
+        return text[:pos] + ("|", ":|", "|:", "|1", "[2", "|]")[extra % 6] + text[pos:]
+    if kind == "header":
+        index = at % max(1, len(lines) - 1)
+        return "\n".join(lines[:index] + lines[index + 1:])
+    if kind == "swap":
+        return text[:pos] + text[pos + 1:pos + 2] + text[pos:pos + 1] + text[pos + 2:]
+    return text[:pos]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.sampled_from(SEEDS), kinds=st.lists(st.sampled_from(MUTATIONS), min_size=1,
+                                                   max_size=3),
+       at=st.integers(0, 5000), extra=st.integers(0, 50))
+def test_mutated_tunes_repair_without_raising_into_valid_abc(seed, kinds, at, extra):
+    text = seed
+    for number, kind in enumerate(kinds):
+        text = mutate(text, kind, at * (number + 1), extra + number)
+    for tune in read_tunes(text):
+        result = repair_tune(tune)
+        if result.status == "failed":
+            assert result.reason
+            continue
+        assert not [i for i in check_tune(result.tune) if i.severity == "error"]
+        again = repair_tune(read_tunes(dumps(result.tune))[0])
+        assert again.status == "clean"
