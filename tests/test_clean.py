@@ -34,3 +34,8 @@ def test_ties_between_different_pitches_are_removed_and_real_ties_kept():
     cleaned = clean_tune(read_tunes(text)[0])
     assert dumps(cleaned).endswith("K:D\nG3A (Bcd=e)|f4 d2-d2|[FA]2-[FA]2 G3A|]\n")
     assert not check_tune(cleaned)
+
+
+def test_double_repeat_is_written_the_way_abc2midi_reads_it():
+    text = "X:1\nT:t\nM:2/4\nL:1/8\nK:D\n|:ABcd|dcBA:|:defg|gfed:|\n"
+    assert clean(text).endswith("|:ABcd|dcBA::defg|gfed:|\n")

@@ -98,7 +98,7 @@ CASES = {
         HEAD + "ABcd efga|ABcd efga|ABcd efga|]\n", "bad-ending"),
     "repeats opened where their parts begin in a repaired tune": (
         HEAD + "ABcd efga|ABcd efga:|abcd efga|abcd efg:|\n",
-        HEAD + "|:ABcd efga|ABcd efga:|:abcd efga|abcd efg2:|\n", "unopened-repeat"),
+        HEAD + "|:ABcd efga|ABcd efga::abcd efga|abcd efg2:|\n", "unopened-repeat"),
     "pickup into a part: the bar before it makes room": (
         "X:1\nT:A\nM:6/8\nL:1/8\nK:G\nGAB c2d|e2d B3:|Bc|d2B G3|]\n",
         "X:1\nT:A\nM:6/8\nL:1/8\nK:G\n|:GAB c2d|e2d B:|Bc|d2B G3|]\n", "bar-length"),

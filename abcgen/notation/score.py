@@ -35,6 +35,10 @@ DEFAULT_VELOCITY = 90
 # http://abcnotation.com/wiki/abc:standard:v2.1#use_of_fields_within_the_tune_body — letters
 # that are notes or rests cannot be body fields.
 NOTE_LETTER_FIELDS = frozenset("ABCDEFGXYZabcdefgxyz")
+# http://abcnotation.com/wiki/abc:standard:v2.1#annotations — placement prefixes.
+ANNOTATION_PREFIXES = ("^", "_", "<", ">", "@")
+# http://abcnotation.com/wiki/abc:standard:v2.1#chord_symbols — a chord starts with its root.
+CHORD_ROOTS = frozenset("ABCDEFGabcdefg")
 # http://abcnotation.com/wiki/abc:standard:v2.1#propagate-accidentals
 PROPAGATE_MODES = ("not", "octave", "pitch")
 # abc2midi's default: grace notes take a quarter of the main note (`%%MIDI grace 1/4`).
@@ -323,6 +327,8 @@ class Scorer:
         if match["rkind"] in "ZX":  # multi-measure rest: a count of whole bars
             count = int(match["rlen"]) if match["rlen"].isdigit() else 1
             length = (self.bar_ticks or TICKS) * min(count, 1000)
+            if self.bar_ticks and not self.current.has_music:
+                self.current.expected = length  # `Z4|` is four bars written as one
         else:
             length = self.length_of(match["rlen"], line, col)
         self.place([], length, line, col)
@@ -462,9 +468,16 @@ class Scorer:
             self.decorations.append(name)
 
     def on_quoted(self, line: int, col: int, match) -> None:
+        """A chord symbol, or an annotation (`"^text"`, not played). abc2midi rejects a chord
+        symbol that doesn't start with a note letter (`"4"`, `" Em"`, `"(D"`)."""
         text = match["qtext"]
-        if text[:1] not in ("^", "_", "<", ">", "@") and text.strip():
-            self.chord_symbols.append(text.strip())
+        if text[:1] in ANNOTATION_PREFIXES or not text.strip():
+            return
+        if text[0] not in CHORD_ROOTS:
+            self.report("bad-chord-symbol", f'"{text}" is not a chord symbol (write an '
+                        f'annotation "^{text}" instead)', line, col)
+            return
+        self.chord_symbols.append(text.strip())
 
     def on_open_quote(self, line: int, col: int, match) -> None:
         self.report("unclosed-quote", 'a " opens a chord symbol or annotation never closed',

@@ -5,6 +5,8 @@ scorer (score.py) reports the body's problems; this module adds the header's, th
 lengths and the repeat structure.
 """
 
+import re
+
 from abcgen.notation.lexer import body_field
 from abcgen.notation.model import Issue, Tune
 from abcgen.notation.parse import read_tunes
@@ -38,12 +40,17 @@ CODES = {
     "bad-character": "a character that is not ABC",
     "bad-duration": "an absurd length",
     "bad-repeat": "a repeat sign where none can be",
+    "bad-chord-symbol": "a chord symbol that doesn't start with a note letter",
+    "bad-parts": "a header P: that is not a play order of part letters",
+    "unopened-repeat": "endings in a part whose :| has no |: after an earlier :|",
     "no-notes": "the tune has no notes",
     "no-tunes": "the file holds no tune (a tune starts with X: and has a K:)",
     "extra-voice": "a voice other than the first (not played)",
     "voice-overlay": "a voice overlay & (not played)",
     "field-in-body": "a field that may not appear in the body",
 }
+# http://abcnotation.com/wiki/abc:standard:v2.1#pparts — a header P: is a play order.
+_PART_ORDER = re.compile(r"^[A-Z0-9().\s]*$")
 # Fields that may stand between K: and the first music line without breaking "K: ends the
 # header": part and voice labels, instructions, words, remarks.
 BODY_OK_FIELDS = frozenset("PVIWwr%")
@@ -73,6 +80,10 @@ def check_header(tune: Tune) -> list[Issue]:
         issues.append(_issue(tune, "missing-meter", "no M: meter (free meter assumed)"))
     if tune.get("K") is None:
         issues.append(_issue(tune, "missing-key", "no K: key, which must end the header"))
+    parts = next((f for f in tune.header if f.name == "P"), None)
+    if parts is not None and not _PART_ORDER.match(parts.value):
+        issues.append(_issue(tune, "bad-parts", f"P:{parts.value} is not a play order of part "
+                             "letters (e.g. P:AABB or P:(AB)2C)", parts.line))
     return issues + _fields_after_key(tune)
 
 
@@ -95,7 +106,7 @@ def _ends_section(bars: list[WrittenBar], index: int) -> bool:
     bar = bars[index]
     following = bars[index + 1] if index + 1 < len(bars) else None
     return (bar.close_repeat or bar.section_end or following is None
-            or bool(following.ending) or following.open_repeat)
+            or bool(following.ending) or following.open_repeat or following.part != bar.part)
 
 
 def _part_starts(bars: list[WrittenBar]) -> list[int]:
@@ -103,7 +114,7 @@ def _part_starts(bars: list[WrittenBar]) -> list[int]:
     double bar, or at a |:), where a pickup into the part is written."""
     starts, start = [], 0
     for index, bar in enumerate(bars):
-        if bar.open_repeat and not bar.ending:
+        if (bar.open_repeat and not bar.ending) or (index and bar.part != bars[index - 1].part):
             start = index
         starts.append(start)
         if bar.close_repeat or bar.section_end:
@@ -151,10 +162,14 @@ def check_bars(tune: Tune, bars: list[WrittenBar]) -> list[Issue]:
 
 def check_repeats(tune: Tune, bars: list[WrittenBar]) -> list[Issue]:
     """|: closed by :|, endings inside a repeat. http://abcnotation.com/wiki/abc:standard:v2.1#first_and_second_repeats"""
-    issues, open_at, had_close = [], None, False
+    issues, open_at, had_close, closed_before = [], None, False, False
     for index, bar in enumerate(bars):
         if bar.open_repeat:
             open_at, had_close = open_at or bar, False
+        if bar.ending[:1] == (1,) and open_at is None and closed_before:
+            issues.append(_issue(tune, "unopened-repeat", "ending [1 in a part whose repeat has "
+                                 "no |: (an earlier :| already closed a repeat)",
+                                 bar.line, bar.col))
         if bar.ending and bar.ending[0] == 1 and not _closed_later(bars, index):
             issues.append(_issue(tune, "bad-ending", "ending [1 is not closed by :|",
                                  bar.line, bar.col))
@@ -162,7 +177,9 @@ def check_repeats(tune: Tune, bars: list[WrittenBar]) -> list[Issue]:
             issues.append(_issue(tune, "bad-ending", f"ending [{bar.ending[0]} without a repeat "
                                  "before it", bar.line, bar.col))
         if bar.close_repeat:
-            open_at, had_close = None, True
+            open_at, had_close, closed_before = None, True, True
+        elif bar.section_end:  # after || or |] a part may start its repeat without |:
+            closed_before = False
     if open_at is not None:
         issues.append(_issue(tune, "unclosed-repeat", "|: is never closed by :|",
                              open_at.line, open_at.col))

@@ -75,13 +75,18 @@ def _line_voice(text: str, field: tuple[str, str] | None) -> str | None:
     return None
 
 
-def _without_unknown_decorations(music: str) -> str:
+def _normalised_tokens(music: str) -> str:
     """Drop decoration letters no U: defines (O'Neill's and Ryan's `k` stress mark): they are
-    not ABC, and a model should not learn them."""
-    spans = [match.span() for kind, _, _, match in tokenize_line(music, 0)
-             if kind == "short_deco" and match.group(0) not in SHORT_DECORATIONS]
-    for start, end in reversed(spans):
-        music = music[:start] + music[end:]
+    not ABC, and a model should not learn them. Write `:|:` as `::`, its equal, which
+    abc2midi 4.84 reads correctly."""
+    edits = []
+    for kind, _, _, match in tokenize_line(music, 0):
+        if kind == "short_deco" and match.group(0) not in SHORT_DECORATIONS:
+            edits.append((match.span(), ""))
+        elif kind == "bar" and match.group(0) == ":|:":
+            edits.append((match.span(), "::"))
+    for (start, end), text in reversed(edits):
+        music = music[:start] + text + music[end:]
     return music
 
 
@@ -92,7 +97,7 @@ def _clean_body_line(text: str) -> str | None:
     field = body_field(text)
     if field is not None:
         return f"{field[0]}:{field[1]}" if field[0] in MUSIC_BODY_FIELDS else None
-    music = _without_unknown_decorations(strip_comment(text))
+    music = _normalised_tokens(strip_comment(text))
     return _SPACES.sub(" ", music).strip() or None
 
 

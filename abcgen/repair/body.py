@@ -13,8 +13,10 @@ from abcgen.notation.edit import (FINAL_BAR, BodyEdit, Score, apply_body_edits,
 from abcgen.notation.lexer import Token
 from abcgen.repair.result import Edit
 
-# Bar lines that can take a `:` to open a repeat as well.
-OPENABLE_BARS = frozenset({"|", "||", ":|", ":||"})
+# Bar lines that can open a repeat as well, and how they are written then (`::`, not `:|:`,
+# which abc2midi 4.84 misreads as a bare `:|`).
+OPENED_BARS = {"|": "|:", "||": "||:", ":|": "::", ":||": ":||:"}
+OPENABLE_BARS = frozenset(OPENED_BARS)
 # Tokens that carry music: the final bar line goes after the last of them.
 _SOUNDING = frozenset({"note", "rest", "chord_end", "bar", "grace_end", "slur_end", "tuplet",
                        "broken", "quoted", "deco", "short_deco", "chord_start", "grace_start",
@@ -68,6 +70,27 @@ def delete_bad_tokens(tune: Tune, issues: list[Issue]) -> tuple[Tune, list[Edit]
             what = f"deleted '{token[3].group(0)}'"
         edits.append(Edit(issue.code, issue.line, issue.col, f"{what} ({issue.message})"))
     return _apply(tune, body_edits), edits
+
+
+def annotate_chord_symbols(tune: Tune, issues: list[Issue]) -> tuple[Tune, list[Edit]]:
+    """A quoted text that isn't a chord (`"4"`, `" Em"`) becomes an annotation above the
+    staff (`"^4"`): what was written is kept, and nobody plays it as a chord."""
+    tokens = score_groups(tune).tokens
+    body_edits, edits = [], []
+    for issue in issues:
+        index = _token_at(tokens, issue.line, issue.col)
+        if index is None or tokens[index][0] != "quoted":
+            continue
+        text = tokens[index][3]["qtext"]
+        body_edits.append(replace_token(tokens[index], f'"^{text}"'))
+        edits.append(Edit(issue.code, issue.line, issue.col,
+                          f'"{text}" written as the annotation "^{text}"'))
+    return _apply(tune, body_edits), edits
+
+
+def open_repeat_for_endings(tune: Tune, issues: list[Issue]) -> tuple[Tune, list[Edit]]:
+    """Endings in a part whose `:|` has no `|:`: open the repeat where the part begins."""
+    return open_repeats(tune)
 
 
 def close_groups(tune: Tune, issues: list[Issue]) -> tuple[Tune, list[Edit]]:
@@ -219,7 +242,7 @@ def _section_opening(score: Score, start: int) -> BodyEdit | None:
         token = score.tokens[index] if index is not None else None
         if token is None or token[3]["bnum"] or token[3].group(0) not in OPENABLE_BARS:
             return None
-        return replace_token(token, token[3].group(0) + ":")
+        return replace_token(token, OPENED_BARS[token[3].group(0)])
     first = score.bars[0]
     pickup = first.expected is not None and first.duration < first.expected
     if pickup and score.bar_tokens[0] is not None and len(score.bars) > 1:

@@ -157,6 +157,17 @@ def _default_unit(meter: str) -> Fraction | None:
         return None
 
 
+def drop_parts(tune: Tune, issues: list[Issue]) -> tuple[Tune, list[Edit]]:
+    """A header P: that is no play order (`P:Play AABA last time`) is dropped: players would
+    reject it, and the body's parts play in written order without it."""
+    parts = next((f for f in tune.header if f.name == "P"), None)
+    if parts is None:
+        return tune, []
+    header = [f for f in tune.header if f is not parts]
+    return rebuild(tune, header=header), [Edit("bad-parts", parts.line, 1,
+                                               f"dropped P:{parts.value} (not a play order)")]
+
+
 def write_title(tune: Tune, issues: list[Issue],
                 title_writer: TitleWriter | None) -> tuple[Tune, list[Edit]]:
     """A missing or empty T: gets a title from `title_writer` (given the header up to `T:`),

@@ -17,6 +17,7 @@ from abcgen.repair.result import Edit, RepairResult, TitleWriter
 # lengths; deleting characters changes durations; the title writer wants the final header).
 STAGES = (
     (frozenset({"key-not-last"}), header.move_fields_before_key),
+    (frozenset({"bad-parts"}), header.drop_parts),
     (frozenset({"missing-x", "bad-x", "duplicate-x"}), header.fix_reference_number),
     (frozenset({"missing-meter", "invalid-meter"}), header.fix_meter),
     (frozenset({"invalid-length"}), header.fix_unit_length),
@@ -24,9 +25,11 @@ STAGES = (
     (frozenset({"bad-character", "unclosed-quote", "bad-duration", "bad-tuplet",
                 "bad-broken-rhythm"}), body.delete_bad_tokens),
     (frozenset({"unclosed-chord", "unclosed-grace"}), body.close_groups),
+    (frozenset({"bad-chord-symbol"}), body.annotate_chord_symbols),
     (frozenset({"unclosed-slur", "unclosed-tuplet"}), body.drop_unclosed_marks),
     (frozenset({"bad-tie"}), body.drop_bad_ties),
     (frozenset({"unclosed-repeat", "bad-ending"}), body.balance_repeats),
+    (frozenset({"unopened-repeat"}), body.open_repeat_for_endings),
     (frozenset({"bar-length"}), mend_bars),
 )
 TITLE_CODES = frozenset({"missing-title", "empty-title"})
