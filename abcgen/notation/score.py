@@ -39,6 +39,8 @@ NOTE_LETTER_FIELDS = frozenset("ABCDEFGXYZabcdefgxyz")
 ANNOTATION_PREFIXES = ("^", "_", "<", ">", "@")
 # http://abcnotation.com/wiki/abc:standard:v2.1#chord_symbols — a chord starts with its root.
 CHORD_ROOTS = frozenset("ABCDEFGabcdefg")
+# http://abcnotation.com/wiki/abc:standard:v2.1#pparts
+PART_LETTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 # http://abcnotation.com/wiki/abc:standard:v2.1#propagate-accidentals
 PROPAGATE_MODES = ("not", "octave", "pitch")
 # abc2midi's default: grace notes take a quarter of the main note (`%%MIDI grace 1/4`).
@@ -471,9 +473,9 @@ class Scorer:
         """A chord symbol, or an annotation (`"^text"`, not played). abc2midi rejects a chord
         symbol that doesn't start with a note letter (`"4"`, `" Em"`, `"(D"`)."""
         text = match["qtext"]
-        if text[:1] in ANNOTATION_PREFIXES or not text.strip():
+        if text[:1] in ANNOTATION_PREFIXES:
             return
-        if text[0] not in CHORD_ROOTS:
+        if text[:1] not in CHORD_ROOTS or not _bass_ok(text):
             self.report("bad-chord-symbol", f'"{text}" is not a chord symbol (write an '
                         f'annotation "^{text}" instead)', line, col)
             return
@@ -552,6 +554,9 @@ class Scorer:
             self.set_tempo(value, line, col)
         elif name == "P":
             self.part = value.strip()[:1]
+            if not (len(value.strip()) == 1 and value.strip() in PART_LETTERS):
+                self.report("bad-parts", f"P:{value} is not a part label (one letter A-Z)",
+                            line, col)
         elif name == "V":
             self.switch_voice(value, line, col)
         elif name in NOTE_LETTER_FIELDS:
@@ -567,6 +572,12 @@ class Scorer:
             self.report("extra-voice", f"voice {voice} is not played (only the first voice, "
                         f"{self.voice}, is kept)", line, col, severity="warning")
         self.skipping_voice = voice != self.voice
+
+
+def _bass_ok(text: str) -> bool:
+    """A slash in a chord symbol must be followed by its bass note (`"G/B"`, not `"D/nF"`)."""
+    slash = text.find("/")
+    return slash < 0 or text[slash + 1:slash + 2] in CHORD_ROOTS
 
 
 def score_tune(tune: Tune, strict: bool = True,

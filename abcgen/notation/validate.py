@@ -11,6 +11,7 @@ from abcgen.notation.lexer import body_field
 from abcgen.notation.model import Issue, Tune
 from abcgen.notation.parse import read_tunes
 from abcgen.notation.score import WrittenBar, from_ticks, score_tune
+from abcgen.notation.timeline import part_order
 
 CODES = {
     "missing-x": "the tune has no X: reference number",
@@ -186,6 +187,19 @@ def check_repeats(tune: Tune, bars: list[WrittenBar]) -> list[Issue]:
     return issues
 
 
+def check_parts(tune: Tune, bars: list[WrittenBar]) -> list[Issue]:
+    """Every part a header P: plays is labelled in the body (abc2midi: 'Part not defined')."""
+    field = next((f for f in tune.header if f.name == "P"), None)
+    if field is None or not _PART_ORDER.match(field.value):
+        return []
+    labelled = {bar.part for bar in bars}
+    missing = sorted(set(part_order(field.value)) - labelled)
+    if not missing:
+        return []
+    return [_issue(tune, "bad-parts", f"P:{field.value} plays part(s) {', '.join(missing)} that "
+                   "the body never labels with P:", field.line)]
+
+
 def _closed_later(bars: list[WrittenBar], index: int) -> bool:
     for bar in bars[index:]:
         if bar.close_repeat:
@@ -199,7 +213,7 @@ def check_tune(tune: Tune) -> list[Issue]:
     """Every problem in `tune`, errors and warnings, in line order."""
     scorer, body_issues = score_tune(tune, strict=False)
     issues = check_header(tune) + body_issues + check_bars(tune, scorer.bars) \
-        + check_repeats(tune, scorer.bars)
+        + check_repeats(tune, scorer.bars) + check_parts(tune, scorer.bars)
     if not any(bar.notes for bar in scorer.bars) and tune.get("K") is not None:
         issues.append(_issue(tune, "no-notes", "the tune has no notes"))
     return sorted(issues, key=lambda issue: (issue.line, issue.col))

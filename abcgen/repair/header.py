@@ -158,14 +158,15 @@ def _default_unit(meter: str) -> Fraction | None:
 
 
 def drop_parts(tune: Tune, issues: list[Issue]) -> tuple[Tune, list[Edit]]:
-    """A header P: that is no play order (`P:Play AABA last time`) is dropped: players would
-    reject it, and the body's parts play in written order without it."""
-    parts = next((f for f in tune.header if f.name == "P"), None)
-    if parts is None:
-        return tune, []
-    header = [f for f in tune.header if f is not parts]
-    return rebuild(tune, header=header), [Edit("bad-parts", parts.line, 1,
-                                               f"dropped P:{parts.value} (not a play order)")]
+    """A header P: that is no play order, or names parts the body never labels, is dropped
+    (the body's parts then play in written order); so is a body P: that is no part letter."""
+    lines = {issue.line for issue in issues}
+    header = [f for f in tune.header if not (f.name == "P" and f.line in lines)]
+    body = [line for line in tune.body
+            if not (line.line in lines and (body_field(line.text) or ("",))[0] == "P")]
+    edits = [Edit("bad-parts", issue.line, 1, f"dropped the P: line ({issue.message})")
+             for issue in issues]
+    return rebuild(tune, header=header, body=body), edits
 
 
 def write_title(tune: Tune, issues: list[Issue],
