@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 SAMPLE_RATE = 44100  # Hz
 CHANNELS = 2  # stereo
 TAIL_SECONDS = 1.0  # silence-to-decay after the performance's end
+FADE_SECONDS = 0.1  # the tail's last part fades to zero: a note still ringing never clicks
 PEAK_DBFS = -1.0  # the loudest sample after normalising, in dB below full scale
 SYNTH_GAIN = 1.0  # FluidSynth's master gain for the first try (its default 0.2 is very quiet)
 FLUSH_SECONDS = 1.0  # rendered and dropped before each tune so reverb from the last one dies
@@ -110,14 +111,23 @@ def fallback_warning(soundfont: Path | None, wanted: bool = True) -> str | None:
             "install fluidsynth and pyfluidsynth for instrument sounds")
 
 
+def fade_out(audio: np.ndarray) -> np.ndarray:
+    """`audio` with its last FADE_SECONDS ramped down to silence, so the end never clicks."""
+    frames = min(len(audio), int(FADE_SECONDS * SAMPLE_RATE))
+    if frames:
+        ramp = np.linspace(1.0, 0.0, frames)[:, None]
+        audio[-frames:] = np.round(audio[-frames:] * ramp).astype(audio.dtype)
+    return audio
+
+
 def normalise(samples: np.ndarray) -> np.ndarray:
     """Float or int samples scaled so the peak sits at PEAK_DBFS, as int16; silence stays 0."""
-    samples = samples.astype(np.float64)
-    peak = float(np.max(np.abs(samples))) if samples.size else 0.0
+    peak = float(max(samples.max(initial=0), -samples.min(initial=0)))
     if peak == 0.0:
         return np.zeros(samples.shape, dtype=np.int16)
     target = 32767 * 10 ** (PEAK_DBFS / 20)
-    return np.round(samples * (target / peak)).astype(np.int16)
+    scaled = np.multiply(samples, target / peak, dtype=np.float32)  # float32: half the work
+    return np.rint(scaled, out=scaled).astype(np.int16)
 
 
 class Synthesizer:
@@ -157,16 +167,17 @@ class Synthesizer:
         plus TAIL_SECONDS long, peak at PEAK_DBFS."""
         end = max(seconds, midi.get_end_time()) + TAIL_SECONDS
         frames = int(round(end * SAMPLE_RATE))
-        if self._synth is None:
-            return normalise(_sine_render(midi, frames))
-        return normalise(self._fluid_render_unclipped(midi, frames))
+        raw = _sine_render(midi, frames) if self._synth is None else \
+            self._fluid_render_unclipped(midi, frames)
+        return fade_out(normalise(raw))
 
     def _fluid_render_unclipped(self, midi: pretty_midi.PrettyMIDI, frames: int) -> np.ndarray:
         gain = SYNTH_GAIN
         while True:
             self._synth.setting("synth.gain", gain)
             audio = self._fluid_render(midi, frames)
-            if np.max(np.abs(audio.astype(np.int32)), initial=0) < 32767 or gain < 1e-3:
+            clipped = audio.max(initial=0) >= 32767 or audio.min(initial=0) <= -32768
+            if not clipped or gain < 1e-3:
                 return audio
             gain /= 2  # it clipped inside FluidSynth's int16 output: play it again quieter
 

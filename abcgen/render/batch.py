@@ -3,7 +3,7 @@
 `render_file(path, out_dir, options)` writes `NNN-title.mid/.wav/...` per tune (NNN = the
 tune's position in the file, so duplicate X: numbers never collide) and `manifest.json`:
 
-    {"source": ..., "formats": [...], "warnings": [...],
+    {"source": ..., "formats": [...], "warnings": [...], "options": {MidiOptions' fields},
      "tunes": [{"x", "title", "status": "ok"|"error", "files": {"mid": name, ...},
                 "seconds": playing time without the tail, "error": message or null}, ...]}
 
@@ -60,11 +60,16 @@ class RenderOptions:
 def parse_formats(text: str) -> tuple[str, ...]:
     """'mid,wav,mp3' -> ('mid', 'wav', 'mp3'); unknown names raise InputError."""
     names = tuple(dict.fromkeys(n.strip().lower() for n in text.split(",") if n.strip()))
+    check_formats(names)
+    return names
+
+
+def check_formats(names: tuple[str, ...]) -> None:
+    """Raise InputError unless `names` is a non-empty selection from FORMATS."""
     unknown = [n for n in names if n not in FORMATS]
     if unknown or not names:
         raise InputError(f"unknown format(s) {', '.join(unknown) or '(none)'}; "
                          f"choose from {','.join(FORMATS)}")
-    return names
 
 
 def slug(title: str) -> str:
@@ -151,9 +156,7 @@ def _prepare(path: Path, options: RenderOptions) -> tuple[list, list, list[str]]
 
     if not path.is_file():
         raise InputError(f"{path} does not exist or is not a file")
-    unknown = [f for f in options.formats if f not in FORMATS]
-    if unknown:
-        raise InputError(f"unknown format(s) {', '.join(unknown)}; choose from {','.join(FORMATS)}")
+    check_formats(options.formats)
     require_ffmpeg(options.formats)
     options.midi.check()
     notes = []

@@ -7,8 +7,9 @@ What is played on top of the written notes, and why:
   abc2midi's `%%MIDI beat 105 95 80`). The beat is the dotted quarter in 6/8, 9/8, 12/8 and
   the meter's denominator otherwise.
 - **grace notes** are played as the timeline places them (a quarter of the main note's time,
-  from its start, as abc2midi), a little lighter; **`~` rolls** become main-upper-main-lower-main with
-  short cuts (`ROLL_CUT_QUARTERS`); **staccato** notes sound for half their length (as abc2midi).
+  from its start, as abc2midi), a little lighter; **`~` rolls** become main-upper-main-
+  lower-main with short cuts (`ROLL_CUT_QUARTERS`); **staccato** notes sound for half their
+  length (as abc2midi).
 - **swing** (an option, for `R:hornpipe` only): each quarter's eighth pair plays 2:1.
 - **accompaniment** from chord symbols: a bass track and a chord track following a pattern per
   meter like abc2midi's gchord defaults (`GCHORD_PATTERNS`).
@@ -186,7 +187,9 @@ class MetricGrid:
         self.bars = timeline.bars
         self.onsets = [bar.onset for bar in self.bars]
         self.origins = [self._bar_origin(index) for index in range(len(self.bars))]
-        self.beat = Fraction(3, 2) if self.meter.compound else Fraction(4, self.meter.denominator or 4)
+        # the beat in quarters: a dotted quarter in compound meters, else the denominator
+        self.beat = (Fraction(3, 2) if self.meter.compound
+                     else Fraction(4, self.meter.denominator or 4))
 
     def _bar_origin(self, index: int) -> Fraction:
         bar = self.bars[index]
@@ -244,8 +247,10 @@ def roll_notes(note: PlayedNote, scale: frozenset[int]) -> list[PlayedNote]:
     upper = scale_neighbour(note.pitch, scale, 1)
     lower = scale_neighbour(note.pitch, scale, -1)
     t0 = note.start
-    figure = [(note.pitch, 0, third, note.velocity), (upper, third, third + cut, light),
-              (note.pitch, third + cut, 2 * third, light), (lower, 2 * third, 2 * third + cut, light),
+    figure = [(note.pitch, 0, third, note.velocity),
+              (upper, third, third + cut, light),
+              (note.pitch, third + cut, 2 * third, light),
+              (lower, 2 * third, 2 * third + cut, light),
               (note.pitch, 2 * third + cut, length, light)]
     return [PlayedNote(p, t0 + a, t0 + b, v) for p, a, b, v in figure]
 
