@@ -46,7 +46,8 @@ def _register() -> None:
     # Each stage module adds its commands to `app` when imported; the modules themselves keep
     # torch/music21 imports inside the command bodies so `abcgen --help` stays fast.
     from abcgen.cli import notation_cmds  # noqa: F401
-    for optional in ("corpus_cmds", "model_cmds", "render_cmds", "repair_cmds", "system_cmds"):
+    for optional in ("corpus_cmds", "model_cmds", "render_cmds", "repair_cmds", "system_cmds",
+                     "evaluate_cmds", "songbook_cmds"):
         _import_if_present(optional)
 
 

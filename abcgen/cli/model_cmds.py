@@ -5,6 +5,7 @@ import os
 import random
 from dataclasses import asdict
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -14,25 +15,33 @@ from abcgen.errors import AbcgenError
 from abcgen.fileio import atomic_write_text
 
 
+ModelOption = Annotated[Path | None, typer.Option(
+    help="Checkpoint (.pt); default: the bundled model.")]
+
+
+def _opt(kind: type, text: str, *names: str):
+    """Shorthand for an annotated option: its type and help text."""
+    return Annotated[kind, typer.Option(*names, help=text)]
+
+
 @app.command("train")
 def train_cmd(
-    corpus: Path = typer.Option(..., help="Corpus folder with train.abc, val.abc, test.abc "
-                                "(see `abcgen corpus build`)."),
-    out: Path = typer.Option(..., help="Run folder: best.pt, last.pt, metrics.jsonl, loss.png."),
-    preset: str = typer.Option("small", help="Model size: tiny, small, base or large."),
-    hidden: int = typer.Option(None, help="LSTM units per layer (overrides the preset)."),
-    layers: int = typer.Option(None, help="LSTM layers (overrides the preset)."),
-    dropout: float = typer.Option(None, help="Dropout in [0, 1) (overrides the preset)."),
-    seq_len: int = typer.Option(128, help="Characters per truncated-BPTT window."),
-    batch_size: int = typer.Option(32, help="Parallel sequences per step."),
-    lr: float = typer.Option(3e-3, help="Peak learning rate (AdamW)."),
-    max_steps: int = typer.Option(None, help="Stop after this many steps."),
-    max_minutes: float = typer.Option(None, help="Stop cleanly (and save) after this many "
-                                      "minutes, resumed parts included."),
-    device: str = typer.Option("auto", help="auto (CUDA when present), cpu, cuda or mps."),
-    seed: int = typer.Option(1, help="Seeds the weights, dropout and data order."),
-    resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its "
-                                "last.pt, exactly where it stopped."),
+    corpus: _opt(Path, "Corpus folder with train.abc, val.abc, test.abc (abcgen corpus build)."),
+    out: _opt(Path, "Run folder: best.pt, last.pt, metrics.jsonl, loss.png."),
+    preset: _opt(str, "Model size: tiny, small, base or large.") = "small",
+    hidden: _opt(int | None, "LSTM units per layer (overrides the preset).") = None,
+    layers: _opt(int | None, "LSTM layers (overrides the preset).") = None,
+    dropout: _opt(float | None, "Dropout in [0, 1) (overrides the preset).") = None,
+    seq_len: _opt(int, "Characters per truncated-BPTT window.") = 128,
+    batch_size: _opt(int, "Parallel sequences per step.") = 32,
+    lr: _opt(float, "Peak learning rate (AdamW).") = 3e-3,
+    max_steps: _opt(int | None, "Stop after this many steps.") = None,
+    max_minutes: _opt(float | None, "Stop cleanly (and save) after this many minutes, "
+                      "resumed parts included.") = None,
+    device: _opt(str, "auto (CUDA when present), cpu, cuda or mps.") = "auto",
+    seed: _opt(int, "Seeds the weights, dropout and data order.") = 1,
+    resume: _opt(bool, "Continue the run in --out from its last.pt, exactly where it stopped.",
+                 "--resume") = False,
 ) -> None:
     """Train a char-LSTM on a corpus; multi-GPU: torchrun --nproc_per_node N -m abcgen train ..."""
     from abcgen.model.train import TrainConfig, train
@@ -89,20 +98,20 @@ def _print_train_summary(best: Path, progress) -> None:
 
 @app.command("generate")
 def generate_cmd(
-    model: Path = typer.Option(None, help="Checkpoint (.pt); default: the bundled model."),
-    n: int = typer.Option(1, "-n", help="Number of tunes, all sampled as one batch."),
-    output: Path = typer.Option(None, "-o", "--output", help="Write the tunebook here "
-                                "(default: print it)."),
-    seed: int = typer.Option(None, help="Same seed, same tunes (default: a random seed, shown)."),
-    temperature: float = typer.Option(1.0, help="Above 0; lower is safer, higher wilder."),
-    top_k: int = typer.Option(None, help="Draw among the k likeliest characters only."),
-    top_p: float = typer.Option(None, help="Nucleus sampling: smallest set with probability p."),
-    title: str = typer.Option(None, help="T: line (default: the model names the tune)."),
-    meter: str = typer.Option(None, help="M: line, e.g. 6/8."),
-    key: str = typer.Option(None, help="K: line, e.g. G or Ador; the body follows it."),
-    rhythm: str = typer.Option(None, help="R: line, e.g. jig or reel."),
-    max_chars: int = typer.Option(3000, help="Cut a tune off at this many characters."),
-    raw: bool = typer.Option(False, "--raw", help="Write the samples exactly as drawn (no repair)."),
+    model: ModelOption = None,
+    n: _opt(int, "Number of tunes, all sampled as one batch.", "-n") = 1,
+    output: _opt(Path | None, "Write the tunebook here (default: print it).",
+                 "-o", "--output") = None,
+    seed: _opt(int | None, "Same seed, same tunes (default: a random seed, shown).") = None,
+    temperature: _opt(float, "Above 0; lower is safer, higher wilder.") = 1.0,
+    top_k: _opt(int | None, "Draw among the k likeliest characters only.") = None,
+    top_p: _opt(float | None, "Nucleus sampling: smallest set with probability p.") = None,
+    title: _opt(str | None, "T: line (default: the model names the tune).") = None,
+    meter: _opt(str | None, "M: line, e.g. 6/8.") = None,
+    key: _opt(str | None, "K: line, e.g. G or Ador; the body follows it.") = None,
+    rhythm: _opt(str | None, "R: line, e.g. jig or reel.") = None,
+    max_chars: _opt(int, "Cut a tune off at this many characters.") = 3000,
+    raw: _opt(bool, "Write the samples exactly as drawn (no repair).", "--raw") = False,
 ) -> None:
     """Write new tunes with a char-LSTM, primed with the header fields given."""
     from abcgen.model.sample import SampleSettings, generate_tunebook, header_template
@@ -117,12 +126,12 @@ def generate_cmd(
         template = header_template(title=title, meter=meter, key=key, rhythm=rhythm)
     except AbcgenError as exc:
         fail(str(exc))
-    if seed is None:
-        err_console.print(f"seed {chosen_seed} (pass --seed {chosen_seed} to get these tunes again)")
     postprocess = None if raw else _postprocess()
     with user_errors(), err_console.status(f"sampling {n} tune(s)"):
         book, samples = generate_tunebook(model, n, template, settings, postprocess)
     _report_generated(book, samples, output)
+    if seed is None:
+        err_console.print(f"seed {chosen_seed} (pass --seed {chosen_seed} to get these tunes again)")
 
 
 def _postprocess():
@@ -147,9 +156,9 @@ def _report_generated(book: str, samples, output: Path | None) -> None:
 
 @app.command("score")
 def score_cmd(
-    file: Path = typer.Argument(..., help="ABC tunebook (tunes separated by blank lines)."),
-    model: Path = typer.Option(None, help="Checkpoint (.pt); default: the bundled model."),
-    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    file: Annotated[Path, typer.Argument(help="ABC tunebook (tunes separated by blank lines).")],
+    model: ModelOption = None,
+    as_json: _opt(bool, "Print the result as JSON.", "--json") = False,
 ) -> None:
     """Bits per character of a tunebook under a model (lower: the model finds it likelier)."""
     from abcgen.model.score import score_file

@@ -62,8 +62,8 @@ def load_checkpoint(path: str | Path) -> dict:
             reason = "it holds pickled Python objects, which are never loaded"
         raise InputError(f"{path}: refused as a checkpoint: {reason}") from None
     except Exception as exc:  # noqa: BLE001 - a foreign byte stream can make the unpickler raise anything
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise InputError(f"{path}: not a readable checkpoint (truncated or foreign file): {first}") from None
+        detail = f": {str(exc).strip().splitlines()[0]}" if str(exc).strip() else ""
+        raise InputError(f"{path}: not a readable checkpoint (truncated or foreign file){detail}") from None
     _check_format(path, record)
     return record
 

@@ -34,7 +34,7 @@ class LSTMConfig:
 
 PRESETS: dict[str, LSTMConfig] = {
     "tiny": LSTMConfig(embed=16, hidden=32, layers=2, dropout=0.0),  # tests: trains in seconds
-    "small": LSTMConfig(embed=48, hidden=384, layers=2, dropout=0.1),  # the bundled model
+    "small": LSTMConfig(embed=48, hidden=384, layers=2, dropout=0.25),  # the bundled model
     "base": LSTMConfig(embed=64, hidden=512, layers=2, dropout=0.3),
     "large": LSTMConfig(embed=64, hidden=512, layers=3, dropout=0.5),  # folk-rnn's 3x512, dropout 0.5
 }

@@ -47,9 +47,10 @@ def usable_cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def limit_threads() -> int:
-    """Use one intra-op thread per core (more threads than cores only thrash); return the count."""
-    cores = usable_cores()
+def limit_threads(processes: int = 1) -> int:
+    """Give each of `processes` local processes an equal share of the cores, one thread per core
+    (more threads than cores only thrash); return this process's thread count."""
+    cores = max(1, usable_cores() // processes)
     torch.set_num_threads(cores)
     try:
         torch.set_num_interop_threads(1)
@@ -96,7 +97,7 @@ def pick_dtype(device: torch.device, name: str = "auto") -> str:
 
 def setup_runtime(device: str = "auto", dtype: str = "auto") -> Runtime:
     """Decide the runtime once; under `torchrun` also join the process group (NCCL or Gloo)."""
-    limit_threads()
+    limit_threads(int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     rank, local_rank = int(os.environ.get("RANK", "0")), int(os.environ.get("LOCAL_RANK", "0"))
     chosen = pick_device(device, local_rank)
@@ -108,3 +109,10 @@ def setup_runtime(device: str = "auto", dtype: str = "auto") -> Runtime:
         if chosen.type == "cuda":
             torch.cuda.set_device(chosen)
     return Runtime(chosen, pick_dtype(chosen, dtype), rank, world_size)
+
+
+def inference_runtime(device: str = "auto") -> Runtime:
+    """Runtime for sampling and scoring in this process (no process group, threads limited)."""
+    limit_threads()
+    chosen = pick_device(device)
+    return Runtime(chosen, pick_dtype(chosen))

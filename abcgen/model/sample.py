@@ -15,12 +15,15 @@ import torch
 
 from abcgen.errors import AbcgenError, InputError
 from abcgen.model.lstm import CharLSTM, State
+from abcgen.model.runtime import Runtime
 from abcgen.model.vocab import BOS, EOS, NON_TEXT_IDS, PAD, Vocab
 
 MODEL_LINE = None
 """Template item: the model writes this line."""
 PRETRAINED_DIR = Path(__file__).parent / "pretrained"
 PRETRAINED_MODEL = PRETRAINED_DIR / "model.pt"
+MAX_MODEL_LINE_CHARS = 120
+"""A header line the model writes (the title) is ended here if it has not ended itself."""
 HEADER_ORDER = (("T", "title"), ("M", "meter"), ("R", "rhythm"), ("K", "key"))
 """Canonical header order X, T, M, L, R, K (L: is never primed; the model writes it)."""
 
@@ -95,6 +98,16 @@ class _Lane:
     writing_line: bool = False
     done: bool = False
     complete: bool = False
+    length: int = 0
+    """Characters written so far."""
+    line_chars: int = 0
+    """Characters written since the last newline."""
+
+    def write(self, text: str) -> None:
+        self.text.append(text)
+        self.length += len(text)
+        newline = text.rfind("\n")
+        self.line_chars = self.line_chars + len(text) if newline < 0 else len(text) - newline - 1
 
     def advance(self) -> None:
         """Load the next template items once the current ones are used up."""
@@ -126,37 +139,46 @@ def filter_logits(logits: torch.Tensor, settings: SampleSettings) -> torch.Tenso
 
 
 class _BatchSampler:
-    """Runs the model one character at a time for all lanes at once."""
+    """Runs the model one character at a time for all unfinished lanes at once."""
 
     def __init__(self, model: CharLSTM, vocab: Vocab, n: int, template: Template,
-                 settings: SampleSettings):
-        self.model, self.vocab, self.settings = model, vocab, settings
-        self.device = next(model.parameters()).device
-        self.generator = torch.Generator(self.device).manual_seed(settings.seed)
+                 settings: SampleSettings, runtime: Runtime):
+        self.model, self.vocab, self.settings, self.runtime = model, vocab, settings, runtime
+        self.generator = torch.Generator(runtime.device).manual_seed(settings.seed)
         first, rest = template[0], template[1:]
-        self.lanes = [_Lane(deque(rest), text=[first]) for _ in range(n)]
+        self.newline = vocab.encode("\n")[0]
+        self.lanes = [_Lane(deque(rest)) for _ in range(n)]
         for lane in self.lanes:
+            lane.write(first)
             lane.advance()
-        prime = torch.tensor([[BOS, *vocab.encode(first)]], device=self.device).expand(n, -1)
+        self.active = list(range(n))
+        """Lane numbers of the batch rows still running, in row order."""
+        prime = torch.tensor([[BOS, *vocab.encode(first)]], device=runtime.device).expand(n, -1)
         self.logits, self.state = self._run(prime, None)
 
     def _run(self, inputs: torch.Tensor, state: State | None) -> tuple[torch.Tensor, State]:
-        logits, _, state = self.model(inputs, state)
-        return logits[:, -1], state  # (N, V): the next-character logits
+        with self.runtime.autocast():
+            logits, _, state = self.model(inputs, state)
+        return logits[:, -1], state  # (rows, V): the next-character logits
 
     def sample(self) -> list[SampledTune]:
         for _ in range(self.settings.max_chars):
             drawn = self._draw().tolist()  # one device sync per character
-            fed = [self._take(lane, drawn[i]) for i, lane in enumerate(self.lanes)]
-            if all(lane.done for lane in self.lanes):
+            fed = [self._take(self.lanes[lane], d) for lane, d in zip(self.active, drawn, strict=True)]
+            keep = [row for row, lane in enumerate(self.active) if not self.lanes[lane].done]
+            if not keep:
                 break
-            self.logits, self.state = self._run(torch.tensor(fed, device=self.device)[:, None],
-                                                self.state)
+            if len(keep) < len(self.active):  # finished tunes leave the batch
+                rows = torch.tensor(keep, device=self.runtime.device)
+                self.state = (self.state[0].index_select(1, rows), self.state[1].index_select(1, rows))
+                self.active, fed = [self.active[r] for r in keep], [fed[r] for r in keep]
+            inputs = torch.tensor(fed, device=self.runtime.device)[:, None]
+            self.logits, self.state = self._run(inputs, self.state)
         return [SampledTune("".join(lane.text), lane.complete) for lane in self.lanes]
 
     def _draw(self) -> torch.Tensor:
         logits = filter_logits(self.logits, self.settings)
-        open_rows = [i for i, lane in enumerate(self.lanes) if lane.template_open]
+        open_rows = [row for row, lane in enumerate(self.active) if self.lanes[lane].template_open]
         logits[open_rows, EOS] = -torch.inf  # a tune cannot end inside its primed header
         probs = torch.softmax(logits, dim=1)
         return torch.multinomial(probs, 1, generator=self.generator).squeeze(1)
@@ -167,35 +189,40 @@ class _BatchSampler:
             return PAD
         if lane.queue:
             char = lane.queue.popleft()
-            lane.text.append(char)
+            lane.write(char)
             lane.advance()
             return self.vocab.encode(char)[0]
+        if lane.writing_line and lane.line_chars >= MAX_MODEL_LINE_CHARS:
+            drawn = self.newline
         char = self.vocab.decode([drawn])
-        at_line_start = not lane.text or lane.text[-1].endswith("\n")
-        if drawn == EOS or (char == "\n" and at_line_start):  # end marker or a blank line
+        if drawn == EOS or (char == "\n" and lane.line_chars == 0):  # end marker or a blank line
             lane.done = lane.complete = True
             return PAD
-        lane.text.append(char)
+        lane.write(char)
         if lane.writing_line and char == "\n":
             lane.writing_line = False
             lane.advance()
-        lane.done = sum(map(len, lane.text)) >= self.settings.max_chars
+        lane.done = lane.length >= self.settings.max_chars
         return drawn
 
 
 def sample_tunes(model: CharLSTM, vocab: Vocab, n: int, template: Template | None = None,
-                 settings: SampleSettings = SampleSettings()) -> list[SampledTune]:
-    """Sample `n` tunes as one batch; the same seed (and n) gives the same tunes.
+                 settings: SampleSettings = SampleSettings(),
+                 runtime: Runtime | None = None) -> list[SampledTune]:
+    """Sample `n` tunes as one batch; the same seed (and n, and runtime) gives the same tunes.
 
     Returns each tune's text, starting with the template's text; a tune ends at its end
     marker (or a blank line), or is cut at `settings.max_chars` and marked incomplete.
+    `runtime` sets the precision (default: fp32 on the model's device).
     """
     if n < 1:
         raise AbcgenError(f"-n must be at least 1, got {n}")
     settings.check()
+    runtime = runtime or Runtime(next(model.parameters()).device, "fp32")
     model.eval()
     with torch.inference_mode():
-        return _BatchSampler(model, vocab, n, template or header_template(), settings).sample()
+        return _BatchSampler(model, vocab, n, template or header_template(), settings,
+                             runtime).sample()
 
 
 def renumber(tunes: list[str]) -> list[str]:
@@ -225,12 +252,11 @@ def generate_tunebook(model_path: str | Path | None, n: int, template: Template,
     keeps the raw samples. Returns the tunebook text and the raw samples.
     """
     from abcgen.model.checkpoint import load_model
-    from abcgen.model.runtime import limit_threads, pick_device
+    from abcgen.model.runtime import inference_runtime
 
-    limit_threads()
     model, vocab, _ = load_model(resolve_model_path(model_path))
-    model.to(pick_device("auto"))
-    samples = sample_tunes(model, vocab, n, template, settings)
+    runtime = inference_runtime()
+    samples = sample_tunes(model.to(runtime.device), vocab, n, template, settings, runtime)
     texts = [s.text if s.text.endswith("\n") else s.text + "\n" for s in samples]
     texts = renumber(texts)
     if postprocess is not None:

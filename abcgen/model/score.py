@@ -53,7 +53,7 @@ def score_file(model_path: str | Path | None, abc_path: str | Path) -> ScoreResu
     """Score a tunebook file (tunes separated by blank lines) under a checkpoint."""
     from abcgen.model.checkpoint import load_model
     from abcgen.model.data import read_split
-    from abcgen.model.runtime import setup_runtime
+    from abcgen.model.runtime import inference_runtime
     from abcgen.model.sample import resolve_model_path
 
     path = Path(abc_path)
@@ -61,7 +61,7 @@ def score_file(model_path: str | Path | None, abc_path: str | Path) -> ScoreResu
     if not tunes:
         raise InputError(f"{path}: no tunes to score")
     model, vocab, _ = load_model(resolve_model_path(model_path))
-    runtime = setup_runtime("auto", "fp32")
+    runtime = inference_runtime()
     stream = encode_tunes(tunes, vocab)
     bpc = bits_per_char(model.to(runtime.device), stream, runtime)
     characters = len(stream) - len(tunes)  # every id but the BOS markers is predicted

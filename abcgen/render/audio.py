@@ -272,4 +272,4 @@ def encoded_bytes(audio: np.ndarray, fmt: str) -> bytes:
 
 def write_audio(audio: np.ndarray, path: str | os.PathLike, fmt: str) -> Path:
     """Encode `audio` as `fmt` and write it to `path` atomically."""
-    return atomic_write_bytes(path, encoded_bytes(audio, fmt))
+    return atomic_write_bytes(path, encoded_bytes(audio, fmt), durable=False)

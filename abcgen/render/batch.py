@@ -145,7 +145,7 @@ def render_tune(tune, stem: Path, options: RenderOptions, synth: LazySynthesizer
                       error=f"{_where(tune)}: internal error ({type(exc).__name__}: {exc})")
     files = {}
     for fmt, data in outputs.items():
-        path = atomic_write_bytes(stem.with_name(f"{stem.name}.{fmt}"), data)
+        path = atomic_write_bytes(stem.with_name(f"{stem.name}.{fmt}"), data, durable=False)
         files[fmt] = path.name
     return _entry(tune, "ok", files, round(performance.seconds, 3))
 

@@ -317,8 +317,8 @@ def _with_lines_after(text: str, lines: Sequence[int], extra: Sequence[str]):
 def _merge_ornaments(reference: list[MidiNote], ours: Sequence) -> list[MidiNote]:
     """Replace the notes abc2midi plays for each of our rolls/trills by one note spanning them.
 
-    The merged note takes the last played note's pitch (abc2midi ends a roll or trill on the
-    written note) and runs from the first onset to the last end.
+    The merged note keeps the written pitch when abc2midi played it among the ornament's notes
+    (a trill of odd length ends on the upper note) and runs from the first onset to the last end.
     """
     merged = list(reference)
     for event in ours:
@@ -329,8 +329,10 @@ def _merge_ornaments(reference: list[MidiNote], ours: Sequence) -> list[MidiNote
         if len(inside) > 1:
             merged = [n for n in merged if n not in inside]
             last = inside[-1]
+            played = {n.pitch for n in inside}
+            pitch = event.pitch if event.pitch in played else last.pitch
             merged = _in_time_order([*merged, MidiNote(
-                last.pitch, inside[0].onset, last.onset + last.duration - inside[0].onset)])
+                pitch, inside[0].onset, last.onset + last.duration - inside[0].onset)])
     return merged
 
 

@@ -8,7 +8,10 @@ known abc2midi difference are set aside with the reason (tests/fixtures/README.m
   (except `HARMLESS_ERRORS`, which change nothing it plays);
 - `R:hornpipe` in 2/4 or 4/4: abc2midi swings even quavers 2:1 ('excluded');
 - the file header sets M:, L:, K: or U:: abc2midi 4.84 ignores file-header defaults ('excluded');
-- the X: number is used twice in the book: abc2midi writes both tunes to one file ('excluded').
+- the X: number is used twice in the book: abc2midi writes both tunes to one file ('excluded');
+- a P: header (parts): abc2midi "will not attempt [to fix mis-matched repeats] if a multi-part
+  tune description has been used" (its man page), so a part's `:|` without `|:` plays
+  differently ('excluded').
 """
 
 from collections import Counter
@@ -39,6 +42,7 @@ class TuneVerdict:
     status: str
     detail: str = ""
     kind: str = ""  # for 'differs': the first difference's kind (onset, pitch, duration, count)
+    mismatch: abc2midi.Mismatch | None = None
 
     @property
     def compared(self) -> bool:
@@ -67,6 +71,8 @@ def _exclusion(tune: Tune, duplicate: set[int | None]) -> str:
         return "X: used twice in the book"
     if SWUNG_RHYTHM in (tune.get("R") or "").lower():
         return "R:hornpipe (abc2midi swings quavers)"
+    if tune.get("P") is not None:
+        return "P: parts (abc2midi does not fix repeats in multi-part tunes)"
     if PLAYED_FILE_HEADER_FIELDS.intersection(f.name for f in tune.file_header):
         return "file-header M:/L:/K:/U: (abc2midi ignores them)"
     return ""
@@ -96,7 +102,8 @@ def _verdict(tune: Tune, run: abc2midi.BookRun, report: abc2midi.Abc2midiReport,
     mismatch = abc2midi.compare_melody(events, reference)
     if mismatch is None:
         return TuneVerdict(**where, status="same")
-    return TuneVerdict(**where, status="differs", detail=str(mismatch), kind=mismatch.kind)
+    return TuneVerdict(**where, status="differs", detail=str(mismatch), kind=mismatch.kind,
+                       mismatch=mismatch)
 
 
 def _failure_verdicts(failures: Sequence[AbcError], report: abc2midi.Abc2midiReport,
