@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 ABCGEN := $(VENV)/bin/abcgen
 STAMP := $(VENV)/.setup-done
-APT_PACKAGES := abcmidi abcm2ps fluidsynth libfluidsynth3 timgm6mb-soundfont ffmpeg ghostscript poppler-utils
+APT_PACKAGES := abcmidi abcm2ps fluidsynth libfluidsynth3 timgm6mb-soundfont ffmpeg ghostscript poppler-utils chromium nodejs npm
 # CPU machines get the CPU build of torch (a bare `torch` pulls a multi-GB CUDA build).
 TORCH_CPU := torch==2.13.0
 CORPUS := data/corpus
@@ -15,7 +15,7 @@ JOBS ?= auto
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml package-lock.json
 	@$(MAKE) --no-print-directory system-tools
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
@@ -26,6 +26,9 @@ $(STAMP): pyproject.toml
 		$(PY) -m pip install -q "$(TORCH_CPU)"; \
 	fi
 	$(PY) -m pip install -q -e ".[dev,audio]"
+	@# abcjs (notation in HTML songbooks) and playwright-core (the browser test), pinned.
+	@if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund --loglevel=error; \
+	else echo "WARNING: npm missing: HTML songbooks show ABC text, the browser test is skipped"; fi
 	touch $(STAMP)
 
 # Debian tools: the reference abc2midi, abcm2ps for PDFs, FluidSynth + a GM soundfont for audio,
