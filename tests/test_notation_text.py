@@ -2,15 +2,8 @@
 
 import pytest
 
-from abcgen.notation import (
-    UnreadableError,
-    decode_bytes,
-    dumps,
-    parse_file,
-    parse_tunebook,
-    read_abc,
-    read_tunes,
-)
+from abcgen.notation import (UnreadableError, build_timeline, check_tune, decode_bytes, dumps,
+                             parse_file, parse_tunebook, read_abc, read_tunes)
 
 
 def test_utf8_with_bom_and_crlf():
@@ -119,3 +112,10 @@ def test_parse_file_names_the_file(tmp_path):
     path.write_text("X:7\nT:T\nK:Gx\nG|\n")
     tunes, failures = parse_file(path)
     assert not tunes and failures[0].x == "7" and str(path) in str(failures[0])
+
+
+def test_postscript_blocks_are_not_music():
+    text = "X:1\nT:t\nM:2/4\nL:1/8\nK:D\n%%beginps\n/x 1 def\nABcd\n%%endps\nABcd|dcBA|]\n"
+    tune = read_tunes(text)[0]
+    assert not check_tune(tune)
+    assert [e.pitch for e in build_timeline(tune).events][:2] == [69, 71]

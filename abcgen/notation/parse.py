@@ -49,6 +49,21 @@ def _blocks(lines: list[str]) -> list[tuple[int, list[str]]]:
     return blocks
 
 
+def _commented_blocks(lines: list[str]) -> list[str]:
+    """Lines inside `%%beginps ... %%endps` (and %%begintext, %%beginsvg ...) are directives'
+    data, not music: mark them as comments so no stage reads them as notes."""
+    out, inside = [], False
+    for line in lines:
+        if line.startswith("%%begin"):
+            inside = True
+        elif line.startswith("%%end"):
+            inside = False
+        elif inside and not line.startswith("%"):
+            line = "%" + line
+        out.append(line)
+    return out
+
+
 def _is_tune_block(lines: list[str]) -> bool:
     return any(line.startswith(("X:", "K:")) for line in lines)
 
@@ -104,7 +119,7 @@ def read_tunes(text: str, source: str | None = None) -> list[Tune]:
     """Every tune block of a tunebook as a Tune, however broken; never raises.
 
     Free-text blocks (no X: and no K:) are skipped; a first such block is the file header."""
-    blocks = _blocks(text.split("\n"))
+    blocks = _blocks(_commented_blocks(text.split("\n")))
     file_header: list[Field] = []
     tunes = []
     for index, (start, lines) in enumerate(blocks):
