@@ -9,9 +9,9 @@ known abc2midi difference are set aside with the reason (tests/fixtures/README.m
 - `R:hornpipe` in 2/4 or 4/4: abc2midi swings even quavers 2:1 ('excluded');
 - the file header sets M:, L:, K: or U:: abc2midi 4.84 ignores file-header defaults ('excluded');
 - the X: number is used twice in the book: abc2midi writes both tunes to one file ('excluded');
-- a P: header (parts): abc2midi "will not attempt [to fix mis-matched repeats] if a multi-part
-  tune description has been used" (its man page), so a part's `:|` without `|:` plays
-  differently ('excluded').
+- a P: header (parts) or several voices: abc2midi "will not attempt [to fix mis-matched
+  repeats] if a multi-part tune description has been used or if multiple voices are in use"
+  (its man page), so a `:|` without `|:` plays differently ('excluded').
 """
 
 from collections import Counter
@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import takewhile
 
-from abcgen.notation import AbcError, Tune, build_timeline, parse_tunebook
+from abcgen.notation import AbcError, Tune, build_timeline, check_tune, parse_tunebook
 from abcgen.tools import abc2midi
 
 # File-header fields that change what a tune plays, which abc2midi 4.84 does not apply.
@@ -73,6 +73,8 @@ def _exclusion(tune: Tune, duplicate: set[int | None]) -> str:
         return "R:hornpipe (abc2midi swings quavers)"
     if tune.get("P") is not None:
         return "P: parts (abc2midi does not fix repeats in multi-part tunes)"
+    if any(issue.code == "extra-voice" for issue in check_tune(tune)):
+        return "several voices (abc2midi does not fix repeats when voices are in use)"
     if PLAYED_FILE_HEADER_FIELDS.intersection(f.name for f in tune.file_header):
         return "file-header M:/L:/K:/U: (abc2midi ignores them)"
     return ""

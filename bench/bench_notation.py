@@ -1,0 +1,138 @@
+"""Notation core speed and agreement with abc2midi over music21's whole ABC corpus.
+
+Figures (one run of `python -m bench.run notation`):
+- ours: tunes/s of parse_tunebook -> build_timeline over the corpus (12,977 tunes; quick: the
+  first files up to 1,000 tunes), median of several runs;
+- music21: tunes/s of `converter.parse(text, format='abc')` on a fixed 200-tune sample (quick: 20);
+- abc2midi: wall time of `abc2midi FILE -c` per file over the same files (its parse, bar checks
+  and MIDI generation without writing files);
+- agreement: the share of compared tunes whose melody equals abc2midi's (abcgen.tools.golden:
+  tunes abc2midi errs on and known abc2midi differences left out), with the commonest causes
+  of disagreement and a few example tunes for each.
+Targets (issue 2): >= 50x music21's tunes/s, within 3x abc2midi's wall time, >= 98 % identical.
+"""
+
+import random
+import statistics
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+
+from abcgen.notation import AbcError, build_timeline, parse_tunebook, read_abc
+from abcgen.tools import abc2midi
+from abcgen.tools.golden import compare_book, tune_texts
+
+QUICK_TUNES, MUSIC21_SAMPLE, MUSIC21_QUICK = 1000, 200, 20
+RUNS, QUICK_RUNS, SEED, EXAMPLES = 3, 3, 2026, 3
+
+
+def corpus_books(limit: int | None) -> list[tuple[str, str]]:
+    """(path, text) of music21's ABC files in a fixed shuffled order (so a quick run spans the
+    collections), stopping after about `limit` tunes."""
+    from music21 import corpus
+
+    paths = sorted(str(p) for p in corpus.getPaths(fileExtensions=("abc",)))
+    random.Random(SEED).shuffle(paths)
+    books, tunes = [], 0
+    for path in paths:
+        text = read_abc(path)
+        books.append((path, text))
+        tunes += text.count("\nX:") + text.startswith("X:")
+        if limit is not None and tunes >= limit:
+            break
+    return books
+
+
+def our_pass(books: list[tuple[str, str]]) -> tuple[float, int, int]:
+    """Seconds to parse and build the timeline of every tune; tunes read; tunes failed."""
+    started, done, failed = time.perf_counter(), 0, 0
+    for path, text in books:
+        tunes, failures = parse_tunebook(text, source=path)
+        failed += len(failures)
+        for tune in tunes:
+            try:
+                build_timeline(tune)
+                done += 1
+            except AbcError:
+                failed += 1
+    return time.perf_counter() - started, done, failed
+
+
+def music21_rate(books: list[tuple[str, str]], size: int) -> dict:
+    """music21's tunes/s on a fixed sample of single-tune texts."""
+    from music21 import converter
+
+    pieces = [piece for _, text in books for piece in tune_texts(text)]
+    sample = random.Random(SEED).sample(pieces, min(size, len(pieces)))
+    started, failed = time.perf_counter(), 0
+    for piece in sample:
+        try:
+            converter.parse(f"X:1\n{piece}\n", format="abc")
+        except Exception:  # noqa: BLE001 - music21 raises many kinds; a failure still costs time
+            failed += 1
+    seconds = time.perf_counter() - started
+    return {"tunes": len(sample), "seconds": round(seconds, 3),
+            "tunes_per_s": round(len(sample) / seconds, 2), "failed": failed}
+
+
+def abc2midi_seconds(books: list[tuple[str, str]]) -> float:
+    started = time.perf_counter()
+    for _, text in books:
+        abc2midi.check(text)
+    return time.perf_counter() - started
+
+
+def cause(verdict) -> str:
+    """A rough label for why a tune differs, from its first differing note."""
+    if verdict.status == "ours-failed":
+        return f"we reject the tune: {verdict.kind}"
+    ours, theirs = verdict.mismatch.ours, verdict.mismatch.reference
+    if verdict.kind != "pitch" or ours is None or theirs is None:
+        return "timing: repeats, endings or lengths"
+    semitones = abs(ours.pitch - theirs.pitch)
+    if semitones % 12 == 0:
+        return "pitch: an octave apart (%%MIDI transpose, or repeats)"
+    if semitones <= 2:
+        return "pitch: accidental (how far an accidental holds)"
+    return "pitch: another note (repeats or endings)"
+
+
+def agreement(books: list[tuple[str, str]]) -> dict:
+    """How many compared tunes play like abc2midi, and why the others don't."""
+    statuses, causes, examples = Counter(), Counter(), defaultdict(list)
+    for path, text in books:
+        for verdict in compare_book(text, source=path):
+            statuses[verdict.status] += 1
+            if verdict.status in ("differs", "ours-failed"):
+                label = cause(verdict)
+                causes[label] += 1
+                if len(examples[label]) < EXAMPLES:
+                    where = f"{Path(path).parent.name}/{Path(path).name} X:{verdict.x}"
+                    examples[label].append(f"{where} {verdict.detail}"[:300])
+    compared = statuses["same"] + statuses["differs"] + statuses["ours-failed"]
+    return {"statuses": dict(statuses), "compared": compared,
+            "identical_share": round(statuses["same"] / compared, 4) if compared else None,
+            "causes": [{"cause": c, "tunes": n, "examples": examples[c]}
+                       for c, n in causes.most_common()]}
+
+
+def run(quick: bool = False) -> dict:
+    books = corpus_books(QUICK_TUNES if quick else None)
+    passes = [our_pass(books) for _ in range(QUICK_RUNS if quick else RUNS)]
+    ours_s = statistics.median(p[0] for p in passes)
+    tunes = passes[0][1] + passes[0][2]
+    reference_s = statistics.median(abc2midi_seconds(books) for _ in range(3))
+    theirs = music21_rate(books, MUSIC21_QUICK if quick else MUSIC21_SAMPLE)
+    ours_rate = passes[0][1] / ours_s
+    return {
+        "files": len(books), "tunes": tunes, "abc2midi_version": abc2midi.version(),
+        "ours": {"seconds": round(ours_s, 3), "tunes_per_s": round(ours_rate, 1),
+                 "timelines": passes[0][1], "failed": passes[0][2]},
+        "music21": theirs,
+        "abc2midi": {"seconds": round(reference_s, 3)},
+        "ratios": {"ours_vs_music21_tunes_per_s": round(ours_rate / theirs["tunes_per_s"], 1),
+                   "ours_vs_abc2midi_wall_time": round(ours_s / reference_s, 2)},
+        "targets": {"ours_vs_music21": ">= 50", "ours_vs_abc2midi_wall_time": "<= 3",
+                    "identical_share": ">= 0.98"},
+        "agreement": agreement(books),
+    }
