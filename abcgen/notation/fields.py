@@ -24,8 +24,12 @@ _UNIT = re.compile(r"^\s*(?P<num>\d+)\s*(?:/\s*(?P<den>\d+))?\s*$")
 
 # http://abcnotation.com/wiki/abc:standard:v2.1#kkey
 # Sharps (positive) or flats (negative) of each major key, and each mode's offset from major.
+# Tonics beyond 7 (G#, A#, Fb ...) only make sense with a mode that brings them back into
+# range: `K:A# Phr` is F#'s 6 sharps.
 MAJOR_KEY_SHARPS = {"C": 0, "G": 1, "D": 2, "A": 3, "E": 4, "B": 5, "F#": 6, "C#": 7,
-                    "F": -1, "Bb": -2, "Eb": -3, "Ab": -4, "Db": -5, "Gb": -6, "Cb": -7}
+                    "G#": 8, "D#": 9, "A#": 10, "E#": 11, "B#": 12,
+                    "F": -1, "Bb": -2, "Eb": -3, "Ab": -4, "Db": -5, "Gb": -6, "Cb": -7,
+                    "Fb": -8}
 MODE_OFFSETS = {"maj": 0, "ion": 0, "min": -3, "aeo": -3, "mix": -1, "dor": -2,
                 "phr": -4, "lyd": 1, "loc": -5}
 MODE_NAMES = {"": "maj", "m": "min", "maj": "maj", "min": "min", "ion": "maj", "aeo": "min",
@@ -49,7 +53,7 @@ MAX_QPM = 1000
 
 def parse_meter(text: str) -> Meter:
     """`6/8`, `C`, `C|`, `(2+3+2)/8`, `none` -> Meter. Raises MeterError."""
-    value = text.split("%")[0].strip()
+    value = text.split("%")[0].strip().rstrip("]").strip()  # `M:2/2]` is seen in the wild
     if value.lower() in FREE_METER_WORDS:
         return Meter(text="none", free=True)
     if value in METER_SYMBOLS:
@@ -75,7 +79,7 @@ def default_unit_length(meter: Meter) -> Fraction:
 
 def parse_unit_length(text: str) -> Fraction:
     """`1/8` -> Fraction(1, 8); `1` -> 1. Raises UnitLengthError (L:0, L:foo, L:1/0)."""
-    value = text.split("%")[0].strip()
+    value = (text.split("%")[0].split() or [""])[0]  # `L:1/8 3/8=120`: the rest is noise
     match = _UNIT.match(value)
     if not match:
         raise UnitLengthError(f"L:{value} is not a unit length (expected 1/N)")
@@ -140,6 +144,8 @@ def parse_key(text: str) -> Key:
         raise KeyError_(f"K:{value} is not a key")
     tonic = match["tonic"].upper() + match["acc"]
     mode_word, rest = match["mode"], match["rest"]
+    if rest.startswith("="):  # `K:G octave=-1`: no mode, the word was a parameter's name
+        mode_word, rest = "", mode_word + rest
     if mode_word.lower() == "exp":
         mode, signature, rest = "maj", {}, rest
     else:

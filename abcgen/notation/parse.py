@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 from abcgen.notation.errors import AbcError, EmptyTuneError, HeaderError
+from abcgen.notation.lexer import strip_comment
 from abcgen.notation.model import BodyLine, Field, Tune
 from abcgen.notation.text import read_abc
 
@@ -108,6 +109,8 @@ def tune_from_lines(lines: list[str], start: int = 1, file_header: list[Field] |
             tune.header.append(Field("%", line[1:], start + offset))
         elif parsed is not None and parsed[0] != "+":
             tune.header.append(Field(parsed[0], parsed[1], start + offset))
+            if "%" in line:  # `X:3 % tune three`: the comment is not the value
+                tune.header[-1].value = strip_comment(parsed[1]).strip()
         elif tune.header:
             text = parsed[1] if parsed is not None else line.strip()
             tune.header[-1].value = f"{tune.header[-1].value} {text}".strip()

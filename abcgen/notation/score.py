@@ -39,6 +39,10 @@ NOTE_LETTER_FIELDS = frozenset("ABCDEFGXYZabcdefgxyz")
 ANNOTATION_PREFIXES = ("^", "_", "<", ">", "@")
 # http://abcnotation.com/wiki/abc:standard:v2.1#chord_symbols — a chord starts with its root.
 CHORD_ROOTS = frozenset("ABCDEFGabcdefg")
+# http://abcnotation.com/wiki/abc:standard:v2.1#decorations — long forms with the same
+# meaning as a shorthand get the shorthand's name.
+DECORATION_ALIASES = {">": "accent", "emphasis": "accent", "tenuto": "tenuto",
+                      "mordent": "lowermordent", "pralltriller": "uppermordent"}
 # http://abcnotation.com/wiki/abc:standard:v2.1#pparts
 PART_LETTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 # http://abcnotation.com/wiki/abc:standard:v2.1#propagate-accidentals
@@ -161,6 +165,7 @@ class Scorer:
         self.chord_symbols: list[str] = []
         self.graces: list[tuple[int, int, int, int]] | None = None
         self.pending_graces: list[tuple[int, int, int, int]] | None = None
+        self.group_opened_at = (0, 0)  # where the open chord or grace group began
         self.chord: list[tuple[int, int, bool, int, int]] | None = None
         self.tuplet_left, self.tuplet_ratio = 0, (1, 1)
         self.next_factor = (1, 1)
@@ -168,6 +173,8 @@ class Scorer:
         self.last_group_duration = 0
         self.tied_pitches: set[int] = set()
         self.tie_mark: tuple[int, int] | None = None  # (line, col) of the last tie written
+        self.tie_letters: dict[tuple[str, int], int | None] = {}  # (letter, octave) -> pitch
+        self.open_tie_letters: dict[tuple[str, int], int | None] = {}
         self.open_tie_mark: tuple[int, int] | None = None  # ... of the tie still waiting
         self.open_slurs = 0
         self.voice: str | None = None
@@ -269,11 +276,11 @@ class Scorer:
         """A chord or grace group still open at a bar line or the end of the tune."""
         if self.chord is not None:
             self.report("unclosed-chord", "chord opened with [ is never closed with ]",
-                        line, col, E.UnclosedError)
+                        *self.group_opened_at, E.UnclosedError)
             self.on_chord_end(line, col, None)
         if self.graces is not None:
             self.report("unclosed-grace", "grace notes opened with { are never closed with }",
-                        line, col, E.UnclosedError)
+                        *self.group_opened_at, E.UnclosedError)
             self.graces = None
 
     # -- notes ----------------------------------------------------------------------------
@@ -288,14 +295,26 @@ class Scorer:
         octave = (1 if letter.islower() else 0) + match["oct"].count("'") - match["oct"].count(",")
         upper = letter.upper()
         slot = upper if self.propagate == "pitch" else (upper, octave)
+        if match["tie"]:
+            self.tie_letters[(upper, octave)] = None  # filled in below, once the pitch is known
+        if not match["acc"] and (upper, octave) in self.open_tie_letters:
+            pitch = self.open_tie_letters[(upper, octave)]  # a tie keeps its accidental
+            return self.remember_tie(upper, octave, match, pitch)
         if match["acc"]:
             shift = ACCIDENTAL_SEMITONES[match["acc"]]
             if self.propagate != "not":
                 self.bar_accidentals[slot] = shift
         else:
             shift = self.bar_accidentals.get(slot, self.signature.get(upper, 0))
-        return 60 + 12 * (octave + self.key.octave) + LETTER_SEMITONES[upper] + shift \
+        pitch = 60 + 12 * (octave + self.key.octave) + LETTER_SEMITONES[upper] + shift \
             + self.key.transpose
+        return self.remember_tie(upper, octave, match, pitch)
+
+    def remember_tie(self, upper: str, octave: int, match, pitch: int) -> int:
+        """A tied note's pitch, so the note it is tied to (across a bar line too) keeps it."""
+        if match["tie"]:
+            self.tie_letters[(upper, octave)] = pitch
+        return pitch
 
     def length_of(self, text: str, line: int, col: int) -> int:
         """A note length in ticks; absurd lengths are reported (and read as one unit)."""
@@ -385,6 +404,7 @@ class Scorer:
         if pitches:
             self.tied_pitches = {p for p, tie, *_ in pitches if tie}
             self.open_tie_mark, self.tie_mark = self.tie_mark, None
+            self.open_tie_letters, self.tie_letters = self.tie_letters, {}
 
     # -- groups ---------------------------------------------------------------------------
 
@@ -393,7 +413,7 @@ class Scorer:
             self.report("unclosed-chord", "chord opened inside a chord", line, col,
                         E.UnclosedError)
             return
-        self.chord = []
+        self.chord, self.group_opened_at = [], (line, col)
 
     def on_chord_end(self, line: int, col: int, match) -> None:
         notes, self.chord = self.chord, None
@@ -410,7 +430,7 @@ class Scorer:
         self.place(pitches, round(notes[0][1] * multiplier), line, col)
 
     def on_grace_start(self, line: int, col: int, match) -> None:
-        self.graces = []
+        self.graces, self.group_opened_at = [], (line, col)
 
     def on_grace_end(self, line: int, col: int, match) -> None:
         if self.graces is None:
@@ -459,7 +479,7 @@ class Scorer:
         if name in DYNAMICS:
             self.velocity = DYNAMICS[name]
         else:
-            self.decorations.append(name)
+            self.decorations.append(DECORATION_ALIASES.get(name, name))
 
     def on_short_deco(self, line: int, col: int, match) -> None:
         name = SHORT_DECORATIONS.get(match.group(0))

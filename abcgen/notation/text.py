@@ -12,7 +12,7 @@ from pathlib import Path
 from abcgen.notation.errors import UnreadableError
 
 # A tunebook larger than this is refused rather than parsed (the largest real ones are ~2 MB).
-MAX_FILE_BYTES = 32 * 1024 * 1024
+MAX_FILE_BYTES = 8 * 1024 * 1024
 
 # Control characters that never occur in text (tab, LF, CR and form feed do).
 _BINARY_BYTES = bytes(b for b in range(32) if b not in (9, 10, 12, 13))

@@ -1,8 +1,8 @@
 """Written bars -> the performance: repeats, endings and parts played out, ties joined.
 
 http://abcnotation.com/wiki/abc:standard:v2.1#repeat_bar_symbols — an `:|` without `|:`
-repeats from the start of the tune or the last double bar or finished repeat (the standard's
-recommendation, and abc2midi's behaviour).
+repeats from the start of the tune or the previous `:|`, as abc2midi plays it (the standard
+also suggests the last double bar; abc2midi, the reference, does not, and neither do we).
 http://abcnotation.com/wiki/abc:standard:v2.1#variant_endings — an ending `[n` is played on
 pass n; the number of passes is the highest ending number (2 when there are none).
 http://abcnotation.com/wiki/abc:standard:v2.1#pparts — a header `P:AABB` plays the body's
@@ -33,8 +33,18 @@ def _ending_end(bars: list[WrittenBar], start: int) -> int:
 
 
 def _passes(bars: list[WrittenBar], start: int, close: int) -> int:
-    """How many times the section bars[start..close] is played: its highest ending, or 2."""
-    highest = max((max(b.ending) for b in bars[start:close + 1] if b.ending), default=0)
+    """How many times the section opened at bars[start] and closed at bars[close] is played:
+    the highest number of the endings that follow it (`[1,3 ... :|[2 ... :|[4`), or 2."""
+    highest = 0
+    for index in range(start, len(bars)):
+        bar = bars[index]
+        if index > start and bar.open_repeat and not bar.ending:
+            break
+        previous = bars[index - 1]
+        if index > close and not bar.ending and (previous.close_repeat or previous.section_end):
+            break
+        if bar.ending:
+            highest = max(highest, max(bar.ending))
     return max(2, highest)
 
 
@@ -46,8 +56,8 @@ def expand_repeats(bars: list[WrittenBar]) -> list[tuple[WrittenBar, int]]:
     while index < len(bars) and guard > 0:
         guard -= 1
         bar = bars[index]
-        if bar.open_repeat and passage == 1:
-            start = index
+        if bar.open_repeat and index != start:  # a new repeat (not the jump back to this one)
+            start, passage = index, 1
         if bar.ending and passage not in bar.ending:
             index = _ending_end(bars, index)
             continue
@@ -56,8 +66,13 @@ def expand_repeats(bars: list[WrittenBar]) -> list[tuple[WrittenBar, int]]:
             passage += 1
             index = start
             continue
-        if bar.close_repeat or bar.section_end:
-            start, passage = index + 1, 1
+        if bar.close_repeat:
+            following = bars[index + 1] if index + 1 < len(bars) else None
+            # endings right after the last pass's :| belong to that pass (`A:|2 B|]`)
+            keep = following is not None and bool(following.ending)
+            start, passage = index + 1, passage if keep else 1
+        elif bar.section_end and bar.ending:  # `[2 ... |]` ends the endings
+            passage = 1
         index += 1
     return performed
 

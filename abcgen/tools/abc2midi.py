@@ -51,7 +51,7 @@ NON_MELODY_TRACKS = ("gchord track", "drum track", "drone track")
 # ignores them in a file header): ABC 2.1 §11.3, an accidental holds for the same note in the
 # same octave (abc2midi's default is every octave); chord notes start together (abc2midi's
 # default staggers them 10 ticks apart).
-REFERENCE_DIRECTIVES = ("%%propagate-accidentals octave", "%%MIDI chordattack 0")
+REFERENCE_DIRECTIVES = ("%%MIDI chordattack 0",)
 # abc2midi plays these decorations as several notes inside the written note's time span
 # (`~` roll: upper note then main note; `T`/`!trill!`: alternating 1/8-quarter notes).
 EXPANDED_ORNAMENTS = frozenset({"roll", "trill"})
