@@ -121,8 +121,19 @@ def _join_ties(events: list[tuple], tied: list[bool]) -> list[list]:
     return result
 
 
+# Ticks -> quarter notes. Building a Fraction costs ~3 us and a tune has hundreds, but the
+# same onsets and lengths recur across tunes: a bounded memo makes this a dict lookup.
+_QUARTERS: dict[int, Fraction] = {}
+_QUARTERS_LIMIT = 1 << 18
+
+
 def _quarters(ticks: int) -> Fraction:
-    return Fraction(ticks * 4, TICKS)
+    value = _QUARTERS.get(ticks)
+    if value is None:
+        if len(_QUARTERS) >= _QUARTERS_LIMIT:
+            _QUARTERS.clear()
+        value = _QUARTERS[ticks] = Fraction(ticks * 4, TICKS)
+    return value
 
 
 def _perform(performed) -> tuple[list[NoteEvent], list[ChordSymbolEvent], list[Bar]]:
