@@ -32,9 +32,9 @@ def train_cmd(
     hidden: _opt(int | None, "LSTM units per layer (overrides the preset).") = None,
     layers: _opt(int | None, "LSTM layers (overrides the preset).") = None,
     dropout: _opt(float | None, "Dropout in [0, 1) (overrides the preset).") = None,
-    seq_len: _opt(int, "Characters per truncated-BPTT window.") = 128,
+    seq_len: _opt(int, "Characters per truncated-BPTT window.") = 64,
     batch_size: _opt(int, "Parallel sequences per step.") = 32,
-    lr: _opt(float, "Peak learning rate (AdamW).") = 3e-3,
+    lr: _opt(float, "Peak learning rate (AdamW).") = 2e-3,
     max_steps: _opt(int | None, "Stop after this many steps.") = None,
     max_minutes: _opt(float | None, "Stop cleanly (and save) after this many minutes, "
                       "resumed parts included.") = None,

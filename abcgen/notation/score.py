@@ -64,9 +64,18 @@ def to_ticks(value: Fraction) -> int:
     return round(value * TICKS)
 
 
+# Building a Fraction costs ~3 us; the same bar lengths recur in every tune, so memoise.
+_WHOLE_NOTES: dict[int, Fraction] = {}
+
+
 def from_ticks(ticks: int) -> Fraction:
     """Ticks -> whole notes."""
-    return Fraction(ticks, TICKS)
+    value = _WHOLE_NOTES.get(ticks)
+    if value is None:
+        if len(_WHOLE_NOTES) > 1 << 16:
+            _WHOLE_NOTES.clear()
+        value = _WHOLE_NOTES[ticks] = Fraction(ticks, TICKS)
+    return value
 
 
 @dataclass
@@ -402,7 +411,7 @@ class Scorer:
             tie_line, tie_col = self.open_tie_mark or (line, col)
             self.report("bad-tie", "tie between notes of different pitches", tie_line, tie_col)
         if pitches:
-            self.tied_pitches = {p for p, tie, *_ in pitches if tie}
+            self.tied_pitches = {p[0] for p in pitches if p[1]} if self.tie_mark else set()
             self.open_tie_mark, self.tie_mark = self.tie_mark, None
             self.open_tie_letters, self.tie_letters = self.tie_letters, {}
 
