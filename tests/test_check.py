@@ -54,6 +54,10 @@ def test_clean_tunes_have_no_errors(body):
     (HEADER + "GABc ded#B|\n", "bad-character"),
     (HEADER + "A99999|\n", "bad-duration"),
     ("", "no-tunes"),
+    ("X:1\nT:t\nM:4/4\nQ:fast please\nK:G\nGABc dedB|\n", "invalid-tempo"),
+    (HEADER + '"4"GABc dedB|\n', "bad-chord-symbol"),
+    ("X:1\nT:t\nM:4/4\nP:AAB\nK:G\nP:A\nGABc dedB|\n", "bad-parts"),
+    (HEADER + "GABc dedB:|\nGABc|[1 dedB:|[2 dedB|]\n", "unopened-repeat"),
 ])
 def test_each_problem_is_reported_with_its_code(text, code):
     assert code in codes(text)

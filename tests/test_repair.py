@@ -106,6 +106,19 @@ CASES = {
         HEAD + ">ABcd efga|]\n", HEAD + "ABcd efga|]\n", "bad-broken-rhythm"),
     "unplayable tuplet deleted": (
         HEAD + "(1ABcd efga|]\n", HEAD + "ABcd efga|]\n", "bad-tuplet"),
+    "quoted text that is no chord becomes an annotation": (
+        HEAD + '"G"ABcd "4"efga|" Em"ABcd efga|]\n',
+        HEAD + '"G"ABcd "^4"efga|"^ Em"ABcd efga|]\n', "bad-chord-symbol"),
+    "a P: that is no play order is dropped": (
+        "X:1\nT:A\nM:4/4\nL:1/8\nP:Play AABA last time\nK:G\nABcd efga|ABcd efga|]\n",
+        "X:1\nT:A\nM:4/4\nL:1/8\nK:G\nABcd efga|ABcd efga|]\n", "bad-parts"),
+    "a Q: that is no tempo is dropped": (
+        "X:1\nT:A\nM:4/4\nL:1/8\nQ:Q/1/8e40\nK:G\nABcd efga|ABcd efga|]\n",
+        "X:1\nT:A\nM:4/4\nL:1/8\nK:G\nABcd efga|ABcd efga|]\n", "invalid-tempo"),
+    "endings after an earlier :| get their |:": (
+        HEAD + "ABcd efga|ABcd efga:|\nabcd efga|[1 abcd efga:|[2 abcd efg2|]\n",
+        HEAD + "|:ABcd efga|ABcd efga::\nabcd efga|[1 abcd efga:|[2 abcd efg2|]\n",
+        "unopened-repeat"),
 }
 
 

@@ -114,7 +114,8 @@ def generate_cmd(
     raw: _opt(bool, "Write the samples exactly as drawn (no repair).", "--raw") = False,
 ) -> None:
     """Write new tunes with a char-LSTM, primed with the header fields given."""
-    from abcgen.model.sample import SampleSettings, generate_tunebook, header_template
+    from abcgen.generate import generate
+    from abcgen.model.sample import SampleSettings, header_template
 
     chosen_seed = random.SystemRandom().randrange(2**31) if seed is None else seed
     settings = SampleSettings(temperature=temperature, top_k=top_k, top_p=top_p,
@@ -126,17 +127,24 @@ def generate_cmd(
         template = header_template(title=title, meter=meter, key=key, rhythm=rhythm)
     except AbcgenError as exc:
         fail(str(exc))
-    postprocess = None if raw else _postprocess()
     with user_errors(), err_console.status(f"sampling {n} tune(s)"):
-        book, samples = generate_tunebook(model, n, template, settings, postprocess)
-    _report_generated(book, samples, output)
+        generated = generate(model, n, template, settings, repair=not raw)
+    _report_generated(generated.text, generated.samples, output)
+    if generated.summary:
+        _print_repair_summary(generated.summary)
     if seed is None:
         err_console.print(f"seed {chosen_seed} (pass --seed {chosen_seed} to get these tunes again)")
 
 
-def _postprocess():
-    """The step between sampling and writing; the repair stage will hook in here."""
-    return None
+def _print_repair_summary(summary: dict) -> None:
+    """Asked for, written, repaired, repairs by kind, failures (on stderr: stdout may be ABC)."""
+    kinds = ", ".join(f"{kind} {count}" for kind, count in summary["repairs_by_kind"].items())
+    err_console.print(f"{summary['asked']} asked, {summary['written']} written: "
+                      f"{summary['clean']} valid as sampled, {summary['repaired']} repaired"
+                      + (f" ({kinds})" if kinds else ""), highlight=False)
+    for failure in summary["failures"]:
+        err_console.print(f"[yellow]sample {failure['sample'] + 1} dropped:[/yellow] "
+                          f"{failure['reason']}", highlight=False)
 
 
 def _report_generated(book: str, samples, output: Path | None) -> None:

@@ -7,7 +7,6 @@ the tune and then carries on under the given meter.
 """
 
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -238,27 +237,3 @@ def resolve_model_path(path: str | Path | None) -> Path:
         raise InputError(f"no bundled model at {PRETRAINED_MODEL}; run `make pretrained` "
                          "or pass --model PATH")
     return PRETRAINED_MODEL
-
-
-Postprocess = Callable[[list[str]], list[str]]
-
-
-def generate_tunebook(model_path: str | Path | None, n: int, template: Template,
-                      settings: SampleSettings, postprocess: Postprocess | None = None
-                      ) -> tuple[str, list[SampledTune]]:
-    """Sample `n` tunes from a checkpoint and join them into a tunebook text.
-
-    `postprocess` (e.g. the repair stage) maps the raw tune texts to the final ones; None
-    keeps the raw samples. Returns the tunebook text and the raw samples.
-    """
-    from abcgen.model.checkpoint import load_model
-    from abcgen.model.runtime import inference_runtime
-
-    model, vocab, _ = load_model(resolve_model_path(model_path))
-    runtime = inference_runtime()
-    samples = sample_tunes(model.to(runtime.device), vocab, n, template, settings, runtime)
-    texts = [s.text if s.text.endswith("\n") else s.text + "\n" for s in samples]
-    texts = renumber(texts)
-    if postprocess is not None:
-        texts = postprocess(texts)
-    return "\n".join(texts), samples

@@ -249,7 +249,7 @@ class Scorer:
         try:
             self.tempo_qpm = parse_tempo(value, self.unit, self.meter)
         except E.TempoError as exc:
-            self.report("invalid-tempo", exc.message, line, col, severity="warning")
+            self.report("invalid-tempo", exc.message, line, col)
 
     # -- driving --------------------------------------------------------------------------
 

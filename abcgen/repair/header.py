@@ -157,16 +157,26 @@ def _default_unit(meter: str) -> Fraction | None:
         return None
 
 
+def _drop_field_lines(tune: Tune, issues: list[Issue], name: str) -> tuple[Tune, list[Edit]]:
+    """Drop the `name:` fields (header or body lines) the issues point at."""
+    lines = {issue.line for issue in issues}
+    header = [f for f in tune.header if not (f.name == name and f.line in lines)]
+    body = [line for line in tune.body
+            if not (line.line in lines and (body_field(line.text) or ("",))[0] == name)]
+    edits = [Edit(issue.code, issue.line, 1, f"dropped the {name}: line ({issue.message})")
+             for issue in issues]
+    return rebuild(tune, header=header, body=body), edits
+
+
 def drop_parts(tune: Tune, issues: list[Issue]) -> tuple[Tune, list[Edit]]:
     """A header P: that is no play order, or names parts the body never labels, is dropped
     (the body's parts then play in written order); so is a body P: that is no part letter."""
-    lines = {issue.line for issue in issues}
-    header = [f for f in tune.header if not (f.name == "P" and f.line in lines)]
-    body = [line for line in tune.body
-            if not (line.line in lines and (body_field(line.text) or ("",))[0] == "P")]
-    edits = [Edit("bad-parts", issue.line, 1, f"dropped the P: line ({issue.message})")
-             for issue in issues]
-    return rebuild(tune, header=header, body=body), edits
+    return _drop_field_lines(tune, issues, "P")
+
+
+def drop_tempo(tune: Tune, issues: list[Issue]) -> tuple[Tune, list[Edit]]:
+    """A Q: that can't be read as a tempo is dropped (players ignore it anyway)."""
+    return _drop_field_lines(tune, issues, "Q")
 
 
 def write_title(tune: Tune, issues: list[Issue],

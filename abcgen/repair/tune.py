@@ -18,6 +18,7 @@ from abcgen.repair.result import Edit, RepairResult, TitleWriter
 STAGES = (
     (frozenset({"key-not-last"}), header.move_fields_before_key),
     (frozenset({"bad-parts"}), header.drop_parts),
+    (frozenset({"invalid-tempo"}), header.drop_tempo),
     (frozenset({"missing-x", "bad-x", "duplicate-x"}), header.fix_reference_number),
     (frozenset({"missing-meter", "invalid-meter"}), header.fix_meter),
     (frozenset({"invalid-length"}), header.fix_unit_length),

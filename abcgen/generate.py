@@ -1,0 +1,57 @@
+"""`abcgen generate`: sample tunes from a model, then repair them into valid, titled ABC.
+
+This composes the model (sampling) and the repair stage; repair gets a title writer that
+asks the same model to finish a `T:` line, so a repaired tune's title is the model's too.
+"""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from abcgen.model.sample import (MAX_MODEL_LINE_CHARS, MODEL_LINE, SampledTune, SampleSettings,
+                                 Template, renumber, resolve_model_path, sample_tunes)
+
+
+@dataclass
+class Generated:
+    """A generated tunebook: its text, the raw samples, and the repair summary (empty when
+    the samples were kept raw)."""
+
+    text: str
+    samples: list[SampledTune]
+    summary: dict = field(default_factory=dict)
+
+
+def model_title_writer(model, vocab, settings: SampleSettings, runtime):
+    """A title writer for repair: the model continues `prompt` (a header ending in `T:`)
+    to the end of that line."""
+
+    calls = iter(range(1, 1 << 30))  # each title its own seed, the whole run still seeded
+
+    def write_title(prompt: str) -> str:
+        line_settings = SampleSettings(temperature=settings.temperature, top_k=settings.top_k,
+                                       top_p=settings.top_p, seed=settings.seed + next(calls),
+                                       max_chars=len(prompt) + MAX_MODEL_LINE_CHARS)
+        (sample,) = sample_tunes(model, vocab, 1, [prompt, MODEL_LINE], line_settings, runtime)
+        return sample.text[len(prompt):].split("\n", 1)[0].strip()
+
+    return write_title
+
+
+def generate(model_path: str | Path | None, n: int, template: Template,
+             settings: SampleSettings, repair: bool = True) -> Generated:
+    """Sample `n` tunes as one batch, number them X:1..n, and (unless `repair` is False)
+    repair each into valid ABC with a unique title. Raises AbcgenError for a bad model file
+    or settings."""
+    from abcgen.model.checkpoint import load_model
+    from abcgen.model.runtime import inference_runtime
+    from abcgen.repair import repair_samples
+
+    model, vocab, _ = load_model(resolve_model_path(model_path))
+    runtime = inference_runtime()
+    model = model.to(runtime.device)
+    samples = sample_tunes(model, vocab, n, template, settings, runtime)
+    texts = renumber([s.text if s.text.endswith("\n") else s.text + "\n" for s in samples])
+    if not repair:
+        return Generated("\n".join(texts), samples)
+    book, summary = repair_samples(texts, model_title_writer(model, vocab, settings, runtime))
+    return Generated(book, samples, summary)

@@ -1,0 +1,122 @@
+"""Ship a trained checkpoint inside the package: `python -m abcgen.model.bundle RUN/best.pt`.
+
+Copies the weights, config, vocabulary and metrics (not the optimizer or resume state) to
+abcgen/model/pretrained/model.pt and writes MODEL_CARD.md beside it from the checkpoint itself,
+so the card's figures are always those of the shipped weights.
+"""
+
+import json
+import shlex
+import sys
+from dataclasses import fields
+from pathlib import Path
+
+from abcgen.errors import AbcgenError
+from abcgen.fileio import atomic_write_text
+from abcgen.model.checkpoint import load_checkpoint, model_from_checkpoint, save_checkpoint
+from abcgen.model.sample import PRETRAINED_DIR, PRETRAINED_MODEL
+from abcgen.model.train import TrainConfig
+
+MAX_BUNDLE_BYTES = 20 * 1024 * 1024
+SHIPPED_KEYS = ("model", "model_config", "vocab", "train_config", "metrics")
+CLI_OPTIONS = ("corpus", "out", "preset", "hidden", "layers", "dropout", "seq_len", "batch_size",
+               "lr", "max_steps", "max_minutes", "device", "seed")
+"""TrainConfig fields that `abcgen train` takes as options, in its order."""
+ALWAYS_SHOWN = ("corpus", "out", "preset", "seed")
+LICENCE_NOTE = (
+    "music21's corpus is distributed with the encoders' permission, some of it (the Essen folk "
+    "songs among it) for non-commercial use only (music21/corpus/license.txt). These weights are "
+    "derived from those encodings, so they are shared under the same terms: **non-commercial "
+    "use only**. The abcgen code itself is MIT-licensed."
+)
+
+
+def train_command(train_config: dict) -> str:
+    """The `abcgen train` command line that reproduces a run's settings."""
+    defaults = {f.name: f.default for f in fields(TrainConfig)}
+    words = ["abcgen", "train"]
+    for name in CLI_OPTIONS:
+        value = train_config.get(name)
+        if name in ALWAYS_SHOWN or value != defaults.get(name):
+            text = f"{value:g}" if isinstance(value, float) else str(value)
+            words += [f"--{name.replace('_', '-')}", text]
+    return shlex.join(words)
+
+
+def corpus_lines(corpus: str) -> list[str]:
+    """What the corpus folder's stats.json (from `abcgen corpus build`) says about its splits."""
+    stats_path = Path(corpus) / "stats.json"
+    try:
+        stats = json.loads(stats_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return [f"- corpus folder: `{corpus}` (no stats.json found)"]
+    lines = [f"- corpus folder: `{corpus}`, built by `abcgen corpus build` from: "
+             f"{', '.join(stats.get('sources', {})) or 'unknown sources'}"]
+    for name, size in stats.get("splits", {}).items():
+        lines.append(f"- {name}: {size.get('tunes', '?'):,} tunes, {size.get('chars', '?'):,} characters")
+    return lines
+
+
+def model_card(record: dict) -> str:
+    """MODEL_CARD.md text for a checkpoint (figures from its metrics and configs)."""
+    metrics, cfg, mcfg = record["metrics"], record["train_config"], record["model_config"]
+    minutes = metrics.get("run_wall_seconds", metrics.get("wall_seconds", 0.0)) / 60
+    lines = [
+        "# abcgen bundled char-LSTM", "",
+        "A character-level LSTM that writes folk tunes in ABC notation, titles included. "
+        "`abcgen generate` uses it when no `--model` is given.", "",
+        "## Training data", "",
+        "music21's folk collections (`abcgen corpus build music21`).",
+        *corpus_lines(cfg["corpus"]), "",
+        "## Licence", "", LICENCE_NOTE, "",
+        "## Model", "",
+        f"- {mcfg['layers']} × {mcfg['hidden']} LSTM, embedding {mcfg['embed']}, dropout "
+        f"{mcfg['dropout']}, vocabulary {mcfg['vocab_size']} (characters + 4 markers)",
+        f"- parameters: {metrics.get('parameters', 0):,}", "",
+        "## Training", "",
+        f"- steps: {metrics.get('run_steps', metrics.get('step')):,} (best val at step "
+        f"{metrics.get('step'):,}); wall time {minutes:.1f} min on {metrics.get('device')} "
+        f"({metrics.get('dtype')}); stopped: {metrics.get('stop_reason', 'unknown')}",
+        f"- batches: {cfg['batching']}, {cfg['batch_size']} × {cfg['seq_len']} characters; "
+        f"AdamW, peak lr {cfg['lr']}, seed {cfg['seed']}",
+        f"- validation: **{metrics['best_val_bpc']:.4f} bits/char**; "
+        f"test: **{metrics.get('test_bpc', float('nan')):.4f} bits/char** "
+        "(each tune from a zero state, end marker included)", "",
+        "Exact command:", "", "```", train_command(cfg),
+        f"python -m abcgen.model.bundle {shlex.quote(str(Path(cfg['out']) / 'best.pt'))}", "```", "",
+    ]
+    return "\n".join(lines)
+
+
+def bundle(checkpoint: str | Path, out_dir: str | Path = PRETRAINED_DIR) -> Path:
+    """Copy a checkpoint's shippable part to `out_dir`/model.pt and write its model card."""
+    record = load_checkpoint(checkpoint)
+    model_from_checkpoint(record, checkpoint)  # refuse weights that do not rebuild
+    missing = [key for key in SHIPPED_KEYS if key not in record]
+    if missing or "best_val_bpc" not in record.get("metrics", {}):
+        raise AbcgenError(f"{checkpoint}: not a training checkpoint (lacks {', '.join(missing) or 'metrics'})")
+    shipped = {key: record[key] for key in SHIPPED_KEYS}
+    target = Path(out_dir) / PRETRAINED_MODEL.name
+    save_checkpoint(target, shipped)
+    if target.stat().st_size > MAX_BUNDLE_BYTES:
+        target.unlink()
+        raise AbcgenError(f"{checkpoint}: the weights take more than 20 MB; bundle a smaller preset")
+    atomic_write_text(Path(out_dir) / "MODEL_CARD.md", model_card(record))
+    return target
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 1:
+        print("usage: python -m abcgen.model.bundle RUN/best.pt", file=sys.stderr)
+        return 2
+    try:
+        target = bundle(argv[0])
+    except AbcgenError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    print(f"bundled {argv[0]} -> {target} (+ MODEL_CARD.md)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,126 @@
+"""Char-LSTM speed and quality, each as a ratio measured in one run (`python -m bench.run model`).
+
+1. train_speed_ratio: characters/s of `train` (data pipeline, carried state, clipping, logging)
+   over a bare embedding + nn.LSTM + linear forward/backward/AdamW step on random data of the
+   same shape and precision. Target >= 0.9.
+2. bpc_gain_vs_char_rnn: 1 - (val bits/char of the default recipe) / (val bits/char of
+   char-rnn's recipe: 2x128, seq 50, batch 50, RMSprop lr 2e-3, no dropout), both trained for
+   the same wall time on the same corpus. Target >= 0.10.
+3. batch_sampling_speedup: tunes/s sampling 64 tunes as one batch over one tune at a time.
+   Target >= 30.
+
+The corpus is data/corpus (built from music21 by `abcgen corpus build music21` if missing).
+"""
+
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from abcgen.model.checkpoint import load_model
+from abcgen.model.data import load_corpus
+from abcgen.model.runtime import inference_runtime, setup_runtime
+from abcgen.model.sample import SampleSettings, sample_tunes
+from abcgen.model.train import TrainConfig, read_metrics, train
+
+CORPUS = Path("data/corpus")
+CHAR_RNN_RECIPE = dict(preset="tiny", embed=64, hidden=128, layers=2, dropout=0.0, seq_len=50,
+                       batch_size=50, optimizer="rmsprop", lr=2e-3, warmup_steps=0,
+                       min_lr_ratio=1.0, grad_clip=5.0, eval_interval=1000)
+"""char-rnn's defaults (its one-hot input becomes an embedding; clipping is by norm here)."""
+SAMPLE_CHARS = 600
+
+
+def ensure_corpus(folder: Path = CORPUS) -> Path:
+    if not (folder / "stats.json").exists():
+        from abcgen.corpus import build_corpus
+
+        build_corpus(["music21"], folder)
+    return folder
+
+
+def bare_lstm_chars_per_s(vocab_size: int, cfg: TrainConfig, steps: int) -> float:
+    """Characters/s of a minimal training loop of the same network shape on random ids."""
+    from abcgen.model.lstm import preset
+
+    shape = preset(cfg.preset)
+    runtime = setup_runtime(cfg.device, cfg.dtype)
+    embed = nn.Embedding(vocab_size, shape.embed)
+    lstm = nn.LSTM(shape.embed, shape.hidden, shape.layers, batch_first=True, dropout=shape.dropout)
+    head = nn.Linear(shape.hidden, vocab_size)
+    modules = nn.ModuleList([embed, lstm, head]).to(runtime.device)
+    optimizer = torch.optim.AdamW(modules.parameters(), lr=cfg.lr)
+    ids = torch.randint(0, vocab_size, (cfg.batch_size, cfg.seq_len + 1), device=runtime.device)
+    for step in range(steps + 3):  # three warm-up steps
+        if step == 3:
+            started = time.perf_counter()
+        with runtime.autocast():
+            logits = head(lstm(embed(ids[:, :-1]))[0])
+        loss = F.cross_entropy(logits.float().flatten(0, 1), ids[:, 1:].flatten())
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+    float(loss.detach())  # wait for the device before stopping the clock
+    return steps * cfg.batch_size * cfg.seq_len / (time.perf_counter() - started)
+
+
+def train_speed(corpus: Path, work: Path, steps: int) -> dict:
+    cfg = TrainConfig(corpus=str(corpus), out=str(work / "speed"), max_steps=steps,
+                      eval_interval=10 * steps, log_interval=max(1, steps // 5), patience=0)
+    train(cfg)
+    logged = [e["chars_per_s"] for e in read_metrics(work / "speed" / "metrics.jsonl")
+              if "chars_per_s" in e][1:]  # the first window pays one-off start-up costs
+    ours = sum(logged) / len(logged)
+    bare = bare_lstm_chars_per_s(len(load_corpus(corpus).vocab), cfg, steps)
+    return {"train_chars_per_s": ours, "bare_lstm_chars_per_s": bare,
+            "train_speed_ratio": ours / bare, "preset": cfg.preset}
+
+
+def recipe_race(corpus: Path, work: Path, minutes: float) -> dict:
+    results = {}
+    for name, recipe in (("default", {}), ("char_rnn", CHAR_RNN_RECIPE)):
+        out = work / name
+        train(TrainConfig(corpus=str(corpus), out=str(out), max_minutes=minutes, **recipe))
+        vals = [e["val_bpc"] for e in read_metrics(out / "metrics.jsonl") if "val_bpc" in e]
+        results[f"{name}_val_bpc"] = min(vals)
+    results["bpc_gain_vs_char_rnn"] = 1 - results["default_val_bpc"] / results["char_rnn_val_bpc"]
+    results["minutes_each"] = minutes
+    return results
+
+
+def sampling_speed(checkpoint: Path, singles: int) -> dict:
+    model, vocab, _ = load_model(checkpoint)
+    runtime = inference_runtime()
+    model.to(runtime.device)
+    settings = SampleSettings(seed=1, max_chars=SAMPLE_CHARS)
+    sample_tunes(model, vocab, 2, settings=settings, runtime=runtime)  # warm-up
+    started = time.perf_counter()
+    sample_tunes(model, vocab, 64, settings=settings, runtime=runtime)
+    batch_rate = 64 / (time.perf_counter() - started)
+    started = time.perf_counter()
+    for seed in range(singles):
+        sample_tunes(model, vocab, 1, settings=SampleSettings(seed=seed, max_chars=SAMPLE_CHARS),
+                     runtime=runtime)
+    single_rate = singles / (time.perf_counter() - started)
+    return {"batch64_tunes_per_s": batch_rate, "single_tunes_per_s": single_rate,
+            "batch_sampling_speedup": batch_rate / single_rate}
+
+
+def run(quick: bool = False, race_minutes: float | None = None) -> dict:
+    """All three ratios; quick: shorter runs (1-minute race instead of 10)."""
+    corpus = ensure_corpus()
+    runtime = setup_runtime()
+    work = Path(tempfile.mkdtemp(prefix="bench_model_"))
+    try:
+        result = {"device": str(runtime.device), "dtype": runtime.dtype,
+                  "threads": torch.get_num_threads()}
+        result.update(train_speed(corpus, work, steps=30 if quick else 200))
+        result.update(recipe_race(corpus, work, race_minutes or (1.0 if quick else 10.0)))
+        result.update(sampling_speed(work / "default" / "best.pt", singles=4 if quick else 16))
+        return result
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
