@@ -47,12 +47,15 @@ system-tools:
 		echo "  without ffmpeg MP3/OGG/FLAC export is off; without abcm2ps/ghostscript no PDF songbooks."; \
 	fi
 
+# The main job: new titled tunes from the bundled model, checked, played and printed.
 demo: setup
 	$(ABCGEN) doctor
-	$(ABCGEN) corpus build music21 --out $(CORPUS)
-	$(ABCGEN) check $(CORPUS)/test.abc --summary || true
-	$(ABCGEN) generate -n 4 --seed 1 -o out/demo.abc
+	$(ABCGEN) generate -n 6 --seed 1 -o out/demo.abc
+	$(ABCGEN) check out/demo.abc
+	$(ABCGEN) render out/demo.abc --out out/demo-render --formats mid,wav,mp3
+	$(ABCGEN) songbook out/demo.abc --out out/demo-songbook --title "abcgen demo"
 	@echo; cat out/demo.abc
+	@echo "audio: out/demo-render/   songbook: open out/demo-songbook/index.html (print: out/demo-songbook/songbook.pdf)"
 
 test: setup
 	$(PY) -m pytest -q -n 2 --dist loadfile

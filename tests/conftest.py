@@ -1,6 +1,11 @@
 """Shared test helpers: the repo's fixture folder, the shared corpora, the CLI runner."""
 
+import os
 from pathlib import Path
+
+# OpenMP threads spin while they wait by default; on 2 shared cores that made a tiny training
+# step 10x slower. Set before any test imports torch.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import pytest
 from typer.testing import CliRunner
