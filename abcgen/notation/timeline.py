@@ -2,7 +2,8 @@
 
 http://abcnotation.com/wiki/abc:standard:v2.1#repeat_bar_symbols — an `:|` without `|:`
 repeats from the start of the tune or the previous `:|`, as abc2midi plays it (the standard
-also suggests the last double bar; abc2midi, the reference, does not, and neither do we).
+also suggests the last double bar; abc2midi, the reference, does not), or from the double bar
+that closed a part's endings (`:|2 ... |]`), where a new part begins.
 http://abcnotation.com/wiki/abc:standard:v2.1#variant_endings — an ending `[n` is played on
 pass n; the number of passes is the highest ending number (2 when there are none).
 http://abcnotation.com/wiki/abc:standard:v2.1#pparts — a header `P:AABB` plays the body's
@@ -71,8 +72,8 @@ def expand_repeats(bars: list[WrittenBar]) -> list[tuple[WrittenBar, int]]:
             # endings right after the last pass's :| belong to that pass (`A:|2 B|]`)
             keep = following is not None and bool(following.ending)
             start, passage = index + 1, passage if keep else 1
-        elif bar.section_end and bar.ending:  # `[2 ... |]` ends the endings
-            passage = 1
+        elif bar.section_end and bar.ending:  # `[2 ... |]` ends the part: the next starts here
+            start, passage = index + 1, 1
         index += 1
     return performed
 
