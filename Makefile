@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 ABCGEN := $(VENV)/bin/abcgen
 STAMP := $(VENV)/.setup-done
-APT_PACKAGES := abcmidi abcm2ps fluidsynth libfluidsynth3 timgm6mb-soundfont ffmpeg ghostscript poppler-utils chromium nodejs npm
+APT_PACKAGES := abcmidi abcm2ps fluidsynth libfluidsynth3 timgm6mb-soundfont ffmpeg ghostscript poppler-utils chromium
 # CPU machines get the CPU build of torch (a bare `torch` pulls a multi-GB CUDA build).
 TORCH_CPU := torch==2.13.0
 CORPUS := data/corpus
@@ -36,10 +36,14 @@ $(STAMP): pyproject.toml package-lock.json
 system-tools:
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 		missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+		command -v npm >/dev/null 2>&1 || missing="$$missing nodejs npm"; \
 		if [ -n "$$missing" ]; then \
-			echo "installing:$$missing"; \
-			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null \
-			|| echo "WARNING: apt-get failed; some features will be off (see abcgen doctor)"; \
+			echo "installing:$$missing"; apt-get update -qq; \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null 2>&1 \
+			|| for p in $$missing; do \
+				DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$p >/dev/null 2>&1 \
+				|| echo "WARNING: could not install $$p; some features will be off (see abcgen doctor)"; \
+			done; \
 		fi; \
 	else \
 		echo "WARNING: not root or no apt-get: install $(APT_PACKAGES) yourself."; \
