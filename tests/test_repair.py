@@ -112,6 +112,12 @@ CASES = {
     "a P: that is no play order is dropped": (
         "X:1\nT:A\nM:4/4\nL:1/8\nP:Play AABA last time\nK:G\nABcd efga|ABcd efga|]\n",
         "X:1\nT:A\nM:4/4\nL:1/8\nK:G\nABcd efga|ABcd efga|]\n", "bad-parts"),
+    "a hornpipe in C| is written in C, the same bar": (
+        "X:1\nT:A\nM:C|\nL:1/8\nR:hornpipe\nK:G\nABcd efga|ABcd efga|]\n",
+        "X:1\nT:A\nM:C\nL:1/8\nR:hornpipe\nK:G\nABcd efga|ABcd efga|]\n", "hornpipe-meter"),
+    "a hornpipe in 3/4 loses its R:": (
+        "X:1\nT:A\nM:3/4\nL:1/8\nR:Hornpipe\nK:G\nABcd ef|ABcd ef|]\n",
+        "X:1\nT:A\nM:3/4\nL:1/8\nK:G\nABcd ef|ABcd ef|]\n", "hornpipe-meter"),
     "a Q: that is no tempo is dropped": (
         "X:1\nT:A\nM:4/4\nL:1/8\nQ:Q/1/8e40\nK:G\nABcd efga|ABcd efga|]\n",
         "X:1\nT:A\nM:4/4\nL:1/8\nK:G\nABcd efga|ABcd efga|]\n", "invalid-tempo"),

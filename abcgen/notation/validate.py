@@ -7,6 +7,8 @@ lengths and the repeat structure.
 
 import re
 
+from abcgen.notation.errors import MeterError
+from abcgen.notation.fields import parse_meter
 from abcgen.notation.lexer import body_field
 from abcgen.notation.model import Issue, Tune
 from abcgen.notation.parse import read_tunes
@@ -44,12 +46,15 @@ CODES = {
     "bad-chord-symbol": "a chord symbol that doesn't start with a note letter",
     "bad-parts": "a header P: that is not a play order of part letters",
     "unopened-repeat": "endings in a part whose :| has no |: after an earlier :|",
+    "hornpipe-meter": "R:hornpipe in a meter other than 2/4 or 4/4 (abc2midi refuses it)",
     "no-notes": "the tune has no notes",
     "no-tunes": "the file holds no tune (a tune starts with X: and has a K:)",
     "extra-voice": "a voice other than the first (not played)",
     "voice-overlay": "a voice overlay & (not played)",
     "field-in-body": "a field that may not appear in the body",
 }
+# abc2midi's rule for R:hornpipe (store.c): these (numerator, denominator) only.
+HORNPIPE_METERS = frozenset({(2, 4), (4, 4)})
 # http://abcnotation.com/wiki/abc:standard:v2.1#pparts — a header P: is a play order.
 _PART_ORDER = re.compile(r"^[A-Z0-9().\s]*$")
 # Fields that may stand between K: and the first music line without breaking "K: ends the
@@ -81,11 +86,29 @@ def check_header(tune: Tune) -> list[Issue]:
         issues.append(_issue(tune, "missing-meter", "no M: meter (free meter assumed)"))
     if tune.get("K") is None:
         issues.append(_issue(tune, "missing-key", "no K: key, which must end the header"))
+    issues += _hornpipe_meter(tune)
     parts = next((f for f in tune.header if f.name == "P"), None)
     if parts is not None and not _PART_ORDER.match(parts.value):
         issues.append(_issue(tune, "bad-parts", f"P:{parts.value} is not a play order of part "
                              "letters (e.g. P:AABB or P:(AB)2C)", parts.line))
     return issues + _fields_after_key(tune)
+
+
+def _hornpipe_meter(tune: Tune) -> list[Issue]:
+    """abc2midi swings `R:hornpipe` and refuses one that isn't in 2/4 or 4/4 ('Hornpipe must
+    be in 2/4 or 4/4 time', 133 tunes in O'Neill's)."""
+    rhythm, meter = tune.get("R") or "", tune.get("M")
+    if "hornpipe" not in rhythm.lower() or meter is None:
+        return []
+    try:
+        parsed = parse_meter(meter)
+    except MeterError:
+        return []  # reported as invalid-meter
+    if parsed.free or (parsed.numerator, parsed.denominator) in HORNPIPE_METERS:
+        return []
+    field = next(f for f in tune.header + tune.file_header if f.name == "R")
+    return [_issue(tune, "hornpipe-meter", f"R:{rhythm} in M:{meter}: abc2midi plays hornpipes "
+                   "only in 2/4 or 4/4", field.line)]
 
 
 def _fields_after_key(tune: Tune) -> list[Issue]:

@@ -7,7 +7,7 @@ only through abcgen.notation.edit.
 
 from fractions import Fraction
 
-from abcgen.notation import Field, Issue, MeterError, Tune, build_timeline
+from abcgen.notation import Field, Issue, MeterError, Tune, build_timeline, parse_meter
 from abcgen.notation.edit import (BodyEdit, apply_body_edits, meter_from_bars, rebuild,
                                   score_groups, token_span, unit_for_meter)
 from abcgen.notation.fields import CANONICAL_ORDER
@@ -166,6 +166,17 @@ def _drop_field_lines(tune: Tune, issues: list[Issue], name: str) -> tuple[Tune,
     edits = [Edit(issue.code, issue.line, 1, f"dropped the {name}: line ({issue.message})")
              for issue in issues]
     return rebuild(tune, header=header, body=body), edits
+
+
+def fix_hornpipe_meter(tune: Tune, issues: list[Issue]) -> tuple[Tune, list[Edit]]:
+    """R:hornpipe in C| or 2/2 becomes M:C (the same bar, which abc2midi accepts); in any other
+    meter the R: goes, since the rhythm named doesn't fit the music."""
+    meter = tune.get("M") or ""
+    issue = issues[0]
+    if parse_meter(meter).bar == 1:
+        return rebuild(tune, header=_with_meter(tune, "C")), [Edit(
+            issue.code, issue.line, 1, f"M:{meter} written as M:C, the same bar ({issue.message})")]
+    return _drop_field_lines(tune, issues, "R")
 
 
 def drop_parts(tune: Tune, issues: list[Issue]) -> tuple[Tune, list[Edit]]:

@@ -19,6 +19,7 @@ STAGES = (
     (frozenset({"key-not-last"}), header.move_fields_before_key),
     (frozenset({"bad-parts"}), header.drop_parts),
     (frozenset({"invalid-tempo"}), header.drop_tempo),
+    (frozenset({"hornpipe-meter"}), header.fix_hornpipe_meter),
     (frozenset({"missing-x", "bad-x", "duplicate-x"}), header.fix_reference_number),
     (frozenset({"missing-meter", "invalid-meter"}), header.fix_meter),
     (frozenset({"invalid-length"}), header.fix_unit_length),
