@@ -37,18 +37,35 @@ def model_title_writer(model, vocab, settings: SampleSettings, runtime):
     return write_title
 
 
-def generate(model_path: str | Path | None, n: int, template: Template,
-             settings: SampleSettings, repair: bool = True) -> Generated:
-    """Sample `n` tunes as one batch, number them X:1..n, and (unless `repair` is False)
-    repair each into valid ABC with a unique title. Raises AbcgenError for a bad model file
-    or settings."""
+@dataclass(frozen=True)
+class LoadedModel:
+    """A model ready to sample: weights on their device, vocabulary, runtime. Load once with
+    `load_generator` and reuse (a server does); sampling never changes it."""
+
+    model: object
+    vocab: object
+    runtime: object
+
+
+def load_generator(model_path: str | Path | None) -> LoadedModel:
+    """Load a checkpoint (the bundled model when None). Raises AbcgenError for a bad file."""
     from abcgen.model.checkpoint import load_model
     from abcgen.model.runtime import inference_runtime
-    from abcgen.repair import repair_samples
 
     model, vocab, _ = load_model(resolve_model_path(model_path))
     runtime = inference_runtime()
-    model = model.to(runtime.device)
+    return LoadedModel(model.to(runtime.device), vocab, runtime)
+
+
+def generate(model: str | Path | LoadedModel | None, n: int, template: Template,
+             settings: SampleSettings, repair: bool = True) -> Generated:
+    """Sample `n` tunes as one batch, number them X:1..n, and (unless `repair` is False)
+    repair each into valid ABC with a unique title. `model` is a checkpoint path (None: the
+    bundled model) or a `LoadedModel`. Raises AbcgenError for a bad model file or settings."""
+    from abcgen.repair import repair_samples
+
+    loaded = model if isinstance(model, LoadedModel) else load_generator(model)
+    model, vocab, runtime = loaded.model, loaded.vocab, loaded.runtime
     samples = sample_tunes(model, vocab, n, template, settings, runtime)
     texts = renumber([s.text if s.text.endswith("\n") else s.text + "\n" for s in samples])
     if not repair:

@@ -47,7 +47,7 @@ def _register() -> None:
     # torch/music21 imports inside the command bodies so `abcgen --help` stays fast.
     from abcgen.cli import notation_cmds  # noqa: F401
     for optional in ("corpus_cmds", "model_cmds", "render_cmds", "repair_cmds", "system_cmds",
-                     "evaluate_cmds", "songbook_cmds"):
+                     "evaluate_cmds", "songbook_cmds", "serve_cmds"):
         _import_if_present(optional)
 
 

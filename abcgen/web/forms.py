@@ -1,0 +1,158 @@
+"""What the web app accepts: every form and JSON field checked and capped before any work.
+
+Each `*_request` function takes the parsed JSON body (a dict) and returns a small frozen
+dataclass, or raises `FormError` with a message that names the field, which the app answers
+with HTTP 400 (413 for an over-long paste). Nothing here touches the disk or the model.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from dataclasses import dataclass
+
+from abcgen.errors import AbcgenError
+
+MAX_TUNES = 50  # one request's tunes: ~1 min of CPU sampling for the bundled model
+MAX_TITLE_CHARS = 200
+MAX_PASTE_BYTES = 100_000  # a pasted tunebook (UTF-8); a long session book is ~60 KB
+MAX_BODY_BYTES = 2 * MAX_PASTE_BYTES  # any request body; JSON escaping can double a paste
+TEMPERATURE_RANGE = (0.05, 3.0)  # below: always the same tune; above: noise
+TEMPO_RANGE = (30.0, 400.0)  # quarter notes per minute a player might ask for
+MAX_SEED = 2**31 - 1
+METERS = ("4/4", "6/8", "3/4", "2/4", "9/8", "12/8", "3/2", "2/2", "C", "C|")
+TONICS = ("C", "G", "D", "A", "E", "B", "F", "Bb", "Eb")
+MODES = ("", "m", "dor", "mix", "lyd", "phr", "loc")  # "" major; "m" minor (aeolian)
+RHYTHMS = ("reel", "jig", "slip jig", "hornpipe", "polka", "waltz", "slide", "march",
+           "strathspey", "mazurka", "barndance", "air")
+# Characters refused in a title: markup, and anything that would end the ABC header line.
+BAD_TITLE = re.compile(r"[<>&\"\x00-\x1f\x7f%\\]")
+
+
+class FormError(AbcgenError):
+    """A field the user filled in wrongly; `status` is the HTTP status to answer with."""
+
+    def __init__(self, message: str, status: int = 400):
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class GenerateRequest:
+    """A generation order: how many tunes, the primed header fields (None: the model's
+    choice), sampling temperature and seed, and how to play them."""
+
+    n: int
+    title: str | None
+    meter: str | None
+    key: str | None
+    rhythm: str | None
+    temperature: float
+    seed: int
+    instrument: str
+    tempo: float | None
+
+
+@dataclass(frozen=True)
+class PasteRequest:
+    """Pasted ABC and how to play it."""
+
+    abc: str
+    instrument: str
+    tempo: float | None
+
+
+def _blank(value) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def number_field(body: dict, name: str, kind, low, high, default=None):
+    """`body[name]` as `kind` within [low, high]; `default` when absent or blank."""
+    value = body.get(name)
+    if _blank(value):
+        if default is None:
+            raise FormError(f"{name} is required")
+        return default
+    try:
+        number = kind(value)
+    except (TypeError, ValueError, OverflowError):
+        raise FormError(f"{name} must be a number, got {str(value)[:40]!r}") from None
+    if not low <= number <= high:  # NaN fails this too
+        raise FormError(f"{name} must be between {low} and {high}, got {number}")
+    return number
+
+
+def _choice(body: dict, name: str, choices) -> str | None:
+    """`body[name]` if it is one of `choices`; None when absent or blank."""
+    value = body.get(name)
+    if _blank(value):
+        return None
+    if not isinstance(value, str) or value not in choices:
+        raise FormError(f"{name} must be one of {', '.join(c for c in choices if c)}; "
+                        f"got {str(value)[:40]!r}")
+    return value
+
+
+def _title(body: dict) -> str | None:
+    value = body.get("title")
+    if _blank(value):
+        return None
+    if not isinstance(value, str):
+        raise FormError("title must be text")
+    value = value.strip()
+    if len(value) > MAX_TITLE_CHARS:
+        raise FormError(f"title is {len(value)} characters long; at most {MAX_TITLE_CHARS}")
+    if BAD_TITLE.search(value):
+        raise FormError('title may not hold markup or control characters (< > & " % \\)')
+    return value
+
+
+def _key(body: dict) -> str | None:
+    tonic, mode = _choice(body, "tonic", TONICS), body.get("mode") or ""
+    if mode not in MODES:
+        raise FormError(f"mode must be one of major, {', '.join(m for m in MODES if m)}")
+    return None if tonic is None else tonic + mode
+
+
+def instrument_field(body: dict) -> str:
+    from abcgen.render.midi import DEFAULT_INSTRUMENT, INSTRUMENT_PROGRAMS
+
+    return _choice(body, "instrument", INSTRUMENT_PROGRAMS) or DEFAULT_INSTRUMENT
+
+
+def _tempo(body: dict) -> float | None:
+    if _blank(body.get("tempo")):
+        return None
+    return number_field(body, "tempo", float, *TEMPO_RANGE)
+
+
+def generate_request(body: dict) -> GenerateRequest:
+    """A checked `GenerateRequest` from the form's JSON; a blank seed gets a random one."""
+    return GenerateRequest(
+        n=number_field(body, "n", int, 1, MAX_TUNES, default=1),
+        title=_title(body), meter=_choice(body, "meter", METERS), key=_key(body),
+        rhythm=_choice(body, "rhythm", RHYTHMS),
+        temperature=number_field(body, "temperature", float, *TEMPERATURE_RANGE, default=1.0),
+        seed=number_field(body, "seed", int, 0, MAX_SEED, default=random.randint(0, MAX_SEED)),
+        instrument=instrument_field(body), tempo=_tempo(body))
+
+
+def paste_request(body: dict) -> PasteRequest:
+    """A checked `PasteRequest`: non-empty ABC text of at most MAX_PASTE_BYTES."""
+    abc = body.get("abc")
+    if not isinstance(abc, str) or not abc.strip():
+        raise FormError("paste some ABC first")
+    size = len(abc.encode("utf-8", "replace"))
+    if size > MAX_PASTE_BYTES:
+        raise FormError(f"the pasted ABC is {size:,} bytes; at most {MAX_PASTE_BYTES:,}", 413)
+    return PasteRequest(abc.replace("\r\n", "\n"), instrument_field(body), _tempo(body))
+
+
+def options() -> dict:
+    """The choices the form offers (the page fills its menus from these)."""
+    from abcgen.render.midi import DEFAULT_INSTRUMENT, INSTRUMENT_PROGRAMS
+
+    return {"meters": METERS, "tonics": TONICS, "modes": MODES, "rhythms": RHYTHMS,
+            "instruments": sorted(INSTRUMENT_PROGRAMS), "default_instrument": DEFAULT_INSTRUMENT,
+            "max_tunes": MAX_TUNES, "max_title": MAX_TITLE_CHARS, "max_paste": MAX_PASTE_BYTES,
+            "temperature": TEMPERATURE_RANGE, "tempo": TEMPO_RANGE}

@@ -1,0 +1,265 @@
+"""Work the web app does off the request thread: generating, rendering, building the songbook.
+
+A `JobBoard` runs jobs on a small thread pool and keeps each job's progress for the page to
+poll (`GET /api/jobs/<id>`). A `ModelHolder` loads the model once, in a background thread at
+start-up, so the server answers at once and reports "model loading" until it is ready.
+
+Files go under the app's data folder only:
+
+    DATA/jobs/<job id>/book.abc, NNN-slug.{abc,mid,wav,mp3}   one generation or paste render
+    DATA/kept.abc                                               the tunes kept for the songbook
+    DATA/songbook/                                              make_songbook's output
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from abcgen.errors import AbcgenError
+from abcgen.fileio import atomic_write_text
+from abcgen.web.forms import MAX_TUNES, FormError, GenerateRequest, PasteRequest
+
+WORKERS = 2  # jobs at once: the machine's CPUs are few and sampling uses them all
+MAX_WAITING = 16  # queued or running jobs; beyond this a request is told to try later
+KEPT_JOBS = 64  # finished jobs remembered (their files stay on disk)
+MODEL_WAIT_SECONDS = 600  # a job waits this long for the model before giving up
+JOBS_DIR, KEPT_NAME, SONGBOOK_DIR = "jobs", "kept.abc", "songbook"
+SONGBOOK_TITLE = "My abcgen songbook"
+
+
+class ModelHolder:
+    """The model file, checked by loading it in a background thread at start-up.
+
+    `state` is 'loading', 'ready' or 'failed' (with `message` saying why)."""
+
+    def __init__(self, model_path: str | Path | None):
+        self.requested = model_path
+        self.path: Path | None = None
+        self.loaded = None  # abcgen.generate.LoadedModel once ready
+        self.state, self.message = "loading", "model loading"
+        self._ready = threading.Event()
+
+    def start(self) -> None:
+        threading.Thread(target=self._load, name="abcgen-model", daemon=True).start()
+
+    def _load(self) -> None:
+        started = time.monotonic()
+        try:  # torch is imported here, never at server start
+            from abcgen.generate import load_generator
+            from abcgen.model.sample import resolve_model_path
+
+            self.path = resolve_model_path(self.requested)
+            # Loaded once, here: torch's import (~2 s) is paid at start-up, not by the first
+            # request, and every generation reuses these weights.
+            self.loaded = load_generator(self.path)
+            self.state = "ready"
+            self.message = f"model ready ({self.path.name}, {time.monotonic() - started:.1f} s)"
+        except Exception as exc:  # noqa: BLE001 - any failure is shown on the page
+            self.state, self.message = "failed", f"model unavailable: {exc}"
+        finally:
+            self._ready.set()
+
+    def wait(self):
+        """The loaded model once ready; raises AbcgenError if it failed or never came."""
+        if not self._ready.wait(MODEL_WAIT_SECONDS) or self.state != "ready":
+            raise AbcgenError(self.message)
+        return self.loaded
+
+
+@dataclass
+class Job:
+    """One piece of work and what the page shows of it."""
+
+    id: str
+    kind: str
+    folder: Path
+    state: str = "queued"  # queued, running, done, failed
+    stage: str = "waiting for a worker"
+    done: int = 0
+    total: int = 0
+    result: dict | None = None
+    preview: list[dict] | None = None
+    """The tunes' numbers, titles and ABC as soon as they are known (notation before audio)."""
+    error: str | None = None
+    started: float = field(default_factory=time.monotonic)
+
+    def progress(self, stage: str, done: int = 0, total: int = 0) -> None:
+        self.stage, self.done, self.total = stage, done, total
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "kind": self.kind, "state": self.state, "stage": self.stage,
+                "done": self.done, "total": self.total, "result": self.result,
+                "preview": None if self.result else self.preview,
+                "error": self.error, "seconds": round(time.monotonic() - self.started, 2)}
+
+
+class JobBoard:
+    """Runs jobs on `WORKERS` threads and remembers the last `KEPT_JOBS` of them."""
+
+    def __init__(self, data_dir: Path):
+        self.data_dir = data_dir
+        self.pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="abcgen-job")
+        self.jobs: OrderedDict[str, Job] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def submit(self, kind: str, work: Callable[[Job], dict]) -> Job:
+        """Queue `work(job) -> result`; raises FormError (429) when too many are waiting."""
+        with self.lock:
+            if sum(j.state in ("queued", "running") for j in self.jobs.values()) >= MAX_WAITING:
+                raise FormError("the server is busy with other tunes; try again shortly", 429)
+            job_id = uuid.uuid4().hex
+            job = Job(job_id, kind, self.data_dir / JOBS_DIR / job_id)
+            self.jobs[job_id] = job
+            while len(self.jobs) > KEPT_JOBS:
+                self.jobs.popitem(last=False)
+        self.pool.submit(self._run, job, work)
+        return job
+
+    @staticmethod
+    def _run(job: Job, work: Callable[[Job], dict]) -> None:
+        job.state = "running"
+        try:
+            job.result = work(job)
+            job.state, job.stage = "done", "done"
+        except AbcgenError as exc:
+            job.state, job.error = "failed", str(exc)
+        except Exception as exc:  # noqa: BLE001 - a bug shows on the page, the server lives
+            job.state, job.error = "failed", f"internal error ({type(exc).__name__}: {exc})"
+
+    def get(self, job_id: str) -> Job | None:
+        with self.lock:
+            return self.jobs.get(job_id)
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _render_options(instrument: str, tempo: float | None):
+    """The render stage's options: MIDI and WAV (the browser plays WAV; MP3 would cost 0.6 s
+    of ffmpeg per tune before it could be heard, and the songbook makes MP3s)."""
+    from abcgen.render import MidiOptions, RenderOptions
+
+    midi = MidiOptions(instrument=instrument, tempo=tempo)
+    midi.check()
+    return RenderOptions(formats=("mid", "wav"), midi=midi)
+
+
+def render_tunes(job: Job, text: str, instrument: str, tempo: float | None) -> list[dict]:
+    """Write each tune of `text` to the job's folder as NNN-slug.abc and render it to
+    MIDI/WAV with the render stage; one entry per tune (status, files, error).
+
+    `job.preview` lists the tunes at once (status 'pending'), and each entry replaces its
+    tune's there as soon as it is rendered, so the page shows notation, then audio tune by tune.
+    """
+    from abcgen.notation import dumps, read_tunes
+    from abcgen.render.batch import LazySynthesizer, render_tune
+    from abcgen.songbook.slugs import inside, tune_stems
+
+    options = _render_options(instrument, tempo)
+    tunes = read_tunes(text)
+    if not tunes:
+        raise FormError("no tune found: a tune starts with X: and has a K: line")
+    if len(tunes) > MAX_TUNES:
+        raise FormError(f"{len(tunes)} tunes pasted; render at most {MAX_TUNES} at a time")
+    job.preview = [{"number": number, "title": tune.title, "abc": dumps(tune), "status": "pending",
+                    "files": {}} for number, tune in enumerate(tunes, start=1)]
+    synth = LazySynthesizer(options)
+    try:
+        for index, (tune, stem) in enumerate(zip(tunes, tune_stems([t.title for t in tunes]),
+                                                 strict=True)):
+            job.progress("rendering audio", index, len(tunes))
+            shown = job.preview[index]
+            atomic_write_text(inside(job.folder, f"{stem}.abc"), shown["abc"])
+            entry = render_tune(tune, inside(job.folder, stem), options, synth)
+            entry["files"] = {"abc": f"{stem}.abc", **entry["files"]}
+            job.preview[index] = {**entry, "number": shown["number"], "abc": shown["abc"]}
+    finally:
+        synth.close()
+    return list(job.preview)
+
+
+def generation_work(request: GenerateRequest, model: ModelHolder) -> Callable[[Job], dict]:
+    """The job that samples and repairs `request.n` tunes (abcgen.generate), then renders."""
+
+    def work(job: Job) -> dict:
+        from abcgen.generate import generate
+        from abcgen.model.sample import SampleSettings, header_template
+
+        job.progress(model.message if model.state == "loading" else "waiting for the model")
+        loaded = model.wait()
+        job.progress(f"writing {request.n} tune(s)", 0, request.n)
+        template = header_template(request.title, request.meter, request.key, request.rhythm)
+        made = generate(loaded, request.n, template,
+                        SampleSettings(temperature=request.temperature, seed=request.seed))
+        job.folder.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(job.folder / "book.abc", made.text)
+        if not made.text.strip():
+            raise AbcgenError("the model wrote no playable tune; try another seed")
+        tunes = render_tunes(job, made.text, request.instrument, request.tempo)
+        return {"seed": request.seed, "summary": made.summary, "tunes": tunes,
+                "book": "book.abc"}
+
+    return work
+
+
+def paste_work(request: PasteRequest) -> Callable[[Job], dict]:
+    """The job that renders pasted ABC as it stands (repair it first with /api/repair)."""
+
+    def work(job: Job) -> dict:
+        job.folder.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(job.folder / "book.abc", request.abc)
+        return {"tunes": render_tunes(job, request.abc, request.instrument, request.tempo),
+                "book": "book.abc"}
+
+    return work
+
+
+class Songbook:
+    """The tunes kept on disk (DATA/kept.abc) and the songbook built from them."""
+
+    def __init__(self, data_dir: Path):
+        self.kept = data_dir / KEPT_NAME
+        self.out = data_dir / SONGBOOK_DIR
+        self.lock = threading.Lock()
+
+    def keep(self, abc: str) -> int:
+        """Append one tune's ABC; returns how many tunes are kept now."""
+        from abcgen.notation import read_tunes
+
+        with self.lock:
+            old = self.kept.read_text(encoding="utf-8") if self.kept.is_file() else ""
+            text = (old.rstrip("\n") + "\n\n" if old.strip() else "") + abc.strip("\n") + "\n"
+            atomic_write_text(self.kept, text)
+            return len(read_tunes(text))
+
+    def titles(self) -> list[str]:
+        from abcgen.notation import read_tunes
+
+        with self.lock:
+            text = self.kept.read_text(encoding="utf-8") if self.kept.is_file() else ""
+        return [tune.title for tune in read_tunes(text)]
+
+    def work(self, instrument: str | None) -> Callable[[Job], dict]:
+        """The job that builds the songbook (PDF, HTML, per-tune files) with make_songbook."""
+
+        def build(job: Job) -> dict:
+            from abcgen.songbook import SongbookOptions, make_songbook
+
+            if not self.kept.is_file():
+                raise FormError("keep a tune first: the songbook is empty")
+            options = SongbookOptions(title=SONGBOOK_TITLE, instrument=instrument, jobs=1)
+            with self.lock:
+                made = make_songbook(self.kept, self.out, options,
+                                     lambda done, total, _: job.progress("building", done, total))
+            return {"pdf": made.pdf.name if made.pdf else None,
+                    "html": made.html.name if made.html else None, "tunes": made.tunes,
+                    "failures": made.failures, "warnings": made.warnings}
+
+        return build

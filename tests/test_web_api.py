@@ -1,0 +1,186 @@
+"""The web app's API with bad and good input, in process (Starlette's TestClient).
+
+What a user would notice: a clear message and a 4xx for every bad form value, never a 5xx,
+never their markup echoed back as HTML, and nothing written outside the app's data folder.
+"""
+
+import time
+
+import warnings
+
+import pytest
+
+with warnings.catch_warnings():  # starlette 1.x prefers the httpx2 fork; httpx still works
+    warnings.simplefilter("ignore")
+    from starlette.testclient import TestClient
+
+from abcgen.web.app import create_app
+from abcgen.web.forms import MAX_PASTE_BYTES, MAX_TUNES
+
+TUNE = """X:1
+T:Web Test Polka
+R:polka
+M:2/4
+L:1/8
+K:D
+|:A>B AF|ED EF|A>B AF|E2 D2:|
+"""
+BROKEN = "X:1\nT:Long Bar\nM:4/4\nL:1/8\nK:G\n|:GABc dBGA|cBAG FGAF:|\n|:GABc dBGAB|cBAG FGAF:|\n"
+MARKUP_TITLE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+
+
+@pytest.fixture
+def client(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # a stray relative write would land here, beside data/
+    app = create_app(tmp_path / "data", model_path=tmp_path / "no-such-model.pt")
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+def _wait(client, job_id: str, seconds: float = 60) -> dict:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        job = client.get(f"/api/jobs/{job_id}").json()
+        if job["state"] in ("done", "failed"):
+            return job
+        time.sleep(0.1)
+    raise AssertionError(f"job {job_id} still {job['state']} after {seconds} s")
+
+
+def _error(response, status: int) -> str:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    return response.json()["error"]
+
+
+@pytest.mark.parametrize(("form", "words"), [
+    ({"n": 100000}, f"n must be between 1 and {MAX_TUNES}"),
+    ({"n": "lots"}, "n must be a number"),
+    ({"temperature": -1}, "temperature must be between"),
+    ({"temperature": "nan"}, "temperature must be between"),
+    ({"seed": -5}, "seed must be between"),
+    ({"meter": "7/4<b>"}, "meter must be one of"),
+    ({"tonic": "H"}, "tonic must be one of"),
+    ({"instrument": "theremin"}, "instrument must be one of"),
+    ({"tempo": 5000}, "tempo must be between"),
+    ({"title": "x" * 201}, "at most 200"),
+    ({"title": "Two\nLines"}, "control characters"),
+])
+def test_bad_generate_form_gets_a_clear_400(client, form, words):
+    assert words in _error(client.post("/api/generate", json=form), 400)
+
+
+def test_title_with_markup_is_refused_and_never_echoed(client):
+    response = client.post("/api/generate", json={"n": 1, "title": MARKUP_TITLE})
+    assert "markup" in _error(response, 400)
+    assert "<script" not in response.text and "<img" not in response.text
+
+
+@pytest.mark.parametrize("path", ["/api/check", "/api/repair", "/api/render"])
+def test_a_megabyte_paste_is_refused_with_413(client, path):
+    message = _error(client.post(path, json={"abc": "X:1\nK:D\n" + "A" * 1_000_000}), 413)
+    assert f"{MAX_PASTE_BYTES:,}" in message
+
+
+@pytest.mark.parametrize("body", [b"not json", b"[1, 2]", b"\xff\xfe"])
+def test_malformed_bodies_get_400(client, body):
+    response = client.post("/api/check", content=body,
+                           headers={"content-type": "application/json"})
+    assert _error(response, 400)
+
+
+def test_a_cross_site_form_post_is_refused(client):
+    response = client.post("/api/generate", content=b'{"n": 1}',
+                           headers={"content-type": "text/plain"})
+    assert "application/json" in _error(response, 415)
+
+
+def test_unknown_jobs_and_files_outside_a_job_are_404(client):
+    assert client.get("/api/jobs/..%2F..%2Fetc%2Fpasswd").status_code == 404
+    assert _error(client.get("/api/jobs/" + "0" * 32), 404).startswith("no such job")
+    job = client.post("/api/render", json={"abc": TUNE}).json()["job"]
+    _wait(client, job)
+    for name in ("..%2F..%2Fkept.abc", "%2Fetc%2Fpasswd", ".."):
+        assert client.get(f"/files/jobs/{job}/{name}").status_code == 404
+    assert client.get("/assets/..%2F..%2Fetc%2Fpasswd").status_code == 404
+
+
+def test_rendering_too_many_pasted_tunes_fails_with_a_message(client):
+    book = "\n".join(TUNE.replace("X:1", f"X:{n}") for n in range(1, MAX_TUNES + 2))
+    job = _wait(client, client.post("/api/render", json={"abc": book}).json()["job"])
+    assert job["state"] == "failed" and f"at most {MAX_TUNES}" in job["error"]
+
+
+def test_check_and_repair_a_pasted_tune(client):
+    issues = client.post("/api/check", json={"abc": BROKEN}).json()["issues"]
+    assert any(issue["severity"] == "error" for issue in issues)
+    repaired = client.post("/api/repair", json={"abc": BROKEN}).json()
+    assert repaired["report"]["repaired"] == 1
+    after = client.post("/api/check", json={"abc": repaired["abc"]}).json()["issues"]
+    assert [issue for issue in after if issue["severity"] == "error"] == []
+
+
+def test_render_keep_and_songbook_write_only_inside_the_data_folder(client, tmp_path):
+    job = _wait(client, client.post("/api/render", json={"abc": TUNE, "tempo": 240}).json()["job"])
+    assert job["state"] == "done", job
+    (tune,) = job["result"]["tunes"]
+    assert tune["status"] == "ok" and tune["title"] == "Web Test Polka"
+    wav = client.get(f"/files/jobs/{job['id']}/{tune['files']['wav']}")
+    assert wav.status_code == 200 and wav.content[:4] == b"RIFF" and len(wav.content) > 10_000
+    assert client.post("/api/keep", json={"job": job["id"], "number": 1}).json() == {"kept": 1}
+    assert _error(client.post("/api/keep", json={"job": job["id"], "number": 2}), 400)
+    assert client.get("/api/status").json()["kept"] == ["Web Test Polka"]
+    data = tmp_path / "data"
+    outside = [p for p in tmp_path.rglob("*") if data not in p.parents and p != data]
+    assert outside == []
+
+
+def test_generation_without_a_model_fails_with_a_message_not_a_500(client):
+    response = client.post("/api/generate", json={"n": 2, "seed": 1})
+    assert response.status_code == 202 and response.json()["seed"] == 1
+    job = _wait(client, response.json()["job"])
+    assert job["state"] == "failed" and "no-such-model.pt" in job["error"]
+    assert client.get("/api/status").json()["model"] == "failed"
+
+
+def test_page_loads_only_local_scripts_under_a_content_security_policy(client):
+    page = client.get("/")
+    assert page.status_code == 200
+    assert "default-src 'self'" in page.headers["content-security-policy"]
+    assert "http://" not in page.text and "https://" not in page.text
+    assert client.get("/static/app.js").status_code == 200
+    abcjs = client.get("/assets/abcjs-basic-min.js")
+    if abcjs.status_code == 404:
+        pytest.skip("abcjs is not installed (npm ci): the page shows ABC text instead")
+    assert len(abcjs.content) > 100_000
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    from model_helpers import train_tiny, write_tiny_corpus
+
+    folder = tmp_path_factory.mktemp("tiny")
+    best, _ = train_tiny(write_tiny_corpus(folder / "corpus"), folder / "run")
+    return best
+
+
+def test_the_same_seed_gives_the_same_tunes_with_audio(tiny_model, tmp_path):
+    form = {"n": 2, "seed": 99, "meter": "6/8", "temperature": 0.8, "instrument": "flute"}
+    with TestClient(create_app(tmp_path / "data", model_path=tiny_model)) as client:
+        jobs = [_wait(client, client.post("/api/generate", json=form).json()["job"])
+                for _ in range(2)]
+    first, again = (job["result"] for job in jobs)
+    assert jobs[0]["state"] == "done" and first["seed"] == 99
+    assert [t["abc"] for t in first["tunes"]] == [t["abc"] for t in again["tunes"]]
+    assert first["summary"]["asked"] == 2
+    for tune in first["tunes"]:
+        assert "M:6/8" in tune["abc"]
+        if tune["status"] == "ok":
+            assert (tmp_path / "data" / "jobs" / jobs[0]["id"] / tune["files"]["wav"]).is_file()
+
+
+def test_serve_refuses_a_missing_model_and_a_bad_port(cli, tmp_path):
+    missing = cli("serve", "--model", str(tmp_path / "nope.pt"), "--data", str(tmp_path / "d"))
+    assert missing.exit_code == 2 and "nope.pt does not exist" in missing.output
+    assert cli("serve", "--port", "70000").exit_code == 2
+    assert not (tmp_path / "d").exists()
