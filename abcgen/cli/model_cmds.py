@@ -112,6 +112,9 @@ def generate_cmd(
     rhythm: _opt(str | None, "R: line, e.g. jig or reel.") = None,
     max_chars: _opt(int, "Cut a tune off at this many characters.") = 3000,
     raw: _opt(bool, "Write the samples exactly as drawn (no repair).", "--raw") = False,
+    unconstrained: _opt(bool, "Let the model write any character (default: only characters "
+                        "that keep the tune valid, steered to a proper end).",
+                        "--unconstrained") = False,
 ) -> None:
     """Write new tunes with a char-LSTM, primed with the header fields given."""
     from abcgen.generate import generate
@@ -119,7 +122,8 @@ def generate_cmd(
 
     chosen_seed = random.SystemRandom().randrange(2**31) if seed is None else seed
     settings = SampleSettings(temperature=temperature, top_k=top_k, top_p=top_p,
-                              max_chars=max_chars, seed=chosen_seed)
+                              max_chars=max_chars, seed=chosen_seed,
+                              constrained=not unconstrained)
     try:
         settings.check()
         if n < 1:

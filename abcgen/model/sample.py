@@ -13,6 +13,7 @@ from pathlib import Path
 import torch
 
 from abcgen.errors import AbcgenError, InputError
+from abcgen.model.constrain import FINISH_MARGIN, shared_masks
 from abcgen.model.lstm import CharLSTM, State
 from abcgen.model.runtime import Runtime
 from abcgen.model.vocab import BOS, EOS, NON_TEXT_IDS, PAD, Vocab
@@ -42,6 +43,9 @@ class SampleSettings:
     max_chars: int = 3000
     """A tune longer than this many characters is cut off (and marked incomplete)."""
     seed: int = 0
+    constrained: bool = False
+    """Mask, at each step, the characters that would make the tune fail `check` (the
+    incremental reader's subset of ABC; see abcgen.model.constrain)."""
 
     def check(self) -> None:
         if not self.temperature > 0:
@@ -152,6 +156,13 @@ class _BatchSampler:
             lane.advance()
         self.active = list(range(n))
         """Lane numbers of the batch rows still running, in row order."""
+        self.masks = shared_masks(vocab, runtime.device) if settings.constrained else None
+        self.readers = [self.masks.start(first)] * n if self.masks else []
+        """Per lane, the id of its incremental reader state (constrained sampling only)."""
+        self.primed: set[int] = set()
+        """Lanes whose character this step is template text (fed whatever is drawn)."""
+        self.steered: set[int] = set()
+        """Lanes steered to their end (their model wanted to end where it could not)."""
         prime = torch.tensor([[BOS, *vocab.encode(first)]], device=runtime.device).expand(n, -1)
         self.logits, self.state = self._run(prime, None)
 
@@ -164,6 +175,8 @@ class _BatchSampler:
         for _ in range(self.settings.max_chars):
             drawn = self._draw().tolist()  # one device sync per character
             fed = [self._take(self.lanes[lane], d) for lane, d in zip(self.active, drawn, strict=True)]
+            if self.masks is not None:
+                self._advance_readers()
             keep = [row for row, lane in enumerate(self.active) if not self.lanes[lane].done]
             if not keep:
                 break
@@ -176,11 +189,35 @@ class _BatchSampler:
         return [SampledTune("".join(lane.text), lane.complete) for lane in self.lanes]
 
     def _draw(self) -> torch.Tensor:
-        logits = filter_logits(self.logits, self.settings)
+        logits = self.logits
+        if self.masks is not None:
+            self.primed = {lane for lane in self.active if self.lanes[lane].queue}
+            allowed = self.masks.rows([self.masks.free if lane in self.primed  # fed as given
+                                       else self.readers[lane] for lane in self.active])
+            self._steer_wanting_end(allowed)
+            logits = logits.masked_fill(~allowed, -torch.inf)
+        logits = filter_logits(logits, self.settings)
         open_rows = [row for row, lane in enumerate(self.active) if self.lanes[lane].template_open]
         logits[open_rows, EOS] = -torch.inf  # a tune cannot end inside its primed header
         probs = torch.softmax(logits, dim=1)
         return torch.multinomial(probs, 1, generator=self.generator).squeeze(1)
+
+    def _steer_wanting_end(self, allowed: torch.Tensor) -> None:
+        """A lane whose model would end the tune here, where it may not yet, is steered to
+        its end after this character (rather than writing on for thousands)."""
+        blocked = (self.logits.argmax(dim=1) == EOS) & ~allowed[:, EOS]
+        self.steered.update(self.active[row] for row in blocked.nonzero().flatten().tolist())
+
+    def _advance_readers(self) -> None:
+        """Feed each running lane's new character to its reader; near max_chars, steer."""
+        steer_at = self.settings.max_chars - FINISH_MARGIN
+        for number in self.active:
+            lane = self.lanes[number]
+            if not lane.done:
+                sid = self.masks.advance(self.readers[number], lane.text[-1],
+                                         primed=number in self.primed)
+                steer = lane.length >= steer_at or number in self.steered
+                self.readers[number] = self.masks.finish(sid) if steer else sid
 
     def _take(self, lane: _Lane, drawn: int) -> int:
         """Append this step's character to a lane; return the id fed to the model next."""
