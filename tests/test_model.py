@@ -11,7 +11,8 @@ from model_helpers import TUNES, write_tiny_corpus
 
 from abcgen.errors import AbcgenError, InputError
 from abcgen.model.checkpoint import load_checkpoint, load_model, save_checkpoint
-from abcgen.model.data import StreamBatches, TuneBatches, load_corpus, split_tunes, tune_spans
+from abcgen.model.data import (StreamBatches, TuneBatches, as_sampled, load_corpus, split_tunes,
+                               tune_spans)
 from abcgen.model.lstm import PRESETS, CharLSTM, LSTMConfig, preset
 from abcgen.model.vocab import BOS, EOS, UNK, Vocab
 
@@ -39,14 +40,16 @@ def test_corpus_is_encoded_once_and_cached(tmp_path):
     train = corpus.splits["train"]
     assert train.dtype == np.uint8
     assert len(tune_spans(train)) == 6
-    assert corpus.vocab.decode(train) == "".join(TUNES[:6])
+    # every tune starts the way the sampler primes it, whatever its X: number
+    assert corpus.vocab.decode(train) == "".join(as_sampled(t) for t in TUNES[:6])
+    assert corpus.vocab.decode(train).count("X:1\n") == 6
     cached = sorted((folder / "cache").glob("*.npy"))
     assert len(cached) == 3
     # Editing a split re-encodes it under a new name instead of serving stale ids.
     (folder / "val.abc").write_text(TUNES[0], encoding="utf-8")
     again = load_corpus(folder, corpus.vocab)
     assert len(list((folder / "cache").glob("val-*.npy"))) == 2
-    assert corpus.vocab.decode(again.splits["val"]) == TUNES[0]
+    assert corpus.vocab.decode(again.splits["val"]) == as_sampled(TUNES[0])
 
 
 def test_missing_corpus_split_names_the_file(tmp_path):

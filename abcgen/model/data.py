@@ -46,11 +46,23 @@ def read_split(path: Path) -> str:
         raise InputError(f"{path}: cannot read as UTF-8 text: {exc}") from None
 
 
+SAMPLED_FIRST_LINE = "X:1\n"
+"""The line the sampler primes every tune with; training text starts the same way."""
+
+
+def as_sampled(tune: str) -> str:
+    """The tune as the model sees it: its first line, the reference number, written as the
+    sampler primes it. A corpus numbers tunes 1..N, so without this "X:1" is mostly the start
+    of "X:1234", and a model primed with "X:1\n" starts somewhere it has rarely been."""
+    first, _, rest = tune.partition("\n")
+    return SAMPLED_FIRST_LINE + rest if first.startswith("X:") else tune
+
+
 def encode_tunes(tunes: list[str], vocab: Vocab) -> np.ndarray:
     """Encode tunes into one stream [BOS t1 EOS BOS t2 EOS ...] of the vocabulary's dtype."""
     ids: list[int] = []
     for tune in tunes:
-        ids.extend(vocab.encode_tune(tune))
+        ids.extend(vocab.encode_tune(as_sampled(tune)))
     return np.asarray(ids, dtype=vocab.dtype)
 
 
@@ -85,6 +97,7 @@ def load_corpus(folder: str | Path, vocab: Vocab | None = None) -> Corpus:
 def _cached_stream(folder: Path, name: str, text: str, vocab: Vocab) -> np.ndarray:
     digest = hashlib.sha256(text.encode("utf-8"))
     digest.update("\x00".join(vocab.tokens).encode("utf-8"))
+    digest.update(SAMPLED_FIRST_LINE.encode("utf-8"))  # streams made before as_sampled differ
     cache = folder / "cache" / f"{name}-{digest.hexdigest()[:16]}.npy"
     if cache.exists():
         try:
