@@ -1,0 +1,118 @@
+"""Write an evaluation to a report folder: metrics.json, report.md and the PNG plots."""
+
+import json
+from pathlib import Path
+
+from abcgen.errors import AbcgenError
+from abcgen.evaluate import plots
+from abcgen.fileio import atomic_write_text
+
+PLOTS = {
+    "features.png": ("profiles", plots.features_plot),
+    "mgeval_distances.png": ("comparisons", plots.distances_plot),
+    "novelty.png": ("novelty", plots.novelty_plot),
+    "form.png": ("profiles", plots.form_plot),
+}
+VALIDITY_PLOT = "validity.png"
+HEADLINE_NGRAMS = (10, 20)
+"""n-gram lengths quoted in the summary table (metrics.json has all of 1..49)."""
+
+
+def _pct(value: float | None) -> str:
+    """A share as a percentage; a dash where there was nothing to measure."""
+    return "–" if value is None else f"{value:.1%}"
+
+
+def _summary_rows(m: dict) -> list[tuple[str, str, str]]:
+    """(figure, generated, test split) rows of the summary table."""
+    v, nov = m["validity"], m["novelty"]
+    form = {name: m["distributions"][name]["structure"] for name in ("generated", "test")}
+    rows = [
+        ("no `check` errors before repair", *(_pct(v[n]["no_check_errors"]) for n in v)),
+        ("bars of the right length (raw)", *(_pct(v[n]["bars_right_length"]) for n in v)),
+        ("complete header (X T M L K)", *(_pct(v[n]["header_completeness"]["all"]) for n in v)),
+        ("distinct titles per tune", *(_pct(v[n]["title_uniqueness"]) for n in v)),
+        ("repaired / failed repair", *(f"{_pct(v[n]['repaired'])} / {_pct(v[n]['failed'])}"
+                                       for n in v)),
+        ("**valid after repair**", *(_pct(v[n]["valid_after_repair"]) for n in v)),
+        ("copies (≥ 50 % of the body found in one training tune run)",
+         *(_pct(nov[n]["copies"]) for n in nov)),
+        ("mean longest run found in training, share of body",
+         *(_pct(nov[n]["copied_share_mean"]) for n in nov)),
+    ]
+    rows += [(f"novel {k}-grams", *(_pct(nov[n]["novel_ngrams"][k]) for n in nov))
+             for k in HEADLINE_NGRAMS]
+    rows += [
+        ("tunes with a repeated part", *(_pct(form[n]["with_repeats"]) for n in form)),
+        ("AABB with 8-bar parts", *(_pct(form[n]["aabb_8_bar"]) for n in form)),
+        ("mean parts per tune", *(f"{form[n]['mean_parts']:.2f}" for n in form)),
+        ("parts of 8 bars", *(_pct(form[n]["eight_bar_parts"]) for n in form)),
+    ]
+    return rows
+
+
+def _table(header: tuple[str, ...], rows: list[tuple]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return lines + ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+
+
+def _mgeval_rows(m: dict) -> list[tuple]:
+    gen, val = m["mgeval_vs_test"]["generated"], m["mgeval_vs_test"]["val"]
+    return [(plots.FEATURE_TITLES[f], f"{gen[f]['overlap']:.3f}", f"{gen[f]['kl']:.3f}",
+             f"{val[f]['overlap']:.3f}", f"{val[f]['kl']:.3f}") for f in gen]
+
+
+def _overlap_rows(m: dict) -> list[tuple]:
+    gen, val = (m["distribution_overlap_vs_test"][n] for n in ("generated", "val"))
+    return [(name, f"{gen[name]:.3f}", f"{val[name]:.3f}") for name in gen]
+
+
+def _top_shares(shares: dict[str, float], count: int = 6) -> str:
+    return ", ".join(f"{k} {v:.0%}" for k, v in list(shares.items())[:count])
+
+
+def render_markdown(m: dict) -> str:
+    """report.md: the tables of metrics.json in words, and the plots."""
+    s, bpc = m["settings"], m["bits_per_char"]
+    d = m["distributions"]
+    repairs = m["validity"]["generated"]["repairs_by_kind"]
+    lines = [
+        "# abcgen evaluation", "",
+        f"Model `{s['model']}`; corpus `{s['corpus']}` ({s['train_tunes']} training, "
+        f"{s['test_tunes']} test tunes); {s['n']} tunes sampled with seed {s['seed']} "
+        "(temperature 1), repaired as `abcgen generate` does.", "",
+        f"**Bits per character**: val {bpc['val']:.4f}, test {bpc['test']:.4f}.", "",
+        "## Generated tunes beside the test split", "",
+        *_table(("figure", "generated", "test split (real tunes)"), _summary_rows(m)), "",
+        "## MGEval: distances to the test tunes", "",
+        "Overlap area (OA, 1 is best) and KL divergence (0 is best) between the distances among "
+        "test tunes and the distances from a set's tunes to the test tunes (Yang & Lerch 2020). "
+        "The reference row is the val split: real tunes the model never trained on.", "",
+        *_table(("feature", "generated OA", "generated KL", "val OA", "val KL"), _mgeval_rows(m)),
+        "", "## Meters, keys, modes, rhythms", "",
+        *_table(("distribution", "overlap generated/test", "overlap val/test"), _overlap_rows(m)),
+        "",
+        *(f"- {what}: generated {_top_shares(d['generated'][key])}; test "
+          f"{_top_shares(d['test'][key])}"
+          for what, key in (("meters", "meters"), ("modes", "modes"), ("rhythms", "rhythms"))),
+        "", "## Repairs by kind (generated)", "",
+        *(_table(("kind", "edits"), list(repairs.items())) if repairs else ["none"]), "",
+        "## Plots", "",
+        *(f"![{name}]({name})" for name in (*PLOTS, VALIDITY_PLOT)), "",
+    ]
+    return "\n".join(lines)
+
+
+def write_report(evaluation, out_dir: Path) -> list[Path]:
+    """Write metrics.json, report.md and the plots into `out_dir`; return the files."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise AbcgenError(f"{out_dir}: cannot create the report folder: {exc.strerror}") from None
+    files = [plot(getattr(evaluation, source), out_dir / name)
+             for name, (source, plot) in PLOTS.items()]
+    files.append(plots.validity_plot(evaluation.metrics["validity"], out_dir / VALIDITY_PLOT))
+    files.append(atomic_write_text(out_dir / "metrics.json",
+                                   json.dumps(evaluation.metrics, indent=2) + "\n"))
+    files.append(atomic_write_text(out_dir / "report.md", render_markdown(evaluation.metrics)))
+    return files
