@@ -108,7 +108,8 @@ def validity_row(texts: list[str]) -> tuple[dict, list[Tune]]:
     row.update(repaired=share(summary["repaired"], len(texts)),
                failed=share(len(summary["failures"]), len(texts)),
                repairs_by_kind=summary["repairs_by_kind"], failures=summary["failures"],
-               valid_after_repair=valid_share(tunes, len(texts)))
+               # of the tunes repair writes out (a failed sample is dropped and counted above)
+               valid_after_repair=valid_share(tunes, len(tunes)) if tunes else 0.0)
     return row, tunes
 
 

@@ -34,7 +34,8 @@ def _summary_rows(m: dict) -> list[tuple[str, str, str]]:
         ("distinct titles per tune", *(_pct(v[n]["title_uniqueness"]) for n in v)),
         ("repaired / failed repair", *(f"{_pct(v[n]['repaired'])} / {_pct(v[n]['failed'])}"
                                        for n in v)),
-        ("**valid after repair**", *(_pct(v[n]["valid_after_repair"]) for n in v)),
+        ("**valid after repair** (of the tunes written)",
+         *(_pct(v[n]["valid_after_repair"]) for n in v)),
         ("copies (≥ 50 % of the body found in one training tune run)",
          *(_pct(nov[n]["copies"]) for n in nov)),
         ("mean longest run found in training, share of body",
