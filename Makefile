@@ -74,7 +74,8 @@ lint: setup
 pretrained: setup
 	$(ABCGEN) corpus build music21 --out $(CORPUS)
 	$(ABCGEN) train --corpus $(CORPUS) --out runs/pretrained --preset small --max-minutes 55 --seed 1
-	$(PY) -m abcgen.model.bundle runs/pretrained/best.pt
+	$(ABCGEN) evaluate --model runs/pretrained/best.pt --corpus $(CORPUS) -n 500 --seed 0 --out runs/pretrained/eval
+	$(PY) -m abcgen.model.bundle runs/pretrained/best.pt runs/pretrained/eval/metrics.json
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -148,3 +148,22 @@ def test_train_options_default_to_the_library_defaults():
     options = {name: p.default for name, p in inspect.signature(train_cmd).parameters.items()
                if p.default is not inspect.Parameter.empty}
     assert options == {name: library[name] for name in options}
+
+
+def test_model_card_carries_the_evaluation_figures(checkpoint, tmp_path):
+    from abcgen.model.bundle import bundle
+
+    metrics = {
+        "settings": {"model": "runs/x/best.pt", "corpus": "data/corpus", "n": 500, "seed": 0},
+        "validity": {"generated": {"no_check_errors": 0.62, "bars_right_length": 0.97,
+                                   "header_completeness": {"all": 0.9},
+                                   "valid_after_repair": 1.0, "failed": 0.004}},
+        "novelty": {"generated": {"copies": 0.0, "novel_ngrams": {"10": 0.8}}},
+        "mgeval_vs_test": {"generated": {"pitch_class": {"overlap": 0.95},
+                                         "note_length": {"overlap": 0.9}}},
+    }
+    (tmp_path / "metrics.json").write_text(json.dumps(metrics))
+    bundle(checkpoint, tmp_path / "pretrained", evaluation=tmp_path / "metrics.json")
+    card = (tmp_path / "pretrained" / "MODEL_CARD.md").read_text()
+    assert "## Evaluation" in card and "62.0%" in card and "100.0% of the tunes written" in card
+    assert "pitch class 0.95" in card and "-n 500 --seed 0" in card

@@ -88,8 +88,32 @@ def model_card(record: dict) -> str:
     return "\n".join(lines)
 
 
-def bundle(checkpoint: str | Path, out_dir: str | Path = PRETRAINED_DIR) -> Path:
-    """Copy a checkpoint's shippable part to `out_dir`/model.pt and write its model card."""
+def evaluation_lines(metrics: dict) -> list[str]:
+    """The model card's evaluation section from `abcgen evaluate`'s metrics.json."""
+    settings, validity = metrics["settings"], metrics["validity"]["generated"]
+    novelty, mgeval = metrics["novelty"]["generated"], metrics["mgeval_vs_test"]["generated"]
+    overlaps = ", ".join(f"{name.replace('_', ' ')} {row['overlap']:.2f}"
+                         for name, row in mgeval.items())
+    return [
+        "## Evaluation", "",
+        f"`abcgen evaluate --model {settings['model']} --corpus {settings['corpus']} "
+        f"-n {settings['n']} --seed {settings['seed']}` (full report: `report.md` beside "
+        "its metrics.json):",
+        f"- raw samples with no `check` error: {validity['no_check_errors']:.1%}; complete "
+        f"headers (X T M L K): {validity['header_completeness']['all']:.1%}; bars of the "
+        f"right length: {validity['bars_right_length']:.1%}",
+        f"- after repair: {validity['valid_after_repair']:.1%} of the tunes written are valid; "
+        f"{validity['failed']:.1%} of the samples could not be repaired (dropped)",
+        f"- novelty: {novelty['copies']:.1%} copies of a training tune; novel 10-grams "
+        f"{novelty['novel_ngrams']['10']:.1%}",
+        f"- MGEval-style overlap with the test split: {overlaps}", "",
+    ]
+
+
+def bundle(checkpoint: str | Path, out_dir: str | Path = PRETRAINED_DIR,
+           evaluation: str | Path | None = None) -> Path:
+    """Copy a checkpoint's shippable part to `out_dir`/model.pt and write its model card
+    (with an evaluation section when `evaluation`, an `abcgen evaluate` metrics.json, is given)."""
     record = load_checkpoint(checkpoint)
     model_from_checkpoint(record, checkpoint)  # refuse weights that do not rebuild
     missing = [key for key in SHIPPED_KEYS if key not in record]
@@ -101,16 +125,20 @@ def bundle(checkpoint: str | Path, out_dir: str | Path = PRETRAINED_DIR) -> Path
     if target.stat().st_size > MAX_BUNDLE_BYTES:
         target.unlink()
         raise AbcgenError(f"{checkpoint}: the weights take more than 20 MB; bundle a smaller preset")
-    atomic_write_text(Path(out_dir) / "MODEL_CARD.md", model_card(record))
+    card = model_card(record)
+    if evaluation is not None:
+        card += "\n".join(evaluation_lines(json.loads(Path(evaluation).read_text())))
+    atomic_write_text(Path(out_dir) / "MODEL_CARD.md", card)
     return target
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 1:
-        print("usage: python -m abcgen.model.bundle RUN/best.pt", file=sys.stderr)
+    if len(argv) not in (1, 2):
+        print("usage: python -m abcgen.model.bundle RUN/best.pt [EVAL/metrics.json]",
+              file=sys.stderr)
         return 2
     try:
-        target = bundle(argv[0])
+        target = bundle(argv[0], evaluation=argv[1] if len(argv) == 2 else None)
     except AbcgenError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
