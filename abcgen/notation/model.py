@@ -149,10 +149,11 @@ class ChordSymbolEvent:
     bass: int | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Bar:
     """One performed bar: `number` counts written bars from 0, `onset` in quarter notes,
-    `duration` and `expected` (the meter's bar) in whole notes; `expected` None in free meter."""
+    `duration` and `expected` (the meter's bar) in whole notes; `expected` None in free meter.
+    Read-only in spirit (not frozen, for speed, like NoteEvent)."""
 
     number: int
     onset: Fraction

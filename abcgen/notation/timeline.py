@@ -152,7 +152,8 @@ def _perform(performed) -> tuple[list[NoteEvent], list[ChordSymbolEvent], list[B
             if symbol is not None:
                 chords.append(ChordSymbolEvent(text, _quarters(onset + offset), *symbol))
         onset += bar.duration
-    joined = sorted(_join_ties(raw, tied), key=lambda event: event[1])  # stable: chord order
+    # Notes are placed in time order bar by bar, so `raw` is already sorted by onset.
+    joined = _join_ties(raw, tied) if any(tied) else raw
     events = [NoteEvent(pitch, _quarters(start), _quarters(length), note.velocity, note.grace,
                         note.decorations, index, note.line, note.col)
               for pitch, start, length, note, index in joined]
