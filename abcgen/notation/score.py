@@ -78,7 +78,7 @@ def from_ticks(ticks: int) -> Fraction:
     return value
 
 
-@dataclass
+@dataclass(slots=True)
 class WrittenNote:
     """A note (or grace note) inside a written bar; `offset`/`duration` in ticks."""
 
@@ -93,7 +93,7 @@ class WrittenNote:
     col: int
 
 
-@dataclass
+@dataclass(slots=True)
 class WrittenBar:
     """A bar as written, with the repeat and ending marks at its two ends; times in ticks
     (`expected`, the meter's bar, None in free meter)."""
