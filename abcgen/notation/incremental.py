@@ -270,7 +270,9 @@ def _end_field(state: ReaderState) -> ReaderState | None:
                              hornpipe_ok=_hornpipe_meter(value))
     if field == "L":
         return done._replace(unit_ticks=to_ticks(parse_unit_length(value)))
-    return done._replace(phase="body") if field == "K" else done
+    if field == "K":  # the body needs only the meter and unit: one body state per bar state
+        return START._replace(phase="body", bar_ticks=done.bar_ticks, unit_ticks=done.unit_ticks)
+    return done
 
 
 # -- body --------------------------------------------------------------------------------
@@ -502,6 +504,7 @@ def _end_note(state: ReaderState) -> ReaderState | None:
         token="", text="", letter="", length="", greedy=False, used=state.used + ticks,
         has_note=state.has_note or state.token == "note", factor=(1, 1), broken_length=None,
         tuplet_left=tuplet_left, tuplet_length=state.length if tuplet_left else None,
+        tuplet_ratio=state.tuplet_ratio if tuplet_left else (1, 1),
         tie=None, last_note=(state.length, ticks) if not state.tuplet_left
         and state.broken_length is None else None)
 
@@ -514,7 +517,7 @@ def _grace_step(state: ReaderState, char: str) -> ReaderState | None:
             and len(state.text) < MAX_OCTAVE_MARKS:
         return state._replace(text=state.text + char)
     if char == "}" and state.grace_notes:
-        return state._replace(token="graced", letter="", text="")
+        return state._replace(token="graced", letter="", text="", grace_notes=0)
     return None
 
 
@@ -582,6 +585,15 @@ def _repeats_after(state: ReaderState, token: str) -> dict | None:
         return None  # near the end every bar line must close what is open
     flags["ending_bar"] = bool(ending)
     return flags
+
+
+def mask_key(state: ReaderState) -> ReaderState:
+    """A state with the same allowed characters as `state`, shared by more states (so masks
+    can be cached by it): a note letter being written matters only by its case (which
+    octave mark follows it); the letter itself only shapes the state after a tie."""
+    if state.token in ("note", "grace") and state.letter:
+        return state._replace(letter="A" if state.letter.isupper() else "a")
+    return state
 
 
 def allowed_chars(state: ReaderState, alphabet) -> set[str]:

@@ -1,0 +1,133 @@
+"""Masks for constrained sampling: per sequence, the characters that keep its tune valid.
+
+The incremental reader (abcgen.notation.incremental) decides; this module makes it cheap.
+Reader states are interned to small integers; the next state for (state, character) and the
+allowed-character mask of each state are computed once and cached, so a sampling step costs
+one dictionary look-up per sequence and one row gather for the batch.
+"""
+
+import torch
+
+from abcgen.model.vocab import EOS, SPECIAL_TOKENS, Vocab
+from abcgen.notation.incremental import (FIELD_VALUES, LOST, START, ReaderState,
+                                        allowed_chars, can_end, finishing, mask_key, step,
+                                        step_primed)
+
+FINISH_MARGIN = 48
+"""Characters before max_chars at which a tune is steered to its end (close the bar, the
+repeat and the tune): enough for a bar of the longest notes, its bar line and the end."""
+MAX_CACHED_MOVES = 1 << 20
+"""The transition cache is emptied when it grows past this many entries (memory bound)."""
+
+
+_SHARED: dict[tuple, "ConstraintMasks"] = {}
+
+
+def shared_masks(vocab: Vocab, device: torch.device | str = "cpu") -> "ConstraintMasks":
+    """One ConstraintMasks per vocabulary and device for the whole process: its caches
+    carry over from one batch (one `generate`, one benchmark batch) to the next."""
+    key = (vocab.tokens, str(device))
+    if key not in _SHARED:
+        _SHARED.clear()  # one model at a time: don't keep old vocabularies' tables
+        _SHARED[key] = ConstraintMasks(vocab, device)
+    return _SHARED[key]
+
+
+class ConstraintMasks:
+    """Interned reader states with their cached transitions and (V,) boolean masks."""
+
+    def __init__(self, vocab: Vocab, device: torch.device | str = "cpu"):
+        self.vocab, self.device = vocab, device
+        self.chars = vocab.tokens[len(SPECIAL_TOKENS):]
+        self.index = {char: len(SPECIAL_TOKENS) + i for i, char in enumerate(self.chars)}
+        self.states: list[ReaderState] = []
+        self.row_of: list[int | None] = []
+        """Each state's row in `table`, None until a draw asks for it (masks are lazy)."""
+        self.rows_by_key: dict[ReaderState, int] = {}
+        """Mask rows by incremental.mask_key: states that allow the same characters share one."""
+        self.ids: dict[ReaderState, int] = {}
+        self.moves: dict[tuple[int, str, bool], int] = {}
+        self.steered: dict[int, int] = {}
+        self.table = torch.zeros(0, len(vocab), dtype=torch.bool, device=device)
+        self.free = self.intern(LOST)
+        """The state of a sequence the reader can't follow (forced text): every character."""
+        self.dead_ends = 0
+        """Masks that allowed nothing (should stay 0; such a row falls back to the end marker)."""
+
+    def intern(self, state: ReaderState) -> int:
+        """The id of `state` (its mask is computed when first asked for)."""
+        sid = self.ids.get(state)
+        if sid is None:
+            sid = self.ids[state] = len(self.states)
+            self.states.append(state)
+            self.row_of.append(None)
+        return sid
+
+    def _mask(self, state: ReaderState) -> torch.Tensor:
+        """Allowed next characters. In an M:, L: or K: value a character is also refused
+        when the vocabulary can't go on from it (a key spelt with a letter it lacks)."""
+        row = torch.zeros(len(self.vocab), dtype=torch.bool)
+        allowed = allowed_chars(state, self.chars)
+        if state.phase == "head" and state.field in FIELD_VALUES:
+            allowed = {char for char in allowed if self._goes_on(step(state, char))}
+        row[[self.index[char] for char in allowed]] = True
+        row[EOS] = can_end(state)
+        if not row.any():
+            self.dead_ends += 1
+            row[EOS] = True
+        return row
+
+    def _goes_on(self, state: ReaderState) -> bool:
+        return state.phase != "head" or bool(allowed_chars(state, self.chars))
+
+    def _add_row(self, row: torch.Tensor) -> int:
+        """Append a mask row and return its index; the table grows by doubling."""
+        count = len(self.rows_by_key)
+        if count >= self.table.size(0):
+            grown = torch.zeros(max(2 * count, 64), len(self.vocab), dtype=torch.bool,
+                                device=self.device)
+            grown[: self.table.size(0)] = self.table
+            self.table = grown
+        self.table[count] = row.to(self.device)
+        return count
+
+    def start(self, text: str) -> int:
+        """The state id after the primed text (each character read in turn)."""
+        sid = self.intern(START)
+        for char in text:
+            sid = self.advance(sid, char, primed=True)
+        return sid
+
+    def advance(self, sid: int, char: str, primed: bool = False) -> int:
+        """The state id after `char` (`primed`: text the user gave, not the model); the free
+        state when the character was forced on a sequence (a cut title, a primed value) that
+        the reader can't follow."""
+        move = self.moves.get((sid, char, primed))
+        if move is None:
+            if len(self.moves) > MAX_CACHED_MOVES:
+                self.moves.clear()
+            after = (step_primed if primed else step)(self.states[sid], char)
+            move = self.moves[(sid, char, primed)] = self.intern(after or LOST)
+        return move
+
+    def finish(self, sid: int) -> int:
+        """The steered-to-end version of a state (near max_chars)."""
+        steered = self.steered.get(sid)
+        if steered is None:
+            steered = self.steered[sid] = self.intern(finishing(self.states[sid]))
+        return steered
+
+    def rows(self, sids: list[int]) -> torch.Tensor:
+        """(len(sids), V) boolean: the characters allowed next in each sequence."""
+        for sid in sids:
+            if self.row_of[sid] is None:
+                self.row_of[sid] = self._row(self.states[sid])
+        return self.table[torch.tensor([self.row_of[sid] for sid in sids], device=self.device)]
+
+    def _row(self, state: ReaderState) -> int:
+        key = mask_key(state)
+        row = self.rows_by_key.get(key)
+        if row is None:
+            row = self._add_row(self._mask(key))
+            self.rows_by_key[key] = row
+        return row

@@ -1,0 +1,211 @@
+"""Constrained sampling: the incremental reader agrees with `check`, a constrained batch
+only writes tunes `check` accepts, and the mask never leaves a sequence without a move."""
+
+import random
+from pathlib import Path
+
+import pytest
+import torch
+from model_helpers import TUNES
+
+from abcgen.model.constrain import FINISH_MARGIN, ConstraintMasks
+from abcgen.model.lstm import CharLSTM, preset
+from abcgen.model.sample import SampleSettings, header_template, sample_tunes
+from abcgen.model.vocab import EOS, SPECIAL_TOKENS, Vocab
+from abcgen.notation import check_text, dumps, read_abc, read_tunes
+from abcgen.notation.incremental import (START, allowed_chars, can_end, finishing, mask_key,
+                                        step)
+from abcgen.notation.writer import clean_tune
+
+FIXTURES = Path(__file__).parent / "fixtures"
+# Every character of the reader's subset, so a vocabulary built from a few tunes can spell
+# every key, meter and length the reader offers.
+SUBSET_CHARS = "ABCDEFGabcdefgz^_=,'/0123456789|:][(){}~<>- #\nXTMLRKmajinxorphylc"
+
+
+def _errors(text: str) -> list[str]:
+    return [issue.code for issue in check_text(text) if issue.severity == "error"]
+
+
+def _walk(text: str):
+    """The reader's states along `text`: (index, state) until it refuses a character."""
+    state = START
+    for index, char in enumerate(text):
+        state = step(state, char)
+        yield index, state
+        if state is None:
+            return
+
+
+def _accepts(text: str) -> bool:
+    """Whether the reader takes every character of `text` and lets the tune end after it."""
+    last = START
+    for _, state in _walk(text):
+        if state is None:
+            return False
+        last = state
+    return can_end(last)
+
+
+def _fixture_tunes() -> list[str]:
+    """The held-out fixtures, normalised as the corpus writes them (the model's dialect)."""
+    texts = []
+    for path in sorted(FIXTURES.glob("*.abc")):
+        texts += [dumps(clean_tune(tune)) for tune in read_tunes(read_abc(path))]
+    return texts + TUNES
+
+
+def test_reader_agrees_with_check_on_every_prefix_of_the_fixtures():
+    accepted = 0
+    for text in _fixture_tunes():
+        whole = _accepts(text)
+        accepted += whole
+        for index, state in _walk(text):
+            if state is not None and can_end(state):  # the reader would let it end here
+                prefix = text[: index + 1]
+                assert _errors(prefix) == [], prefix
+        if whole:
+            assert _errors(text) == [], text
+    assert accepted >= 30  # the subset covers the corpus style: the fixtures mostly parse
+
+
+def test_the_fast_allowed_set_is_exactly_the_characters_step_accepts():
+    """allowed_chars' shortcuts, and the mask cache's key, change no verdict."""
+    alphabet = sorted(set(SUBSET_CHARS) | set("".join(TUNES)))
+    for text in _fixture_tunes()[::3]:
+        for _, state in _walk(text):
+            if state is None:
+                break
+            for steered in (state, finishing(state)):
+                expected = {char for char in alphabet if step(steered, char) is not None}
+                assert allowed_chars(steered, alphabet) == expected
+                assert allowed_chars(mask_key(steered), alphabet) == expected
+
+
+BROKEN = {  # one kind of error each, from the first tiny-corpus tune
+    "bar-length": ("|dfa afd|", "|dfa afdd|"),
+    "unclosed-repeat": ("e2A:|", "e2A|"),
+    "bad-ending": ("e2A:|", "e2A:|1dfa afd|]"),
+    "unclosed-slur": ("|dfa afd|", "|(dfa afd|"),
+    "unopened-slur": ("|dfa afd|", "|dfa) afd|"),
+    "unclosed-tuplet": ("e2A:|", "e2A (3:|"),
+    "unclosed-chord": ("|dfa afd|", "|dfa [af|"),
+    "unclosed-grace": ("|dfa afd|", "|dfa {af|"),
+    "bad-tie": ("|dfa afd|", "|dfa- gfd|"),
+    "bad-broken-rhythm": ("|dfa afd|", "|>dfa afd|"),
+    "bad-character": ("|dfa afd|", "|dfa aQfd|"),
+    "missing-title": ("T:The Kitchen Jig\n", ""),
+    "empty-title": ("T:The Kitchen Jig\n", "T:\n"),
+    "missing-meter": ("M:6/8\n", ""),
+    "invalid-meter": ("M:6/8\n", "M:6/x\n"),
+    "invalid-length": ("L:1/8\n", "L:0\n"),
+    "missing-key": ("K:D\n", ""),
+    "invalid-key": ("K:D\n", "K:Dq\n"),
+    "key-not-last": ("K:D\n", "K:D\nL:1/8\n"),
+    "hornpipe-meter": ("L:1/8\n", "L:1/8\nR:hornpipe\n"),
+    "no-notes": ("|:A|dfa afd|gfe fdB|AFA dFA|Bee e2A:|", "z6|"),
+}
+
+
+@pytest.mark.parametrize("code", sorted(BROKEN))
+def test_reader_refuses_tunes_with_each_kind_of_error(code):
+    old, new = BROKEN[code]
+    text = TUNES[0].replace(old, new, 1)
+    assert code in [issue.code for issue in check_text(text)]
+    assert _accepts(TUNES[0]) and not _accepts(text)
+
+
+def _vocab() -> Vocab:
+    return Vocab.from_texts(TUNES + [SUBSET_CHARS])
+
+
+def test_random_walks_never_meet_an_empty_mask_and_always_end_valid():
+    """Walk the masks with random choices (any model could make them): a move always exists,
+    steering ends every walk before its limit, and each walk is a tune `check` accepts."""
+    vocab, rng = _vocab(), random.Random(5)
+    masks = ConstraintMasks(vocab)
+    limit = 260
+    for _ in range(60):
+        sid, text = masks.start("X:1\n"), "X:1\n"
+        while True:
+            allowed = masks.rows([sid])[0].nonzero().flatten().tolist()
+            assert allowed
+            choice = rng.choice(allowed)
+            if choice == EOS or (vocab.tokens[choice] == "\n" and text.endswith("\n")):
+                break
+            text += vocab.tokens[choice]
+            sid = masks.advance(sid, text[-1])
+            if len(text) >= limit - FINISH_MARGIN:
+                sid = masks.finish(sid)
+            assert len(text) < limit
+        assert _errors(text) == [], text
+    assert masks.dead_ends == 0
+
+
+@pytest.fixture(scope="module")
+def untrained():
+    torch.manual_seed(0)
+    vocab = _vocab()
+    return CharLSTM(preset("tiny", vocab_size=len(vocab))), vocab
+
+
+@pytest.mark.parametrize("settings", [dict(), dict(temperature=0.7, top_k=8, top_p=0.95)])
+def test_a_constrained_batch_only_writes_tunes_check_accepts(untrained, settings):
+    model, vocab = untrained
+    for seed in range(3):
+        tunes = sample_tunes(model, vocab, 12, None,
+                             SampleSettings(seed=seed, max_chars=300, constrained=True, **settings))
+        for tune in tunes:
+            assert _errors(tune.text) == [], tune.text
+        assert sum(tune.complete for tune in tunes) >= 10
+
+
+@pytest.mark.parametrize("fields, written", [
+    (dict(meter="3/4", key="Ador"), "\nM:3/4\nK:Ador\n"),
+    (dict(meter="none", key="E minor"), "\nM:none\nK:E minor\n"),  # outside the tables
+    (dict(rhythm="hornpipe"), "\nR:hornpipe\nM:"),  # the model adds M:, a hornpipe's
+])
+def test_primed_headers_are_kept_and_still_valid(untrained, fields, written):
+    model, vocab = untrained
+    tunes = sample_tunes(model, vocab, 6, header_template(**fields),
+                         SampleSettings(seed=2, max_chars=300, constrained=True))
+    for tune in tunes:
+        assert written in tune.text
+        assert _errors(tune.text) == [], tune.text
+
+
+def test_unconstrained_sampling_is_unchanged(untrained):
+    """Off by default in the library: the same seed gives the same unconstrained tunes, and
+    an untrained model left alone writes tunes `check` rejects (the constraint is needed)."""
+    model, vocab = untrained
+    settings = SampleSettings(seed=1, max_chars=200)
+    first = sample_tunes(model, vocab, 6, None, settings)
+    assert [t.text for t in first] == [t.text for t in sample_tunes(model, vocab, 6, None, settings)]
+    assert any(_errors(t.text) for t in first)
+
+
+def test_mask_table_covers_markers(untrained):
+    """The markers that stand for no character are never allowed."""
+    _, vocab = untrained
+    masks = ConstraintMasks(vocab)
+    rows = masks.rows([masks.start("X:1\n")])
+    assert not rows[0, : len(SPECIAL_TOKENS)].any()
+
+
+def test_generate_is_constrained_by_default_and_unconstrained_on_request(tmp_path):
+    from typer.testing import CliRunner
+
+    from abcgen.cli.app import _register, app
+    from model_helpers import train_tiny, write_tiny_corpus
+
+    _register()
+    checkpoint, _ = train_tiny(write_tiny_corpus(tmp_path / "corpus"), tmp_path / "run")
+    runner = CliRunner()
+    for extra in ([], ["--unconstrained"]):
+        out = tmp_path / f"tunes{len(extra)}.abc"
+        result = runner.invoke(app, ["generate", "--model", str(checkpoint), "-n", "6",
+                                     "--seed", "4", "--raw", "--max-chars", "400", "-o",
+                                     str(out), *extra])
+        assert result.exit_code == 0, result.output
+        assert len(read_tunes(out.read_text())) >= 1
+    assert _errors((tmp_path / "tunes0.abc").read_text()) == []
