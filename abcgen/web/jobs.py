@@ -197,7 +197,8 @@ def generation_work(request: GenerateRequest, model: ModelHolder) -> Callable[[J
         job.progress(f"writing {request.n} tune(s)", 0, request.n)
         template = header_template(request.title, request.meter, request.key, request.rhythm)
         made = generate(loaded, request.n, template,
-                        SampleSettings(temperature=request.temperature, seed=request.seed))
+                        SampleSettings(temperature=request.temperature, seed=request.seed,
+                                       constrained=True))  # as `abcgen generate` does
         job.folder.mkdir(parents=True, exist_ok=True)
         atomic_write_text(job.folder / "book.abc", made.text)
         if not made.text.strip():
