@@ -114,6 +114,7 @@ class WrittenBar:
     end_col: int = 0
     closed: bool = False
     has_music: bool = False
+    final: bool = False  # closed by `|]`, or by the end of the tune with no bar line
 
 
 class Reporter:
@@ -273,6 +274,7 @@ class Scorer:
         end_line = self.tune.body[-1].line if self.tune.body else self.tune.start_line
         self.check_open_groups(end_line, 1)
         if self.current.has_music or self.current.duration:
+            self.current.final = True
             self.close_bar(end_line, 1)
         if self.open_slurs > 0:
             self.report("unclosed-slur", f"{self.open_slurs} slur(s) opened with ( never closed",
@@ -535,6 +537,7 @@ class Scorer:
         if target is not None:
             target.close_repeat |= close
             target.section_end |= section_end
+            target.final |= match["btype"] == "|]"
         if bar is not None:
             self.close_bar(line, col)
         elif close and target is None:

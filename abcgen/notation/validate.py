@@ -163,6 +163,8 @@ def _short_bar_ok(bars: list[WrittenBar], index: int, part_start: int) -> bool:
     bar = bars[index]
     if index == 0:
         return True
+    if index == len(bars) - 1 and not (bar.final or bar.close_repeat):
+        return False  # abc2midi takes a short last bar only when `|]` or `:|` ends the tune
     at_boundary = _ends_section(bars, index) or _ends_section(bars, index - 1)
     return at_boundary and any(bar.duration + partner.duration == bar.expected
                                for partner in _partners(bars, index, part_start))
@@ -178,6 +180,8 @@ def check_bars(tune: Tune, bars: list[WrittenBar]) -> list[Issue]:
             continue
         off = from_ticks(bar.duration - bar.expected)
         how = f"{abs(off)} too long" if off > 0 else f"{abs(off)} too short"
+        if off < 0 and index == len(bars) - 1:
+            how += "; a short last bar must end the tune with |] or :|"
         issues.append(_issue(tune, "bar-length", f"bar {index + 1} lasts {from_ticks(bar.duration)}"
                              f" of a whole note, the meter's bar is {from_ticks(bar.expected)} "
                              f"({how})", bar.line, bar.col))

@@ -6,7 +6,7 @@ edits; positions come from the lexer's tokens (abcgen.notation.edit), never from
 reading of the text.
 """
 
-from abcgen.notation import Issue, Tune
+from abcgen.notation import Issue, Tune, check_tune
 from abcgen.notation.edit import (FINAL_BAR, BodyEdit, Score, apply_body_edits,
                                   closing_repeat_text, length_span, rebuild, score_groups,
                                   tie_span, token_span, without_ending_text)
@@ -232,6 +232,25 @@ def add_final_bar(tune: Tune) -> tuple[Tune, list[Edit]]:
         return tune, []
     return _apply(tune, [insert_after(tokens[last], FINAL_BAR)]), \
         [Edit("final-bar", *_where(tokens[last]), "added the final bar line |]")]
+
+
+def close_final_bar(tune: Tune, issues: list[Issue]) -> tuple[Tune, list[Edit]]:
+    """A short last bar that adds up with the pickup but ends on `|` or `||` gets `|]`,
+    the end players expect of a short final bar. No edit when that isn't the case."""
+    score = score_groups(tune)
+    last_bar = score.bars[-1] if score.bars else None
+    if last_bar is None or not any((i.line, i.col) == (last_bar.line, last_bar.col)
+                                   for i in issues):
+        return tune, []
+    index = last_music_token(score.tokens)
+    token = score.tokens[index]
+    if token[0] != "bar" or token[3].group(0) not in ("|", "||"):
+        return tune, []
+    mended = _apply(tune, [replace_token(token, FINAL_BAR)])
+    if any(i.code == "bar-length" for i in check_tune(mended)
+           if (i.line, i.col) == (last_bar.line, last_bar.col)):
+        return tune, []  # the bar is wrong in length, not only in its ending: mend_bars' job
+    return mended, [Edit("bar-length", *_where(token), "ended the short last bar with |]")]
 
 
 def _section_opening(score: Score, start: int) -> BodyEdit | None:

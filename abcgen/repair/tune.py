@@ -32,8 +32,18 @@ STAGES = (
     (frozenset({"bad-tie"}), body.drop_bad_ties),
     (frozenset({"unclosed-repeat", "bad-ending"}), body.balance_repeats),
     (frozenset({"unopened-repeat"}), body.open_repeat_for_endings),
-    (frozenset({"bar-length"}), mend_bars),
+    (frozenset({"bar-length"}), lambda tune, issues: _first_change(
+        tune, issues, body.close_final_bar, mend_bars)),
 )
+def _first_change(tune: Tune, issues: list[Issue], *repairs) -> tuple[Tune, list[Edit]]:
+    """The first of `repairs` that changes the tune."""
+    for repair in repairs:
+        mended, edits = repair(tune, issues)
+        if edits:
+            return mended, edits
+    return tune, []
+
+
 TITLE_CODES = frozenset({"missing-title", "empty-title"})
 # Errors no edit can fix: the tune fails with the checker's message as its reason.
 HOPELESS_CODES = frozenset({"no-notes"})
