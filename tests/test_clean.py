@@ -39,3 +39,16 @@ def test_ties_between_different_pitches_are_removed_and_real_ties_kept():
 def test_double_repeat_is_written_the_way_abc2midi_reads_it():
     text = "X:1\nT:t\nM:2/4\nL:1/8\nK:D\n|:ABcd|dcBA:|:defg|gfed:|\n"
     assert clean(text).endswith("|:ABcd|dcBA::defg|gfed:|\n")
+
+
+def test_marks_that_are_no_chord_become_annotations_and_the_tune_ends_with_a_final_bar():
+    text = 'X:1\nT:t\nM:2/4\nL:1/8\nK:D\n"D"AB "4"cd|" Em"dcBA|"^ok"ABcd|\n'
+    cleaned = clean_tune(read_tunes(text)[0])
+    assert dumps(cleaned).endswith('K:D\n"D"AB "^4"cd|"^ Em"dcBA|"^ok"ABcd|]\n')
+    assert not check_tune(cleaned)
+
+
+def test_hornpipes_in_cut_time_are_written_in_common_time():
+    text = "X:1\nT:t\nM:C|\nL:1/8\nR:Hornpipe\nK:D\nABcd efga|gfed cBAG|]\n"
+    cleaned = clean_tune(read_tunes(text)[0])
+    assert cleaned.get("M") == "C" and not check_tune(cleaned)

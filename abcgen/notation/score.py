@@ -506,7 +506,7 @@ class Scorer:
         text = match["qtext"]
         if text[:1] in ANNOTATION_PREFIXES:
             return
-        if text[:1] not in CHORD_ROOTS or not _bass_ok(text):
+        if text[:1] not in CHORD_ROOTS or not bass_ok(text):
             self.report("bad-chord-symbol", f'"{text}" is not a chord symbol (write an '
                         f'annotation "^{text}" instead)', line, col)
             return
@@ -606,7 +606,7 @@ class Scorer:
         self.skipping_voice = voice != self.voice
 
 
-def _bass_ok(text: str) -> bool:
+def bass_ok(text: str) -> bool:
     """A slash in a chord symbol must be followed by its bass note (`"G/B"`, not `"D/nF"`)."""
     slash = text.find("/")
     return slash < 0 or text[slash + 1:slash + 2] in CHORD_ROOTS

@@ -8,7 +8,7 @@ import re
 from abcgen.notation.fields import CANONICAL_ORDER
 from abcgen.notation.lexer import SHORT_DECORATIONS, body_field, strip_comment, tokenize_line
 from abcgen.notation.model import BodyLine, Field, Tune
-from abcgen.notation.score import score_tune
+from abcgen.notation.score import ANNOTATION_PREFIXES, CHORD_ROOTS, bass_ok, score_tune
 
 # Header fields that carry music for the model; the rest (sources, notes, history,
 # discography, transcription, words ...) are dropped by `clean_tune`.
@@ -78,16 +78,51 @@ def _line_voice(text: str, field: tuple[str, str] | None) -> str | None:
 def _normalised_tokens(music: str) -> str:
     """Drop decoration letters no U: defines (O'Neill's and Ryan's `k` stress mark): they are
     not ABC, and a model should not learn them. Write `:|:` as `::`, its equal, which
-    abc2midi 4.84 reads correctly."""
+    abc2midi 4.84 reads correctly, and quoted fingerings or marks that are no chord (`"4"`)
+    as annotations (`"^4"`)."""
     edits = []
     for kind, _, _, match in tokenize_line(music, 0):
         if kind == "short_deco" and match.group(0) not in SHORT_DECORATIONS:
             edits.append((match.span(), ""))
         elif kind == "bar" and match.group(0) == ":|:":
             edits.append((match.span(), "::"))
+        elif kind == "quoted" and _not_a_chord(match["qtext"]):
+            edits.append((match.span(), f'"^{match["qtext"]}"'))  # keep it, as an annotation
     for (start, end), text in reversed(edits):
         music = music[:start] + text + music[end:]
     return music
+
+
+def _hornpipe_in_common_time(header: list[Field]) -> list[Field]:
+    """`R:hornpipe` in `M:C|` or `2/2` is written `M:C`: the same bar, and the meter abc2midi
+    accepts for hornpipes."""
+    rhythm = next((f.value for f in header if f.name == "R"), "")
+    if "hornpipe" not in rhythm.lower():
+        return header
+    fixed = []
+    for field in header:
+        if field.name == "M" and field.value.replace(" ", "") in ("C|", "2/2"):
+            field = Field("M", "C", field.line)
+        fixed.append(field)
+    return fixed
+
+
+def _not_a_chord(text: str) -> bool:
+    """Quoted text that is neither an annotation nor a chord symbol (the checker's rule)."""
+    return text[:1] not in ANNOTATION_PREFIXES and (text[:1] not in CHORD_ROOTS
+                                                    or not bass_ok(text))
+
+
+def _final_bar_line(body: list[BodyLine]) -> list[BodyLine]:
+    """End the tune with `|]` where its last bar line is a plain `|` or `||`."""
+    if not body:
+        return body
+    last = body[-1]
+    tokens = [(kind, match) for kind, _, _, match in tokenize_line(last.text, 0)]
+    if not tokens or tokens[-1][0] != "bar" or tokens[-1][1].group(0) not in ("|", "||"):
+        return body
+    start, end = tokens[-1][1].span()
+    return body[:-1] + [BodyLine(last.text[:start] + "|]" + last.text[end:], last.line)]
 
 
 def _clean_body_line(text: str) -> str | None:
@@ -133,7 +168,8 @@ def without_bad_ties(tune: Tune) -> list[BodyLine]:
 def clean_tune(tune: Tune) -> Tune:
     """The normalised tune the corpus keeps: canonical header, one voice, no comments,
     directives, lyrics, non-music fields, unknown decoration letters or ties between
-    different pitches; single spaces."""
+    different pitches; marks that are no chord as annotations; `|]` at the end; single
+    spaces."""
     tune = Tune(header=tune.header, body=without_bad_ties(tune), file_header=tune.file_header,
                 source=tune.source, start_line=tune.start_line)
     late, music = _split_late_header(tune)
@@ -145,5 +181,6 @@ def clean_tune(tune: Tune) -> Tune:
         text = _clean_body_line(line.text)
         if text is not None:
             body.append(BodyLine(text, line.line))
-    return Tune(header=_canonical_header(header_source), body=body, file_header=[],
-                source=tune.source, start_line=tune.start_line)
+    header = _hornpipe_in_common_time(_canonical_header(header_source))
+    return Tune(header=header, body=_final_bar_line(body),
+                file_header=[], source=tune.source, start_line=tune.start_line)
