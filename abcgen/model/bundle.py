@@ -83,7 +83,11 @@ def model_card(record: dict) -> str:
         f"test: **{metrics.get('test_bpc', float('nan')):.4f} bits/char** "
         "(each tune from a zero state, end marker included)", "",
         "Exact command:", "", "```", train_command(cfg),
-        f"python -m abcgen.model.bundle {shlex.quote(str(Path(cfg['out']) / 'best.pt'))}", "```", "",
+        f"abcgen evaluate --model {shlex.quote(str(Path(cfg['out']) / 'best.pt'))} --corpus "
+        f"{shlex.quote(str(cfg['corpus']))} -n 500 --seed 0 --out "
+        f"{shlex.quote(str(Path(cfg['out']) / 'eval'))}",
+        f"python -m abcgen.model.bundle {shlex.quote(str(Path(cfg['out']) / 'best.pt'))} "
+        f"{shlex.quote(str(Path(cfg['out']) / 'eval' / 'metrics.json'))}", "```", "",
     ]
     return "\n".join(lines)
 
@@ -99,7 +103,8 @@ def evaluation_lines(metrics: dict) -> list[str]:
         f"`abcgen evaluate --model {settings['model']} --corpus {settings['corpus']} "
         f"-n {settings['n']} --seed {settings['seed']}` (full report: `report.md` beside "
         "its metrics.json):",
-        f"- raw samples with no `check` error: {validity['no_check_errors']:.1%}; complete "
+        f"- raw samples (drawn without `generate`'s constraint) with no `check` error: "
+        f"{validity['no_check_errors']:.1%}; complete "
         f"headers (X T M L K): {validity['header_completeness']['all']:.1%}; bars of the "
         f"right length: {validity['bars_right_length']:.1%}",
         f"- after repair: {validity['valid_after_repair']:.1%} of the tunes written are valid; "
