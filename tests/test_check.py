@@ -58,6 +58,8 @@ def test_clean_tunes_have_no_errors(body):
     (HEADER + '"4"GABc dedB|\n', "bad-chord-symbol"),
     ("X:1\nT:t\nM:4/4\nP:AAB\nK:G\nP:A\nGABc dedB|\n", "bad-parts"),
     (HEADER + "GABc dedB:|\nGABc|[1 dedB:|[2 dedB|]\n", "unopened-repeat"),
+    (HEADER + "GABc dT(ed)B|\n", "misplaced-decoration"),
+    (HEADER + "GABc d2>e dB|\n", "unequal-broken-rhythm"),
 ])
 def test_each_problem_is_reported_with_its_code(text, code):
     assert code in codes(text)

@@ -118,6 +118,9 @@ CASES = {
     "a hornpipe in 3/4 loses its R:": (
         "X:1\nT:A\nM:3/4\nL:1/8\nR:Hornpipe\nK:G\nABcd ef|ABcd ef|]\n",
         "X:1\nT:A\nM:3/4\nL:1/8\nK:G\nABcd ef|ABcd ef|]\n", "hornpipe-meter"),
+    "a decoration before a slur is deleted": (
+        HEAD + "ABcd eT(fg)a|ABcd efga|]\n", HEAD + "ABcd e(fg)a|ABcd efga|]\n",
+        "misplaced-decoration"),
     "a Q: that is no tempo is dropped": (
         "X:1\nT:A\nM:4/4\nL:1/8\nQ:Q/1/8e40\nK:G\nABcd efga|ABcd efga|]\n",
         "X:1\nT:A\nM:4/4\nL:1/8\nK:G\nABcd efga|ABcd efga|]\n", "invalid-tempo"),

@@ -43,6 +43,9 @@ CHORD_ROOTS = frozenset("ABCDEFGabcdefg")
 # meaning as a shorthand get the shorthand's name.
 DECORATION_ALIASES = {">": "accent", "emphasis": "accent", "tenuto": "tenuto",
                       "mordent": "lowermordent", "pralltriller": "uppermordent"}
+# http://abcnotation.com/wiki/abc:standard:v2.1#order_of_abc_constructs — what may follow a
+# shorthand decoration (abc2midi: 'Malformed note' for `T(FG)` or `~|`).
+DECORATION_TARGETS = frozenset({"note", "rest", "chord_start", "short_deco", "deco", "quoted"})
 # http://abcnotation.com/wiki/abc:standard:v2.1#pparts
 PART_LETTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 # http://abcnotation.com/wiki/abc:standard:v2.1#propagate-accidentals
@@ -176,12 +179,15 @@ class Scorer:
         self.graces: list[tuple[int, int, int, int]] | None = None
         self.pending_graces: list[tuple[int, int, int, int]] | None = None
         self.group_opened_at = (0, 0)  # where the open chord or grace group began
+        self.deco_at: tuple[int, int] | None = None  # a shorthand decoration not yet used
         self.chord: list[tuple[int, int, bool, int, int]] | None = None
         self.tuplet_left, self.tuplet_ratio = 0, (1, 1)
         self.next_factor = (1, 1)
         self.last_group: list[WrittenNote] = []
         self.last_group_duration = 0
         self.tied_pitches: set[int] = set()
+        self.last_group_length = 0  # written length (ticks) of the last note group
+        self.broken_at: tuple[int, int, int] | None = None  # a > or < waiting for its note
         self.tie_mark: tuple[int, int] | None = None  # (line, col) of the last tie written
         self.tie_letters: dict[tuple[str, int], int | None] = {}  # (letter, octave) -> pitch
         self.open_tie_letters: dict[tuple[str, int], int | None] = {}
@@ -264,6 +270,11 @@ class Scorer:
                 continue
             if self.in_overlay and kind not in ("bar", "eol", "field"):
                 continue
+            if self.deco_at is not None and kind not in DECORATION_TARGETS:
+                self.report("misplaced-decoration", "a decoration must stand right before a "
+                            "note, rest or chord", *self.deco_at)
+            if kind != "short_deco":
+                self.deco_at = None
             handler = handlers.get(kind)
             if handler is not None:
                 handler(line, col, match)
@@ -368,6 +379,7 @@ class Scorer:
     def place(self, pitches: list[tuple[int, bool, int, int]], length: int,
               line: int, col: int) -> None:
         """Put a note group (one note, a chord's notes, or none for a rest) at the cursor."""
+        self.check_broken_partner(length)
         num, den = self.next_factor
         duration = length * num // den
         self.next_factor = (1, 1)
@@ -390,6 +402,7 @@ class Scorer:
         bar.duration += duration
         bar.has_music = True
         self.last_group, self.last_group_duration = group, duration
+        self.last_group_length = length
 
     def place_graces(self, offset: int, duration: int) -> tuple[int, int]:
         """Grace notes take 1/GRACE_DIVIDER of the main note's time, from its start, shared
@@ -480,8 +493,20 @@ class Scorer:
         for note in self.last_group:
             note.duration += extra
         self.current.duration += extra
+        self.broken_at = (line, col, self.last_group_length)
         self.last_group_duration = 0
         self.next_factor = second
+
+    def check_broken_partner(self, length: int) -> None:
+        """Broken rhythm joins notes of equal written length (abc2midi: 'Cannot apply broken
+        rhythm. Notes not equal durations'; the standard calls other cases undefined)."""
+        if self.broken_at is None:
+            return
+        line, col, before = self.broken_at
+        self.broken_at = None
+        if before != length:
+            self.report("unequal-broken-rhythm", "broken rhythm between notes of different "
+                        "lengths", line, col)
 
     # -- marks ----------------------------------------------------------------------------
 
@@ -493,6 +518,7 @@ class Scorer:
             self.decorations.append(DECORATION_ALIASES.get(name, name))
 
     def on_short_deco(self, line: int, col: int, match) -> None:
+        self.deco_at = (line, col)
         name = SHORT_DECORATIONS.get(match.group(0))
         if name is None:
             self.report("bad-character", f"'{match.group(0)}' is not ABC here (no U: defines it)",

@@ -40,6 +40,8 @@ CODES = {
     "bad-tuplet": "an unplayable tuplet",
     "bad-broken-rhythm": "> or < without a note before it",
     "bad-tie": "a tie between notes of different pitches",
+    "unequal-broken-rhythm": "> or < between notes of different written lengths",
+    "misplaced-decoration": "a decoration that doesn't stand right before a note",
     "bad-character": "a character that is not ABC",
     "bad-duration": "an absurd length",
     "bad-repeat": "a repeat sign where none can be",
