@@ -60,6 +60,7 @@ def test_clean_tunes_have_no_errors(body):
     (HEADER + "GABc dedB:|\nGABc|[1 dedB:|[2 dedB|]\n", "unopened-repeat"),
     (HEADER + "GABc dT(ed)B|\n", "misplaced-decoration"),
     (HEADER + "GABc d2>e dB|\n", "unequal-broken-rhythm"),
+    (HEADER + "GABc Hd>e dB|\n", "unequal-broken-rhythm"),
 ])
 def test_each_problem_is_reported_with_its_code(text, code):
     assert code in codes(text)

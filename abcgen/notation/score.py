@@ -46,6 +46,8 @@ DECORATION_ALIASES = {">": "accent", "emphasis": "accent", "tenuto": "tenuto",
 # http://abcnotation.com/wiki/abc:standard:v2.1#order_of_abc_constructs — what may follow a
 # shorthand decoration (abc2midi: 'Malformed note' for `T(FG)` or `~|`).
 DECORATION_TARGETS = frozenset({"note", "rest", "chord_start", "short_deco", "deco", "quoted"})
+# Decorations abc2midi plays by changing a note's length (so broken rhythm can't apply).
+LENGTH_DECORATIONS = frozenset({"staccato", "fermata"})
 # http://abcnotation.com/wiki/abc:standard:v2.1#pparts
 PART_LETTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 # http://abcnotation.com/wiki/abc:standard:v2.1#propagate-accidentals
@@ -187,7 +189,8 @@ class Scorer:
         self.last_group_duration = 0
         self.tied_pitches: set[int] = set()
         self.last_group_length = 0  # written length (ticks) of the last note group
-        self.broken_at: tuple[int, int, int] | None = None  # a > or < waiting for its note
+        self.broken_at: tuple | None = None  # a > or < waiting for its note: where, the note
+        # before's written length and decorations
         self.tie_mark: tuple[int, int] | None = None  # (line, col) of the last tie written
         self.tie_letters: dict[tuple[str, int], int | None] = {}  # (letter, octave) -> pitch
         self.open_tie_letters: dict[tuple[str, int], int | None] = {}
@@ -493,18 +496,20 @@ class Scorer:
         for note in self.last_group:
             note.duration += extra
         self.current.duration += extra
-        self.broken_at = (line, col, self.last_group_length)
+        before = self.last_group[0].decorations if self.last_group else ()
+        self.broken_at = (line, col, self.last_group_length, before)
         self.last_group_duration = 0
         self.next_factor = second
 
     def check_broken_partner(self, length: int) -> None:
         """Broken rhythm joins notes of equal written length (abc2midi: 'Cannot apply broken
-        rhythm. Notes not equal durations'; the standard calls other cases undefined)."""
+        rhythm. Notes not equal durations'; the standard calls other cases undefined). abc2midi
+        plays staccato and fermata notes shorter or longer, so those can't take part either."""
         if self.broken_at is None:
             return
-        line, col, before = self.broken_at
+        line, col, before, marks = self.broken_at
         self.broken_at = None
-        if before != length:
+        if before != length or LENGTH_DECORATIONS & {*marks, *self.decorations}:
             self.report("unequal-broken-rhythm", "broken rhythm between notes of different "
                         "lengths", line, col)
 

@@ -40,7 +40,7 @@ CODES = {
     "bad-tuplet": "an unplayable tuplet",
     "bad-broken-rhythm": "> or < without a note before it",
     "bad-tie": "a tie between notes of different pitches",
-    "unequal-broken-rhythm": "> or < between notes of different written lengths",
+    "unequal-broken-rhythm": "> or < between notes of different lengths, or staccato/fermata notes",
     "misplaced-decoration": "a decoration that doesn't stand right before a note",
     "bad-character": "a character that is not ABC",
     "bad-duration": "an absurd length",
