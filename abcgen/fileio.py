@@ -1,7 +1,10 @@
-"""Atomic file writes: a reader never sees a half-written file under its final name."""
+"""File names and atomic writes: a title becomes a safe slug, and a reader never sees a
+half-written file under its final name."""
 
 import os
+import re
 import tempfile
+import unicodedata
 from pathlib import Path
 
 
@@ -36,3 +39,19 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes, durable: bool = Tru
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     """Write `text` as UTF-8 atomically (see `atomic_write_bytes`)."""
     return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+SLUG_CHARS = 48  # longest slug: long titles stay readable in a file list
+NOT_SLUG = re.compile(r"[^a-z0-9]+")  # everything that is not kept becomes one hyphen
+
+
+def slugify(title: str, fallback: str = "tune") -> str:
+    """A lower-case ASCII slug of `title`: 'Tom's Jig (No. 2)' -> 'toms-jig-no-2'.
+
+    Accents are folded ('Ríl' -> 'ril'), apostrophes dropped, every other run of
+    non-alphanumerics becomes one hyphen; a title with no letters or digits gives `fallback`.
+    """
+    folded = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode("ascii")
+    folded = folded.lower().replace("'", "")
+    slug = NOT_SLUG.sub("-", folded).strip("-")
+    return slug[:SLUG_CHARS].rstrip("-") or fallback

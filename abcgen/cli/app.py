@@ -1,7 +1,7 @@
 """The typer app, the shared error handling and the registration of every stage's commands."""
 
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 import typer
@@ -45,22 +45,11 @@ def fail(message: str, code: int = 2) -> None:
 def _register() -> None:
     # Each stage module adds its commands to `app` when imported; the modules themselves keep
     # torch/music21 imports inside the command bodies so `abcgen --help` stays fast.
-    from abcgen.cli import notation_cmds  # noqa: F401
-    for optional in ("corpus_cmds", "model_cmds", "render_cmds", "repair_cmds", "system_cmds",
-                     "evaluate_cmds", "songbook_cmds", "serve_cmds"):
-        _import_if_present(optional)
-
-
-def _import_if_present(name: str) -> None:
-    import importlib.util
-
-    if importlib.util.find_spec(f"abcgen.cli.{name}") is not None:
-        importlib.import_module(f"abcgen.cli.{name}")
+    from abcgen.cli import (corpus_cmds, evaluate_cmds, model_cmds, notation_cmds,  # noqa: F401
+                            render_cmds, repair_cmds, serve_cmds, songbook_cmds, system_cmds)
 
 
 def main(argv: list[str] | None = None) -> None:
     _register()
     app(args=argv if argv is not None else sys.argv[1:], prog_name="abcgen")
 
-
-Command = Callable[..., None]

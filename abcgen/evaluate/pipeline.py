@@ -56,18 +56,16 @@ def body_text(tune: Tune) -> str:
 def sample_raw(model_path: str | Path | None, n: int, seed: int,
                progress: Progress) -> list[str]:
     """`n` raw samples from the model, exactly as drawn (batches of SAMPLE_BATCH)."""
-    from abcgen.model.checkpoint import load_model
-    from abcgen.model.runtime import limit_threads, pick_device
-    from abcgen.model.sample import SampleSettings, resolve_model_path, sample_tunes
+    from abcgen.generate import load_generator
+    from abcgen.model.sample import SampleSettings, sample_tunes
 
-    limit_threads()
-    model, vocab, _ = load_model(resolve_model_path(model_path))
-    model.to(pick_device("auto"))
+    loaded = load_generator(model_path)
     texts: list[str] = []
     for index, start in enumerate(range(0, n, SAMPLE_BATCH)):
         progress("sampling", start, n)
         size = min(SAMPLE_BATCH, n - start)
-        samples = sample_tunes(model, vocab, size, settings=SampleSettings(seed=seed + index))
+        samples = sample_tunes(loaded.model, loaded.vocab, size,
+                               settings=SampleSettings(seed=seed + index))
         texts += [s.text if s.text.endswith("\n") else s.text + "\n" for s in samples]
     progress("sampling", n, n)
     return texts

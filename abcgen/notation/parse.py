@@ -69,20 +69,6 @@ def _is_tune_block(lines: list[str]) -> bool:
     return any(line.startswith(("X:", "K:")) for line in lines)
 
 
-def _header_fields(lines: list[str], start: int) -> list[Field]:
-    fields: list[Field] = []
-    for offset, line in enumerate(lines):
-        parsed = field_line(line)
-        if parsed is None:
-            continue
-        name, value = parsed
-        if name == "+" and fields:
-            fields[-1].value = f"{fields[-1].value} {value}".strip()
-        elif name != "+":
-            fields.append(Field(name, value, start + offset))
-    return fields
-
-
 def _header_end(lines: list[str]) -> int:
     """Index of the first body line: after the first K:, or after the leading field lines."""
     for index, line in enumerate(lines):
@@ -128,7 +114,8 @@ def read_tunes(text: str, source: str | None = None) -> list[Tune]:
     for index, (start, lines) in enumerate(blocks):
         if not _is_tune_block(lines):
             if index == 0:
-                file_header = [f for f in _header_fields(lines, start) if f.name != "%"]
+                file_header = [f for f in tune_from_lines(lines, start).header
+                               if f.name != "%"]
             continue
         tunes.append(tune_from_lines(lines, start, file_header, source))
     return tunes

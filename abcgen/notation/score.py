@@ -320,8 +320,6 @@ class Scorer:
         octave = (1 if letter.islower() else 0) + match["oct"].count("'") - match["oct"].count(",")
         upper = letter.upper()
         slot = upper if self.propagate == "pitch" else (upper, octave)
-        if match["tie"]:
-            self.tie_letters[(upper, octave)] = None  # filled in below, once the pitch is known
         if not match["acc"] and (upper, octave) in self.open_tie_letters:
             pitch = self.open_tie_letters[(upper, octave)]  # a tie keeps its accidental
             return self.remember_tie(upper, octave, match, pitch)

@@ -17,8 +17,6 @@ from __future__ import annotations
 import itertools
 import json
 import multiprocessing
-import re
-import unicodedata
 import warnings
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -26,7 +24,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from abcgen.errors import AbcgenError, InputError
-from abcgen.fileio import atomic_write_bytes, atomic_write_text
+from abcgen.fileio import atomic_write_bytes, atomic_write_text, slugify
 from abcgen.notation.errors import AbcError
 from abcgen.render.audio import (
     AUDIO_FORMATS,
@@ -41,7 +39,6 @@ from abcgen.render.midi import MidiOptions, midi_bytes, tune_to_midi
 FORMATS = ("mid", *AUDIO_FORMATS)
 DEFAULT_FORMATS = ("mid", "wav")
 MANIFEST = "manifest.json"
-SLUG_CHARS = 40  # longest title part of a file name
 
 
 @dataclass(frozen=True)
@@ -73,10 +70,9 @@ def check_formats(names: tuple[str, ...]) -> None:
 
 
 def slug(title: str) -> str:
-    """A file-name-safe form of a title: 'The Kesh (jig)' -> 'the-kesh-jig'."""
-    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
-    words = re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")
-    return words[:SLUG_CHARS].rstrip("-") or "untitled"
+    """A file-name-safe form of a title: 'The Kesh (jig)' -> 'the-kesh-jig' (the songbook's
+    rule, with 'untitled' for a title without letters)."""
+    return slugify(title, fallback="untitled")
 
 
 def _entry(tune_or_error, status: str, files: dict | None = None, seconds: float | None = None,

@@ -6,28 +6,12 @@ letters, digits and single hyphens only, at most `SLUG_CHARS` long after the num
 unique within a book, so `DIR/tunes/<stem>.<ext>` can never leave `DIR/tunes`.
 """
 
-import re
-import unicodedata
 from pathlib import Path
 
 from abcgen.errors import AbcgenError
+from abcgen.fileio import SLUG_CHARS, slugify  # noqa: F401 - the songbook's slug rule
 
-SLUG_CHARS = 48  # longest title part of a stem: long titles stay readable in a file list
 NUMBER_DIGITS = 3  # "007-": books past 999 tunes simply get longer numbers
-FALLBACK_SLUG = "tune"  # for a title with no letters or digits at all (emoji, punctuation)
-NOT_SLUG = re.compile(r"[^a-z0-9]+")  # everything that is not kept becomes one hyphen
-
-
-def slugify(title: str) -> str:
-    """A lower-case ASCII slug of `title`: 'Tom's Jig (No. 2)' -> 'toms-jig-no-2'.
-
-    Accents are folded ('Ríl' -> 'ril'), apostrophes dropped, every other run of
-    non-alphanumerics becomes one hyphen; an empty result is FALLBACK_SLUG.
-    """
-    folded = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode("ascii")
-    folded = folded.lower().replace("'", "")
-    slug = NOT_SLUG.sub("-", folded).strip("-")
-    return slug[:SLUG_CHARS].rstrip("-") or FALLBACK_SLUG
 
 
 def tune_stems(titles: list[str]) -> list[str]:
