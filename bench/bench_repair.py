@@ -50,10 +50,7 @@ def abc2midi_verdicts(text: str) -> list[bool]:
     ends = [t.start_line for t in tunes[1:]] + [len(text.split("\n")) + 1]
     verdicts = []
     for tune, end in zip(tunes, ends, strict=True):
-        part = report.between(tune.start_line, end)
-        bad_bars = [m for m in part.bar_warnings if m.bar_number != 0
-                    and "in repeat" not in m.message]
-        verdicts.append(not part.errors and not bad_bars)
+        verdicts.append(not report.between(tune.start_line, end).complaints)
     return verdicts
 
 

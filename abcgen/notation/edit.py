@@ -221,9 +221,9 @@ def without_ending_text(token: Token) -> str:
 
 
 def length_span(token: Token) -> tuple[int, int] | None:
-    """0-based span of a note's or rest's written length inside its line."""
+    """0-based span of a note's, rest's or chord's written length inside its line."""
     kind, _, _, match = token
-    group = {"note": "len", "rest": "rlen"}.get(kind)
+    group = {"note": "len", "rest": "rlen", "chord_end": "clen"}.get(kind)
     return None if group is None else (match.start(group), match.end(group))
 
 

@@ -3,7 +3,7 @@ tune valid, so a sampler can mask every other one.
 
 It reads a sound subset of ABC 2.1, the one the corpus and the model write: the header
 X, T, M, L, R, K in that order (values from fixed tables checked by the validator's own
-parsers; R:hornpipe only in validate.HORNPIPE_METERS), and in the body notes and rests with a table of lengths, accidentals, octave
+parsers; R:hornpipe only in compat.HORNPIPE_METERS), and in the body notes and rests with a table of lengths, accidentals, octave
 marks, bar lines `| || |] |: :| ::` with endings `|1` / `:|2`, ties, slurs, `~`, grace
 groups `{...}`, tuplets `(2 (3 (4` of equal notes and broken rhythm `>`/`<` between
 equal notes. Durations are the scorer's integer ticks (score.TICKS per whole note), and a
@@ -27,8 +27,8 @@ from typing import NamedTuple
 from abcgen.notation.errors import AbcError
 from abcgen.notation.fields import (MAJOR_KEY_SHARPS, default_unit_length,
                                     parse_key, parse_meter, parse_unit_length)
-from abcgen.notation.score import BROKEN_FACTORS, TUPLET_Q, parse_length, to_ticks
-from abcgen.notation.validate import HORNPIPE_METERS
+from abcgen.notation.compat import HORNPIPE_METERS, SWUNG_NOTE
+from abcgen.notation.score import BROKEN_FACTORS, TICKS, TUPLET_Q, parse_length, to_ticks
 
 # http://abcnotation.com/wiki/abc:standard:v2.1#tune_header — the canonical order the corpus
 # writes; the letters a tune must have (check_header) can't be skipped.
@@ -132,6 +132,7 @@ class ReaderState(NamedTuple):
     factor: tuple[int, int] = (1, 1)
     broken_length: str | None = None
     last_note: tuple[str, int] | None = None   # (length, ticks) of a note just ended
+    last_swung: bool = False     # that note ends a pair abc2midi swings (R:hornpipe)
     tie: tuple[str, str] | None = None          # (letter, octave marks) the next note must be
     slurs: int = 0
     grace_notes: int = 0
@@ -141,6 +142,11 @@ class ReaderState(NamedTuple):
     had_close: bool = False
     ending_open: bool = False
     ending_bar: bool = False     # the bar just begun carries an ending number (|1, :|2)
+    # abc2midi's own repeat bookkeeping (repeats.py): whether it expects a :| ("start" until
+    # the first repeat mark, where an opening |: is implied if that mark closes), and
+    # whether an ending has been met
+    played_expect: str = "start"
+    played_ending: bool = False
 
 
 START = ReaderState()
@@ -270,8 +276,9 @@ def _end_field(state: ReaderState) -> ReaderState | None:
                              hornpipe_ok=_hornpipe_meter(value))
     if field == "L":
         return done._replace(unit_ticks=to_ticks(parse_unit_length(value)))
-    if field == "K":  # the body needs only the meter and unit: one body state per bar state
-        return START._replace(phase="body", bar_ticks=done.bar_ticks, unit_ticks=done.unit_ticks)
+    if field == "K":  # the body needs only the meter, unit and whether abc2midi swings it
+        return START._replace(phase="body", bar_ticks=done.bar_ticks, unit_ticks=done.unit_ticks,
+                              hornpipe=done.hornpipe)
     return done
 
 
@@ -404,6 +411,8 @@ def _broken(state: ReaderState, char: str, last_note) -> ReaderState | None:
     if last_note is None or state.finishing or state.tuplet_left or state.tie:
         return None
     length, ticks = last_note
+    if state.last_swung or _offbeat(state, ticks):
+        return None  # abc2midi would change a note's length twice (compat._hornpipe_chains)
     first, second = BROKEN_FACTORS[1] if char == ">" else BROKEN_FACTORS[1][::-1]
     extra = ticks * (first[0] - first[1]) // first[1]
     following = _ticks(length, state.unit_ticks) * second[0] // second[1]
@@ -411,6 +420,29 @@ def _broken(state: ReaderState, char: str, last_note) -> ReaderState | None:
         return None
     return state._replace(token="broken", used=state.used + extra, factor=second,
                           broken_length=length)
+
+
+def _swing_unit(state: ReaderState) -> int | None:
+    """The note length abc2midi swings in pairs in this hornpipe (compat.SWUNG_NOTE)."""
+    if not state.hornpipe or state.bar_ticks not in (TICKS, TICKS // 2):
+        return None
+    return SWUNG_NOTE[4 if state.bar_ticks == TICKS else 2]
+
+
+def _offbeat(state: ReaderState, ticks: int) -> bool:
+    """The note just ended is a swing unit starting off the beat: a `>` after it would make
+    the next such note swing with a note `>` already shortened."""
+    unit = _swing_unit(state)
+    return unit is not None and ticks == unit and (state.used - ticks) % (2 * unit) == unit
+
+
+def _swung(state: ReaderState, ticks: int) -> bool:
+    """abc2midi swings the note being placed with the one before (store.c hornp())."""
+    unit = _swing_unit(state)
+    return unit is not None and state.token == "note" and ticks == unit \
+        and not state.tuplet_left and state.broken_length is None \
+        and state.last_note is not None and state.last_note[1] == unit \
+        and state.used % (2 * unit) == unit
 
 
 # -- notes -------------------------------------------------------------------------------
@@ -506,7 +538,7 @@ def _end_note(state: ReaderState) -> ReaderState | None:
         tuplet_left=tuplet_left, tuplet_length=state.length if tuplet_left else None,
         tuplet_ratio=state.tuplet_ratio if tuplet_left else (1, 1),
         tie=None, last_note=(state.length, ticks) if not state.tuplet_left
-        and state.broken_length is None else None)
+        and state.broken_length is None else None, last_swung=_swung(state, ticks))
 
 
 def _grace_step(state: ReaderState, char: str) -> ReaderState | None:
@@ -583,8 +615,32 @@ def _repeats_after(state: ReaderState, token: str) -> dict | None:
         flags["ending_open"] = True
     if state.finishing and (flags["repeat_open"] or flags["ending_open"]):
         return None  # near the end every bar line must close what is open
-    flags["ending_bar"] = bool(ending)
+    played = _played_repeats_after(state, close, opens, ending)
+    if played is None:
+        return None
+    flags.update(played, ending_bar=bool(ending))
     return flags
+
+
+def _played_repeats_after(state: ReaderState, close: bool, opens: bool,
+                          ending: str) -> dict | None:
+    """abc2midi's repeat flags after a bar line (store.c fixreps(), see repeats.py), or None
+    when it would report an error: `::` with no repeat to close, `|:` while one is open, the
+    first ending outside a repeat it knows of."""
+    expect = state.played_expect
+    if close and opens:
+        if expect == "no":
+            return None
+        expect = "yes"
+    elif close:
+        expect = "no"
+    elif opens:
+        if expect == "yes":
+            return None
+        expect = "yes"
+    if ending and not state.played_ending and expect != "yes":
+        return None
+    return dict(played_expect=expect, played_ending=state.played_ending or bool(ending))
 
 
 def mask_key(state: ReaderState) -> ReaderState:

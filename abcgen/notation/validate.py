@@ -7,6 +7,7 @@ lengths and the repeat structure.
 
 import re
 
+from abcgen.notation.compat import HORNPIPE_METERS, check_compat
 from abcgen.notation.errors import MeterError
 from abcgen.notation.fields import parse_meter
 from abcgen.notation.lexer import body_field
@@ -54,9 +55,19 @@ CODES = {
     "extra-voice": "a voice other than the first (not played)",
     "voice-overlay": "a voice overlay & (not played)",
     "field-in-body": "a field that may not appear in the body",
+    # abc2midi's own rules (compat.py, repeats.py)
+    "octave-spelling": "c, or C' (abc2midi wants C, or c)",
+    "swung-decoration": "staccato or fermata in a pair of notes abc2midi swings (R:hornpipe)",
+    "fermata": "a fermata, which abc2midi plays twice as long so that its bar overflows",
+    "repeat-reopened": "a second |: before the first repeat is closed",
+    "ending-outside-repeat": "an ending abc2midi can't place in a repeat",
+    "stray-repeat": "a :| or :: with no repeat to close",
+    "repeat-not-closed": "a repeat still open at the end of the tune",
 }
-# abc2midi's rule for R:hornpipe (store.c): these (numerator, denominator) only.
-HORNPIPE_METERS = frozenset({(2, 4), (4, 4)})
+# Our repeat checks, and abc2midi's (repeats.py), which wait until ours are settled.
+REPEAT_CODES = frozenset({"unclosed-repeat", "bad-ending", "unopened-repeat"})
+PLAYED_REPEAT_CODES = frozenset({"repeat-reopened", "ending-outside-repeat", "stray-repeat",
+                                 "repeat-not-closed"})
 # http://abcnotation.com/wiki/abc:standard:v2.1#pparts — a header P: is a play order.
 _PART_ORDER = re.compile(r"^[A-Z0-9().\s]*$")
 # Fields that may stand between K: and the first music line without breaking "K: ends the
@@ -238,11 +249,24 @@ def _closed_later(bars: list[WrittenBar], index: int) -> bool:
     return False
 
 
+def _with_abc2midi_rules(issues: list[Issue], extra: list[Issue]) -> list[Issue]:
+    """`issues` and abc2midi's rules (`extra`): an error from `extra` replaces a warning of
+    the same code at the same place, one that repeats an error is dropped, and abc2midi's
+    repeat complaints wait while our own repeat checks still have something to say."""
+    errors = {(i.code, i.line, i.col) for i in issues if i.severity == "error"}
+    repeats_flagged = any(i.code in REPEAT_CODES for i in issues)
+    extra = [i for i in extra if (i.code, i.line, i.col) not in errors
+             and not (repeats_flagged and i.code in PLAYED_REPEAT_CODES)]
+    replaced = {(i.code, i.line, i.col) for i in extra}
+    return [i for i in issues if (i.code, i.line, i.col) not in replaced] + extra
+
+
 def check_tune(tune: Tune) -> list[Issue]:
     """Every problem in `tune`, errors and warnings, in line order."""
     scorer, body_issues = score_tune(tune, strict=False)
     issues = check_header(tune) + body_issues + check_bars(tune, scorer.bars) \
         + check_repeats(tune, scorer.bars) + check_parts(tune, scorer.bars)
+    issues = _with_abc2midi_rules(issues, check_compat(tune, scorer.bars))
     if not any(bar.notes for bar in scorer.bars) and tune.get("K") is not None:
         issues.append(_issue(tune, "no-notes", "the tune has no notes"))
     return sorted(issues, key=lambda issue: (issue.line, issue.col))

@@ -38,7 +38,7 @@ def insert_before(token: Token, text: str) -> BodyEdit:
     return BodyEdit(token[1], start, start, text)
 
 
-def _apply(tune: Tune, body_edits: list[BodyEdit]) -> Tune:
+def apply_edits(tune: Tune, body_edits: list[BodyEdit]) -> Tune:
     return rebuild(tune, body=apply_body_edits(tune.body, body_edits))
 
 
@@ -46,7 +46,7 @@ def _where(token: Token) -> tuple[int, int]:
     return token[1], token[2]
 
 
-def _token_at(tokens: list[Token], line: int, col: int) -> int | None:
+def token_at(tokens: list[Token], line: int, col: int) -> int | None:
     return next((i for i, t in enumerate(tokens) if t[1] == line and t[2] == col
                  and t[0] != "eol"), None)
 
@@ -57,7 +57,7 @@ def delete_bad_tokens(tune: Tune, issues: list[Issue]) -> tuple[Tune, list[Edit]
     tokens = score_groups(tune).tokens
     body_edits, edits = [], []
     for issue in issues:
-        index = _token_at(tokens, issue.line, issue.col)
+        index = token_at(tokens, issue.line, issue.col)
         if index is None or tokens[index][0] in ("bar", "field"):
             continue  # nothing to delete here (e.g. a whole tune too long): the tune fails
         token = tokens[index]
@@ -69,7 +69,7 @@ def delete_bad_tokens(tune: Tune, issues: list[Issue]) -> tuple[Tune, list[Edit]
             body_edits.append(replace_token(token, ""))
             what = f"deleted '{token[3].group(0)}'"
         edits.append(Edit(issue.code, issue.line, issue.col, f"{what} ({issue.message})"))
-    return _apply(tune, body_edits), edits
+    return apply_edits(tune, body_edits), edits
 
 
 def annotate_chord_symbols(tune: Tune, issues: list[Issue]) -> tuple[Tune, list[Edit]]:
@@ -78,14 +78,14 @@ def annotate_chord_symbols(tune: Tune, issues: list[Issue]) -> tuple[Tune, list[
     tokens = score_groups(tune).tokens
     body_edits, edits = [], []
     for issue in issues:
-        index = _token_at(tokens, issue.line, issue.col)
+        index = token_at(tokens, issue.line, issue.col)
         if index is None or tokens[index][0] != "quoted":
             continue
         text = tokens[index][3]["qtext"]
         body_edits.append(replace_token(tokens[index], f'"^{text}"'))
         edits.append(Edit(issue.code, issue.line, issue.col,
                           f'"{text}" written as the annotation "^{text}"'))
-    return _apply(tune, body_edits), edits
+    return apply_edits(tune, body_edits), edits
 
 
 def open_repeat_for_endings(tune: Tune, issues: list[Issue]) -> tuple[Tune, list[Edit]]:
@@ -112,7 +112,7 @@ def close_groups(tune: Tune, issues: list[Issue]) -> tuple[Tune, list[Edit]]:
         body_edits.append(replace_token(tokens[index], ""))
         edits.append(Edit("unclosed-grace", *_where(tokens[index]),
                           "deleted an unclosed {; its notes are played as written"))
-    return _apply(tune, body_edits), edits
+    return apply_edits(tune, body_edits), edits
 
 
 def _open_slurs(tokens: list[Token]) -> list[int]:
@@ -136,7 +136,7 @@ def drop_unclosed_marks(tune: Tune, issues: list[Issue]) -> tuple[Tune, list[Edi
     edits = [Edit("unclosed-slur" if tokens[i][0] == "slur_start" else "unclosed-tuplet",
                   *_where(tokens[i]), f"deleted '{tokens[i][3].group(0)}', never completed")
              for i in marks]
-    return _apply(tune, [replace_token(tokens[i], "") for i in marks]), edits
+    return apply_edits(tune, [replace_token(tokens[i], "") for i in marks]), edits
 
 
 def drop_bad_ties(tune: Tune, issues: list[Issue]) -> tuple[Tune, list[Edit]]:
@@ -150,7 +150,7 @@ def drop_bad_ties(tune: Tune, issues: list[Issue]) -> tuple[Tune, list[Edit]]:
                 body_edits.append(BodyEdit(token[1], *span, ""))
                 edits.append(Edit("bad-tie", issue.line, issue.col,
                                   "removed a tie to a note of another pitch"))
-    return _apply(tune, body_edits), edits
+    return apply_edits(tune, body_edits), edits
 
 
 def _bar_at(score: Score, line: int, col: int) -> int | None:
@@ -169,7 +169,7 @@ def _section_last_bar(score: Score, first: int, endings: bool) -> int:
     return len(bars) - 1
 
 
-def _close_repeat_after(score: Score, bar: int, why: str) -> tuple[BodyEdit, Edit]:
+def close_repeat_after(score: Score, bar: int, why: str) -> tuple[BodyEdit, Edit]:
     """An end repeat on the bar line that closes `bar` (appended at the end when none does)."""
     index = score.bar_tokens[bar]
     if index is not None:
@@ -204,7 +204,7 @@ def balance_repeats(tune: Tune, issues: list[Issue]) -> tuple[Tune, list[Edit]]:
     for issue, bar in first_endings or located:  # closing [1 may settle the others
         if issue.code == "unclosed-repeat" or score.bars[bar].ending[:1] == (1,):
             last = _section_last_bar(score, bar, endings=issue.code == "bad-ending")
-            body_edit, edit = _close_repeat_after(score, last, issue.message)
+            body_edit, edit = close_repeat_after(score, last, issue.message)
         else:
             mark = _ending_mark(score, bar)
             if mark is None:
@@ -215,7 +215,7 @@ def balance_repeats(tune: Tune, issues: list[Issue]) -> tuple[Tune, list[Edit]]:
                         f"'{token[3].group(0)}' ({issue.message})")
         body_edits.append(body_edit)
         edits.append(Edit(issue.code, edit.line, edit.col, edit.message))
-    return _apply(tune, body_edits), edits
+    return apply_edits(tune, body_edits), edits
 
 
 def last_music_token(tokens: list[Token]) -> int:
@@ -230,7 +230,7 @@ def add_final_bar(tune: Tune) -> tuple[Tune, list[Edit]]:
     last = last_music_token(tokens)
     if tokens[last][0] == "bar":
         return tune, []
-    return _apply(tune, [insert_after(tokens[last], FINAL_BAR)]), \
+    return apply_edits(tune, [insert_after(tokens[last], FINAL_BAR)]), \
         [Edit("final-bar", *_where(tokens[last]), "added the final bar line |]")]
 
 
@@ -246,7 +246,7 @@ def close_final_bar(tune: Tune, issues: list[Issue]) -> tuple[Tune, list[Edit]]:
     token = score.tokens[index]
     if token[0] != "bar" or token[3].group(0) not in ("|", "||"):
         return tune, []
-    mended = _apply(tune, [replace_token(token, FINAL_BAR)])
+    mended = apply_edits(tune, [replace_token(token, FINAL_BAR)])
     if any(i.code == "bar-length" for i in check_tune(mended)
            if (i.line, i.col) == (last_bar.line, last_bar.col)):
         return tune, []  # the bar is wrong in length, not only in its ending: mend_bars' job
@@ -294,4 +294,4 @@ def open_repeats(tune: Tune) -> tuple[Tune, list[Edit]]:
                                   f"opened the repeat that bar {index + 1} closes with |:"))
         if bar.close_repeat or (bar.section_end and not opened):
             start, opened = index + 1, False
-    return _apply(tune, body_edits), edits
+    return apply_edits(tune, body_edits), edits

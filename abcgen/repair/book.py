@@ -13,6 +13,10 @@ from abcgen.notation import Tune, dumps, read_tunes
 from abcgen.repair.result import Edit, RepairReport, RepairResult, TitleWriter, TuneReport
 from abcgen.repair.tune import repair_tune
 
+# Warnings repair mends in model samples as well: a fermata the model scatters mid-tune is
+# noise, and abc2midi, which holds it twice as long, reports its bar as too long.
+SAMPLE_WARNINGS = frozenset({"fermata"})
+
 # Called with (tunes done, tunes in the book) after each tune.
 Progress = Callable[[int, int], None]
 
@@ -31,9 +35,10 @@ def _raw_lines(tune: Tune, text_lines: list[str]) -> list[str]:
     return text_lines[tune.start_line - 1:last]
 
 
-def _outcome(tune: Tune, text_lines: list[str], title_writer: TitleWriter | None) -> _Outcome:
+def _outcome(tune: Tune, text_lines: list[str], title_writer: TitleWriter | None,
+             mend: frozenset[str] = frozenset()) -> _Outcome:
     try:
-        result = repair_tune(tune, title_writer)
+        result = repair_tune(tune, title_writer, mend)
     except Exception as exc:  # noqa: BLE001 - one tune's bug must not lose the book
         result = RepairResult(tune, [], "failed", f"repair error: {exc!r}")
     if result.status == "failed":
@@ -122,7 +127,8 @@ def repair_text(text: str, source: str | None = None, title_writer: TitleWriter 
 
 
 def repair_samples(texts: list[str], title_writer: TitleWriter | None) -> tuple[str, dict]:
-    """Repair model samples into one tunebook numbered from X:1 with unique titles.
+    """Repair model samples into one tunebook numbered from X:1 with unique titles (mending
+    the SAMPLE_WARNINGS too).
 
     Returns the tunebook text and the summary `abcgen generate` prints: tunes asked for,
     written, clean, repaired, repairs by kind, failures (index and reason; a sample holding
@@ -134,7 +140,7 @@ def repair_samples(texts: list[str], title_writer: TitleWriter | None) -> tuple[
         if not tunes:
             failures.append({"sample": index, "reason": "no tune in the sample (no X: or K:)"})
             continue
-        outcome = _outcome(tunes[0], lines, title_writer)
+        outcome = _outcome(tunes[0], lines, title_writer, SAMPLE_WARNINGS)
         if outcome.lines is None:
             failures.append({"sample": index, "reason": outcome.result.reason})
         outcomes.append(outcome)

@@ -9,7 +9,7 @@ the rounds, or where a stage changes nothing, fails with the reason.
 from functools import partial
 
 from abcgen.notation import Issue, Tune, check_tune, dumps
-from abcgen.repair import body, header
+from abcgen.repair import body, header, marks
 from abcgen.repair.bars import mend_bars
 from abcgen.repair.result import Edit, RepairResult, TitleWriter
 
@@ -27,12 +27,17 @@ STAGES = (
     (frozenset({"bad-character", "unclosed-quote", "bad-duration", "bad-tuplet",
                 "bad-broken-rhythm", "unequal-broken-rhythm", "misplaced-decoration"}),
      body.delete_bad_tokens),
+    (frozenset({"octave-spelling"}), marks.respell_octaves),
+    (frozenset({"field-in-body"}), marks.drop_body_fields),
+    (frozenset({"swung-decoration", "fermata"}), marks.drop_length_decorations),
     (frozenset({"unclosed-chord", "unclosed-grace"}), body.close_groups),
     (frozenset({"bad-chord-symbol"}), body.annotate_chord_symbols),
     (frozenset({"unclosed-slur", "unclosed-tuplet"}), body.drop_unclosed_marks),
     (frozenset({"bad-tie"}), body.drop_bad_ties),
     (frozenset({"unclosed-repeat", "bad-ending"}), body.balance_repeats),
     (frozenset({"unopened-repeat"}), body.open_repeat_for_endings),
+    (frozenset({"repeat-reopened", "ending-outside-repeat", "stray-repeat",
+                "repeat-not-closed"}), marks.mend_played_repeats),
     (frozenset({"bar-length"}), lambda tune, issues: _first_change(
         tune, issues, body.close_final_bar, mend_bars)),
 )
@@ -53,8 +58,10 @@ MAX_ROUNDS = 24
 MAX_BODY_CHARS = 200_000
 
 
-def errors_of(tune: Tune) -> list[Issue]:
-    return [issue for issue in check_tune(tune) if issue.severity == "error"]
+def errors_of(tune: Tune, mend: frozenset[str] = frozenset()) -> list[Issue]:
+    """The tune's errors, and its warnings whose codes are in `mend`."""
+    return [issue for issue in check_tune(tune) if issue.severity == "error"
+            or issue.code in mend]
 
 
 def _stage_for(issues: list[Issue], title_writer: TitleWriter | None):
@@ -75,14 +82,16 @@ def _reason(issues: list[Issue]) -> str:
     return f"{first.code} at {first.line}:{first.col}: {first.message}{more}"
 
 
-def repair_tune(tune: Tune, title_writer: TitleWriter | None = None) -> RepairResult:
-    """Repair one tune into valid, titled ABC (see the module docstring). Never raises for a
-    bad tune: what can't be mended comes back with status 'failed' and a reason."""
+def repair_tune(tune: Tune, title_writer: TitleWriter | None = None,
+                mend: frozenset[str] = frozenset()) -> RepairResult:
+    """Repair one tune into valid, titled ABC (see the module docstring), mending the
+    warnings whose codes are in `mend` too. Never raises for a bad tune: what can't be mended
+    comes back with status 'failed' and a reason."""
     size = sum(len(line.text) for line in tune.body)
     if size > MAX_BODY_CHARS:
         return RepairResult(tune, [], "failed", f"the body is {size} characters, over the "
                             f"{MAX_BODY_CHARS} a tune can have to be repaired")
-    issues = errors_of(tune)
+    issues = errors_of(tune, mend)
     if not issues:
         return RepairResult(tune)
     edits: list[Edit] = []
@@ -95,9 +104,9 @@ def repair_tune(tune: Tune, title_writer: TitleWriter | None = None) -> RepairRe
         if dumps(tune) == before:
             break  # the stage could change nothing: the tune fails below
         edits.extend(new_edits)
-        issues = errors_of(tune)
+        issues = errors_of(tune, mend)
         if not issues:
-            return _finished(tune, edits)
+            return _finished(tune, edits, mend)
     return RepairResult(tune, edits, "failed", _reason(issues))
 
 
@@ -106,10 +115,10 @@ def repair_tune(tune: Tune, title_writer: TitleWriter | None = None) -> RepairRe
 FINISHING = (body.open_repeats, body.add_final_bar)
 
 
-def _finished(tune: Tune, edits: list[Edit]) -> RepairResult:
+def _finished(tune: Tune, edits: list[Edit], mend: frozenset[str]) -> RepairResult:
     """A repaired tune with its repeats opened and a final bar line, where that keeps it valid."""
     for finish in FINISHING:
         finished, new_edits = finish(tune)
-        if new_edits and not errors_of(finished):
+        if new_edits and not errors_of(finished, mend):
             tune, edits = finished, edits + new_edits
     return RepairResult(tune, edits, "repaired")

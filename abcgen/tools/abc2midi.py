@@ -111,6 +111,13 @@ class Abc2midiReport:
     def bar_warnings(self) -> list[Abc2midiMessage]:
         return [m for m in self.warnings if m.bar_length]
 
+    @property
+    def complaints(self) -> list[Abc2midiMessage]:
+        """What counts against a tune: errors, and bar-length warnings outside bar 0 (which
+        abc2midi never checks on the first pass, as a pickup) and outside repeat passes."""
+        return self.errors + [m for m in self.bar_warnings
+                              if m.bar_number != 0 and "in repeat" not in m.message]
+
     def between(self, first_line: int, end_line: int) -> "Abc2midiReport":
         """The messages about lines `first_line` <= line < `end_line` (one tune of a book)."""
         return Abc2midiReport(tuple(m for m in self.messages if first_line <= m.line < end_line))

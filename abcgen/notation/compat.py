@@ -1,0 +1,355 @@
+"""What abc2midi refuses or plays wrong although the standard allows it (or leaves it open).
+
+`check` is the gate before a tune is written, rendered or learned from, and abc2midi is the
+reference player the project is measured against, so the rules below report what abc2midi
+4.84 (the Debian package) reports as an Error or as a bar-length Warning. Each rule names the
+abc2midi source it follows. The issues use the codes of `validate.CODES`.
+"""
+
+import re
+from collections.abc import Callable, Iterator
+
+from fractions import Fraction
+
+from abcgen.notation.errors import MeterError, UnitLengthError
+from abcgen.notation.fields import default_unit_length, parse_meter, parse_unit_length
+from abcgen.notation.lexer import SHORT_DECORATIONS, Token, tokenize
+from abcgen.notation.model import Issue, Tune
+from abcgen.notation.repeats import check_played_repeats
+from abcgen.notation.score import LENGTH_DECORATIONS, TICKS, TUPLET_Q, WrittenBar, parse_length
+
+# abc2midi's rule for R:hornpipe (store.c headerprocess): these (numerator, denominator) only.
+HORNPIPE_METERS = frozenset({(2, 4), (4, 4)})
+# store.c hornp(): in 4/4 abc2midi swings pairs of eighths, in 2/4 pairs of sixteenths.
+SWUNG_NOTE = {4: TICKS // 8, 2: TICKS // 16}
+# store.c setup_chordnames(): the chord types abc2midi knows (others need %%MIDI chordname).
+ABC2MIDI_CHORD_TYPES = frozenset({
+    "", "m", "7", "m7", "m7b5", "maj7", "M7", "6", "m6", "aug", "+", "aug7", "dim", "dim7",
+    "9", "m9", "maj9", "M9", "11", "dim9", "sus", "sus4", "sus9", "sus2", "7sus2", "7sus4",
+    "7sus9", "5"})
+# store.c event_handle_gchord(): root, up to two accidentals, then the type up to a space,
+# '(', '/' or ')'; texts starting with a digit 0-5 are fingerings.
+_ABC2MIDI_CHORD = re.compile(r"^\(?(?P<root>[A-Ga-g])[#b=]{0,2}(?P<kind>[^ (/)]{0,9})")
+# parseabc.c readlen(): a length's denominator must be a power of two.
+_DENOMINATOR = re.compile(r"/(\d+)")
+# parseabc.c parsefield(): the fields abc2midi takes in the tune body.
+ABC2MIDI_BODY_FIELDS = frozenset("EIKLMPQTVdrswW+")
+# Single letters that are notes or rests: a line `A:|` is music, left to the scorer.
+_NOTE_LETTERS = frozenset("ABCDEFGXYZabcdefgxyz")
+# Kinds that may stand between a note's decorations and the note (parseabc.c parsenote()).
+_NOTE_PREFIXES = frozenset({"deco", "short_deco", "quoted"})
+
+
+def _issue(tune: Tune, code: str, message: str, line: int, col: int,
+           severity: str = "error") -> Issue:
+    return Issue(code, severity, message, tune.x, line, col, tune.source)
+
+
+# -- token rules (parseabc.c) ---------------------------------------------------------------
+
+def _octave_spelling(match) -> str | None:
+    """parseabc.c parsenote(): 'Bad pitch specifier' for `c,` and `C'`."""
+    letter, marks = match["letter"], match["oct"]
+    if letter.islower() and "," in marks:
+        return f"'{letter}{marks}': abc2midi rejects a comma after a lower-case note " \
+               f"(write '{letter.upper()}{marks[1:]}')"
+    if letter.isupper() and "'" in marks:
+        return f"'{letter}{marks}': abc2midi rejects an apostrophe after an upper-case note " \
+               f"(write '{letter.lower()}{marks[1:]}')"
+    return None
+
+
+def _odd_denominator(length: str | None) -> str | None:
+    """A length like `4/3` or `/6`: abc2midi stops with 'b is not a power of 2'."""
+    for digits in _DENOMINATOR.findall(length or ""):
+        value = int(digits)
+        if value & (value - 1):
+            return f"length '{length}': abc2midi needs a power of two after '/'"
+    return None
+
+
+def _chord_type(text: str) -> str | None:
+    """A chord symbol whose type abc2midi doesn't know ('Unrecognized chord name')."""
+    match = _ABC2MIDI_CHORD.match(text)
+    if match is None or match["kind"] in ABC2MIDI_CHORD_TYPES:
+        return None
+    return f'"{text}": abc2midi knows no chord type "{match["kind"]}" (an annotation ' \
+           f'"^{text}" keeps the text)'
+
+
+def _token_rules(tune: Tune, tokens: list[Token]) -> Iterator[Issue]:
+    """Rules that look at one token and its neighbours."""
+    for index, (kind, line, col, match) in enumerate(tokens):
+        following = tokens[index + 1][0] if index + 1 < len(tokens) else "eol"
+        message, code = None, None
+        if kind == "note":
+            message, code = _octave_spelling(match), "octave-spelling"
+            if message is None:
+                message, code = _odd_denominator(match["len"]), "bad-duration"
+        elif kind == "rest":
+            message, code = _odd_denominator(match["rlen"]), "bad-duration"
+        elif kind == "chord_end":
+            message, code = _odd_denominator(match["clen"]), "bad-duration"
+        elif kind == "short_deco" and following == "quoted":
+            message, code = f"'{match.group(0)}' before a chord symbol: abc2midi wants the " \
+                            "symbol first (\"G\"~A)", "misplaced-decoration"
+        elif kind in ("continuation", "linebreak") and following != "eol" \
+                and match.group(0) in "\\!":
+            message, code = f"'{match.group(0)}' in the middle of a line (abc2midi: only at " \
+                            "the end of one)", "bad-character"
+        elif kind == "quoted" and match["qtext"][:1] not in "^_<>@0123456789":
+            message, code = _chord_type(match["qtext"]), "bad-chord-symbol"
+        if message is not None:
+            yield _issue(tune, code, message, line, col)
+
+
+def _stray_marks(tune: Tune, tokens: list[Token]) -> Iterator[Issue]:
+    """A `]` or `}` that closes nothing ('Chord already finished', '} without matching {'),
+    `|:1` (abc2midi reads no ending there), and body fields abc2midi refuses ('Field not
+    allowed in tune body')."""
+    chord, grace = False, False
+    for kind, line, col, match in tokens:
+        message, code = None, "bad-character"
+        if kind in ("chord_start", "chord_end"):
+            message = "']' closes no chord" if kind == "chord_end" and not chord else None
+            chord = kind == "chord_start"
+        elif kind in ("grace_start", "grace_end"):
+            message = "'}' closes no grace notes" if kind == "grace_end" and not grace else None
+            grace = kind == "grace_start"
+        elif kind == "bar" and match["rcolon"] and match["bnum"]:
+            message, code = f"'{match.group(0)}': abc2midi reads no ending number after " \
+                            "|:", "ending-outside-repeat"
+        elif kind == "field" and match["name"] not in ABC2MIDI_BODY_FIELDS | _NOTE_LETTERS:
+            message, code = f"{match['name']}: is not allowed in the tune body (abc2midi)", \
+                "field-in-body"
+        if message is not None:
+            yield _issue(tune, code, message, line, col)
+
+
+def _key_spelling(tune: Tune) -> Iterator[Issue]:
+    """`K:gm`: abc2midi wants the key's letter in upper case ('First K: field must specify
+    key signature')."""
+    key = next((f for f in tune.header if f.name == "K"), None)
+    if key is not None and key.value.strip()[:1] in tuple("abcdefg"):
+        yield _issue(tune, "invalid-key", f"K:{key.value}: abc2midi reads a key only from an "
+                     "upper-case letter", key.line, 1)
+
+
+def _chained_broken_rhythm(tune: Tune, tokens: list[Token]) -> Iterator[Issue]:
+    """`A>B>C`: abc2midi has already shortened B when it reaches the second `>` and stops
+    ('Cannot apply broken rhythm. Notes not equal durations', store.c brokenadjust()); `A>~B`:
+    it cuts the rolled note into pieces first, and the bar comes out the wrong length."""
+    broken, second, in_grace, in_chord, rolled = None, False, False, False, False
+    for token in tokens:
+        kind, line, col, match = token
+        if kind == "grace_start" or kind == "grace_end":
+            in_grace = kind == "grace_start"
+        elif kind == "chord_start":
+            in_chord = True
+        elif in_grace:
+            continue
+        elif kind == "broken":
+            if second:
+                yield _issue(tune, "unequal-broken-rhythm", f"'{match.group(0)}' after a note "
+                             "that broken rhythm already changed (abc2midi can't chain them)",
+                             line, col)
+            broken, second = token, False
+        elif kind == "short_deco":
+            rolled = rolled or match.group(0) == "~"
+        elif (kind in ("note", "rest") and not in_chord) or kind == "chord_end":
+            if broken is not None and rolled:
+                yield _issue(tune, "unequal-broken-rhythm", "broken rhythm into a rolled note "
+                             "(abc2midi plays the bar the wrong length)", broken[1], broken[2])
+            in_chord, rolled = False, False
+            broken, second = None, broken is not None
+
+
+# -- written-bar rules (store.c) ------------------------------------------------------------
+
+def _swing_unit(tune: Tune) -> int | None:
+    """The swung note length in ticks for an `R:hornpipe` abc2midi swings, else None."""
+    if "hornpipe" not in (tune.get("R") or "").lower():
+        return None
+    try:
+        meter = parse_meter(tune.get("M") or "")
+    except MeterError:
+        return None
+    if meter.free or (meter.numerator, meter.denominator) not in HORNPIPE_METERS:
+        return None
+    return SWUNG_NOTE[meter.numerator]
+
+
+def _unit_length(tune: Tune) -> Fraction:
+    """The tune's L: (or the meter's default), in whole notes."""
+    try:
+        return parse_unit_length(tune.get("L") or "")
+    except UnitLengthError:
+        try:
+            return default_unit_length(parse_meter(tune.get("M") or ""))
+        except MeterError:
+            return Fraction(1, 8)
+
+
+class _SwingWalk:
+    """store.c hornp() over the tokens: written lengths (before broken rhythm) from the bar
+    line, the last plain note's length, and whether that note's length was already changed
+    by broken rhythm (as the second of a `>` pair or of a swung pair)."""
+
+    def __init__(self, unit: int, length_unit: Fraction):
+        self.unit, self.length_unit = unit, length_unit
+        self.position, self.last_length, self.changed = 0, None, None
+        self.explicit = None  # the `>` token waiting for its second note
+        self.in_group, self.tuplet_left, self.chord_note = False, 0, None
+        self.tuplet_ratio = (1, 1)  # (q, p): a tuplet's notes take q/p of their length
+
+    def tuplet(self, match) -> None:
+        """`(p:q:r`: the next r notes (default p) played in the time of q (hornpipes are in
+        simple meter, so q defaults as there)."""
+        p = int(match["tp"])
+        self.tuplet_ratio = (int(match["tq"] or TUPLET_Q.get(p, 2)), p)
+        self.tuplet_left = int(match["tr"] or p)
+
+    def length(self, text: str) -> int:
+        return round(parse_length(text) * self.length_unit * TICKS)
+
+    def group(self, kind: str, match) -> None:
+        """Chords and grace groups: abc2midi swings nothing next to them; a chord takes its
+        first note's length (times the length after `]`)."""
+        if kind == "chord_end" and self.chord_note is not None:
+            self.position += round(self.chord_note * parse_length(match["clen"]))
+        self.in_group, self.chord_note = kind.endswith("start"), None
+        self.last_length = self.changed = None
+
+    def note(self, length_text: str) -> Token | None:
+        """A plain note; the `>` to blame when abc2midi swings it with a changed note."""
+        length = self.length(length_text)
+        in_tuplet, self.tuplet_left = self.tuplet_left > 0, max(0, self.tuplet_left - 1)
+        if in_tuplet:
+            length = length * self.tuplet_ratio[0] // self.tuplet_ratio[1]
+        swung = not in_tuplet and self.explicit is None and self.last_length == length \
+            == self.unit and self.position % (2 * self.unit) == self.unit
+        blamed = self.changed if swung else None
+        self.changed = self.explicit or (swung or None)
+        self.last_length = None if in_tuplet else length
+        self.position += length
+        self.explicit = None
+        return blamed if isinstance(blamed, tuple) else None
+
+
+def _hornpipe_chains(tune: Tune, tokens: list[Token]) -> Iterator[Issue]:
+    """In a hornpipe abc2midi swings pairs of plain notes itself; a `>` next to a swung pair
+    changes a note twice and it stops ('Cannot apply broken rhythm'). The `>` is reported."""
+    unit = _swing_unit(tune)
+    if unit is None:
+        return
+    walk = _SwingWalk(unit, _unit_length(tune))
+    for token in tokens:
+        kind, line, col, match = token
+        if kind in ("chord_start", "grace_start", "chord_end", "grace_end"):
+            walk.group(kind, match)
+        elif kind == "bar":
+            walk.position = 0
+        elif kind == "tuplet":
+            walk.tuplet(match)
+        elif walk.in_group:
+            if kind == "note" and walk.chord_note is None:
+                walk.chord_note = walk.length(match["len"])
+        elif kind == "rest":
+            walk.position += walk.length(match["rlen"])
+        elif kind == "broken":
+            if walk.changed is True:  # after a `>` pair it is _chained_broken_rhythm's case
+                yield _broken_chain(tune, line, col, match.group(0))
+            walk.explicit = token
+        elif kind == "note":
+            blamed = walk.note(match["len"])
+            if blamed is not None:
+                yield _broken_chain(tune, blamed[1], blamed[2], blamed[3].group(0))
+
+
+def _broken_chain(tune: Tune, line: int, col: int, text: str) -> Issue:
+    return _issue(tune, "unequal-broken-rhythm", f"'{text}' next to a pair of notes abc2midi "
+                  "swings in a hornpipe (it can't change a note's length twice)", line, col)
+
+
+def _swung_pairs(bar: WrittenBar, unit: int) -> Iterator[tuple]:
+    """Pairs of plain notes abc2midi plays as `a>b` in a hornpipe (store.c hornp()): equal
+    notes of `unit`, the second on an odd `unit` of the bar, no grace note or chord between."""
+    previous = None
+    for index, note in enumerate(bar.notes):
+        chord = any(other.offset == note.offset and other is not note and not other.grace
+                    for other in bar.notes[max(0, index - 1):index + 2])
+        if note.grace or chord:
+            previous = None
+            continue
+        if previous is not None and previous.duration == note.duration == unit \
+                and note.offset == previous.offset + unit and (note.offset // unit) % 2:
+            yield previous, note
+        previous = note
+
+
+def _played_length(note) -> float:
+    """How abc2midi scales a note's length: fermata doubles it, staccato halves it."""
+    return (2.0 if "fermata" in note.decorations else 1.0) * \
+        (0.5 if "staccato" in note.decorations else 1.0)
+
+
+def _hornpipe_swing(tune: Tune, bars: list[WrittenBar]) -> Iterator[Issue]:
+    """A pair abc2midi swings whose notes it plays at different lengths (staccato or fermata
+    on one of them): 'Cannot apply broken rhythm'."""
+    unit = _swing_unit(tune)
+    if unit is None:
+        return
+    for bar in bars:
+        for pair in _swung_pairs(bar, unit):
+            if _played_length(pair[0]) == _played_length(pair[1]):
+                continue
+            for note in pair:
+                marks = LENGTH_DECORATIONS.intersection(note.decorations)
+                if marks:
+                    yield _issue(tune, "swung-decoration", f"{'/'.join(sorted(marks))} on a "
+                                 "note that abc2midi swings with its neighbour in a hornpipe "
+                                 "(it stops: 'Cannot apply broken rhythm')",
+                                 note.line, note.col)
+
+
+def _fermatas(tune: Tune, bars: list[WrittenBar]) -> Iterator[Issue]:
+    """abc2midi plays a fermata note twice as long and then finds its bar too long (genmidi.c
+    checkbar()); only the first bar escapes, as a possible pickup. A warning: a held note is
+    music (repair mends it in model samples, where a fermata mid-tune is noise)."""
+    for bar in bars[1:]:
+        for note in bar.notes:
+            if "fermata" in note.decorations and not note.grace:
+                yield _issue(tune, "fermata", "a fermata: abc2midi holds the note twice as "
+                             "long and reports its bar as too long", note.line, note.col,
+                             severity="warning")
+
+
+def check_compat(tune: Tune, bars: list[WrittenBar]) -> list[Issue]:
+    """Every abc2midi incompatibility in `tune` (see the module docstring)."""
+    tokens = list(tokenize(tune.body))
+    rules: list[Callable[[], Iterator[Issue]]] = [
+        lambda: _token_rules(tune, tokens), lambda: _chained_broken_rhythm(tune, tokens),
+        lambda: _stray_marks(tune, tokens), lambda: _key_spelling(tune),
+        lambda: _hornpipe_swing(tune, bars), lambda: _hornpipe_chains(tune, tokens),
+        lambda: _fermatas(tune, bars),
+        lambda: check_played_repeats(tune, tokens, bars)]
+    found = {(i.code, i.line, i.col): i for rule in rules for i in rule()}
+    return list(found.values())
+
+
+def note_prefix_tokens(tokens: list[Token], note: int) -> range:
+    """Indexes of the decorations and chord symbols written right before token `note`."""
+    start = note
+    while start > 0 and tokens[start - 1][0] in _NOTE_PREFIXES:
+        start -= 1
+    return range(start, note)
+
+
+def decoration_name(token: Token) -> str | None:
+    """'staccato' for `.` or `!staccato!`; None for tokens that aren't decorations."""
+    kind, _, _, match = token
+    if kind == "short_deco":
+        return SHORT_DECORATIONS.get(match.group(0))
+    if kind == "deco":
+        return match["dname"] or match["pname"]
+    return None

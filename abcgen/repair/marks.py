@@ -1,0 +1,101 @@
+"""Repairs for what abc2midi rejects although the standard allows it (notation.compat and
+notation.repeats): note spellings, decorations that change a note's length, and repeat marks
+abc2midi can't place. Like body.py, each repair edits tokens at the positions `check` gave.
+"""
+
+from abcgen.notation import Issue, Tune
+from abcgen.notation.compat import LENGTH_DECORATIONS, decoration_name, note_prefix_tokens
+from abcgen.notation.edit import rebuild, score_groups, without_ending_text
+from abcgen.notation.lexer import Token
+from abcgen.repair.body import apply_edits, close_repeat_after, replace_token, token_at
+from abcgen.repair.result import Edit
+
+
+def _respelt(match) -> str:
+    """`c,` -> `C`, `C'` -> `c` (the same pitch, spelt as abc2midi wants)."""
+    letter, marks = match["letter"], match["oct"]
+    letter = letter.upper() if letter.islower() else letter.lower()
+    start, end = match.start("letter") - match.start(), match.end("oct") - match.start()
+    text = match.group(0)
+    return text[:start] + letter + marks[1:] + text[end:]
+
+
+def respell_octaves(tune: Tune, issues: list[Issue]) -> tuple[Tune, list[Edit]]:
+    """Notes written `c,` or `C'` respelt `C` or `c`: same pitch, and abc2midi reads them."""
+    tokens = score_groups(tune).tokens
+    body_edits, edits = [], []
+    for issue in issues:
+        index = token_at(tokens, issue.line, issue.col)
+        if index is None or tokens[index][0] != "note":
+            continue
+        match = tokens[index][3]
+        body_edits.append(replace_token(tokens[index], _respelt(match)))
+        edits.append(Edit(issue.code, issue.line, issue.col, f"wrote '{match.group(0)}' as "
+                          f"'{_respelt(match)}' (the same pitch)"))
+    return apply_edits(tune, body_edits), edits
+
+
+def drop_length_decorations(tune: Tune, issues: list[Issue]) -> tuple[Tune, list[Edit]]:
+    """Staccato and fermata marks that abc2midi can't play in their place are removed from
+    the note (a swung hornpipe pair, a bar a fermata would overfill)."""
+    tokens = score_groups(tune).tokens
+    body_edits, edits = [], []
+    for issue in issues:
+        note = token_at(tokens, issue.line, issue.col)
+        if note is None:
+            continue
+        wanted = {"fermata"} if issue.code == "fermata" else LENGTH_DECORATIONS
+        for index in note_prefix_tokens(tokens, note):
+            if decoration_name(tokens[index]) in wanted:
+                body_edits.append(replace_token(tokens[index], ""))
+                edits.append(Edit(issue.code, tokens[index][1], tokens[index][2],
+                                  f"removed '{tokens[index][3].group(0)}' ({issue.message})"))
+    return apply_edits(tune, body_edits), edits
+
+
+def _mended_mark(code: str, token: Token) -> str:
+    """The text a repeat mark abc2midi rejects becomes (see mend_played_repeats)."""
+    kind, _, _, match = token
+    if code == "ending-outside-repeat":
+        return without_ending_text(token)
+    if kind == "ending":
+        return ""
+    if code == "repeat-reopened":
+        return "::"
+    if match["dcolon"]:
+        return "|:"
+    return without_ending_text(token).lstrip(":") or "|"
+
+
+def mend_played_repeats(tune: Tune, issues: list[Issue]) -> tuple[Tune, list[Edit]]:
+    """Repeat marks abc2midi can't play: a second `|:` before the first is closed becomes
+    `::`; an ending it can't place loses its number; a `:|` with nothing to close becomes `|`
+    (a stray `::` becomes `|:`); a repeat left open gets `:|` on the last bar line."""
+    score = score_groups(tune)
+    tokens, body_edits, edits = score.tokens, [], []
+    for issue in issues:
+        index = token_at(tokens, issue.line, issue.col)
+        if issue.code == "repeat-not-closed" and score.bars:
+            body_edit, edit = close_repeat_after(score, len(score.bars) - 1, issue.message)
+            body_edits.append(body_edit)
+            edits.append(Edit(issue.code, edit.line, edit.col, edit.message))
+            continue
+        if index is None or tokens[index][0] not in ("bar", "ending"):
+            continue
+        token = tokens[index]
+        mended = _mended_mark(issue.code, token)
+        if mended == token[3].group(0):
+            continue
+        body_edits.append(replace_token(token, mended))
+        edits.append(Edit(issue.code, token[1], token[2], f"made '{token[3].group(0)}' "
+                          f"'{mended}' ({issue.message})"))
+    return apply_edits(tune, body_edits), edits
+
+
+def drop_body_fields(tune: Tune, issues: list[Issue]) -> tuple[Tune, list[Edit]]:
+    """Field lines abc2midi refuses in the tune body (`U:`, `N:` ...) are removed."""
+    lines = {issue.line for issue in issues}
+    body = [line for line in tune.body if line.line not in lines]
+    edits = [Edit(issue.code, issue.line, issue.col, f"removed the line ({issue.message})")
+             for issue in issues]
+    return rebuild(tune, body=body), edits
