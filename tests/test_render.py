@@ -128,6 +128,17 @@ def test_pickup_bar_counts_beats_back_from_its_end():
     assert velocities == [80, 105]
 
 
+def test_septuplet_times_and_accents_stay_exact():
+    # 7 notes in a quarter: no whole number of ticks each, so the beat after them must still
+    # be found exactly (medium), and each note lands on its nearest tick
+    text = "X:1\nT:t\nM:2/4\nL:1/8\nK:C\n(7CDEFGAB c2|\n"
+    midi = read_back(tune_to_midi(tune(text)))
+    notes = track(midi, "melody").notes
+    assert [n.velocity for n in notes] == [105] + [80] * 6 + [95]
+    ticks = [midi.time_to_tick(n.start) for n in notes]
+    assert ticks == [round(480 * k / 7) for k in range(7)] + [480]
+
+
 def test_dynamics_shift_the_accent_pattern():
     midi = read_back(timeline_to_midi(bar_timeline([[60] * 4], step=F(1), velocity=60)))
     assert [n.velocity for n in track(midi, "melody").notes] == [75, 65, 65, 65]

@@ -1,6 +1,7 @@
 """`render_file` and `abcgen render`: files per tune, a manifest with one entry per tune, and
 one bad tune never stopping the others."""
 
+import gc
 import json
 import wave
 
@@ -94,6 +95,20 @@ def test_jobs_render_the_same_manifest_in_worker_processes(book, tmp_path):
     for entry in one["tunes"]:
         for name in entry["files"].values():
             assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes()
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_the_garbage_collector_is_paused_for_a_batch_and_restored(book, tmp_path, enabled):
+    collecting = []
+    gc_was = gc.isenabled()
+    (gc.enable if enabled else gc.disable)()
+    try:
+        render_file(book, tmp_path / "out", RenderOptions(formats=("mid",)),
+                    progress=lambda *_: collecting.append(gc.isenabled()))
+        assert collecting and not any(collecting)
+        assert gc.isenabled() == enabled
+    finally:
+        (gc.enable if gc_was else gc.disable)()
 
 
 def test_formats_and_slugs():

@@ -14,6 +14,8 @@ reused FluidSynth.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import itertools
 import json
 import multiprocessing
@@ -173,7 +175,28 @@ def render_file(path: str | Path, out_dir: str | Path, options: RenderOptions | 
     their entries.
     """
     options = options or RenderOptions()
-    path, out_dir = Path(path), Path(out_dir)
+    with _collector_paused():
+        return _render_book(Path(path), Path(out_dir), options, progress)
+
+
+@contextlib.contextmanager
+def _collector_paused():
+    """Pause Python's cyclic garbage collector for one batch. The book's parsed tunes stay
+    alive until it ends, and each automatic collection walks all of them again: about a
+    sixth of a 2,000-tune book's time. Rendering leaves no cyclic garbage to speak of
+    (reference counting frees its notes), so memory does not grow."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _render_book(path: Path, out_dir: Path, options: RenderOptions,
+                 progress: Callable[[dict, int, int], None] | None) -> dict:
+    """`render_file`'s work, with the collector paused."""
     tunes, failures, notes = _prepare(path, options)
     out_dir.mkdir(parents=True, exist_ok=True)
     jobs = [(tune, out_dir / f"{i:03d}-{slug(tune.title)}", options)

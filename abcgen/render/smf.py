@@ -12,6 +12,7 @@ delta times plus channel messages.
 
 from __future__ import annotations
 
+import operator
 import struct
 from typing import TYPE_CHECKING
 
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
 DRUM_CHANNEL = 9
 NOTE_OFF, NOTE_ON, PROGRAM_CHANGE = 0x80, 0x90, 0xC0
 META_TRACK_NAME, META_TEMPO, META_TIME_SIGNATURE, META_END = 0x03, 0x51, 0x58, 0x2F
+TICK_THEN_OFF_FIRST = operator.itemgetter(0, 1)  # sorts (tick, 0 = off / 1 = on, ...) edges
 
 
 def _vlq(value: int) -> bytes:
@@ -37,14 +39,19 @@ def _meta(kind: int, data: bytes) -> bytes:
     return bytes([0xFF, kind]) + _vlq(len(data)) + data
 
 
-def _chunk(kind: bytes, events: list[tuple[int, bytes]]) -> bytes:
-    """A track chunk from (absolute tick, event bytes), sorted and ended."""
+def _events_bytes(events: list[tuple[int, bytes]]) -> bytearray:
+    """Delta-timed track bytes for (absolute tick, event bytes) in time order from tick 0."""
     body, now = bytearray(), 0
     for tick, event in events:
         body += _vlq(tick - now) + event
         now = tick
+    return body
+
+
+def _track(body: bytearray) -> bytes:
+    """An MTrk chunk: `body`'s events, then the end-of-track event."""
     body += _vlq(0) + _meta(META_END, b"")
-    return kind + struct.pack(">I", len(body)) + bytes(body)
+    return b"MTrk" + struct.pack(">I", len(body)) + bytes(body)
 
 
 def _conductor(midi: pretty_midi.PrettyMIDI, qpm: float) -> bytes:
@@ -52,21 +59,38 @@ def _conductor(midi: pretty_midi.PrettyMIDI, qpm: float) -> bytes:
     for sig in midi.time_signature_changes[:1]:
         power = max(0, sig.denominator.bit_length() - 1)  # the denominator as a power of 2
         events.append((0, _meta(META_TIME_SIGNATURE, bytes([sig.numerator, power, 24, 8]))))
-    return _chunk(b"MTrk", events)
+    return _track(_events_bytes(events))
+
+
+def _note_events(instrument: pretty_midi.Instrument, channel: int,
+                 ticks_per_second: float) -> bytes:
+    """One instrument's note-ons and note-offs as delta-timed track bytes from tick 0,
+    note-offs before note-ons on the same tick. Written out by hand (plain tuples and ints,
+    one bytes() at the end): this runs for every note of a book."""
+    edges = []
+    on_status, off_status = NOTE_ON | channel, NOTE_OFF | channel
+    for note in instrument.notes:
+        on, off = round(note.start * ticks_per_second), round(note.end * ticks_per_second)
+        edges.append((on, 1, on_status, note.pitch, note.velocity))
+        edges.append((off if off > on else on + 1, 0, off_status, note.pitch, 0))
+    edges.sort(key=TICK_THEN_OFF_FIRST)
+    body, now = [], 0
+    for tick, _, status, pitch, velocity in edges:
+        delta = tick - now
+        if delta < 0x80:  # a one-byte delta, the usual case
+            body += (delta, status, pitch, velocity)
+        else:
+            body += (*_vlq(delta), status, pitch, velocity)
+        now = tick
+    return bytes(body)
 
 
 def _instrument_track(instrument: pretty_midi.Instrument, channel: int,
                       ticks_per_second: float) -> bytes:
     name = instrument.name.encode("latin-1", "replace")
-    events = [(0, _meta(META_TRACK_NAME, name)),
-              (0, bytes([PROGRAM_CHANGE | channel, instrument.program]))]
-    edges = []
-    for note in instrument.notes:
-        on, off = round(note.start * ticks_per_second), round(note.end * ticks_per_second)
-        edges.append((on, 1, bytes([NOTE_ON | channel, note.pitch, note.velocity])))
-        edges.append((max(off, on + 1), 0, bytes([NOTE_OFF | channel, note.pitch, 0])))
-    edges.sort(key=lambda e: (e[0], e[1]))  # note-offs before note-ons on the same tick
-    return _chunk(b"MTrk", events + [(tick, event) for tick, _, event in edges])
+    body = _events_bytes([(0, _meta(META_TRACK_NAME, name)),
+                          (0, bytes([PROGRAM_CHANGE | channel, instrument.program]))])
+    return _track(body + _note_events(instrument, channel, ticks_per_second))
 
 
 def smf_bytes(midi: pretty_midi.PrettyMIDI) -> bytes:
