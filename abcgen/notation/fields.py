@@ -6,6 +6,7 @@ the position. Tables are constants, each with the standard's section above it.
 
 import re
 from fractions import Fraction
+from functools import lru_cache
 
 from abcgen.notation.errors import KeyError_, MeterError, TempoError, UnitLengthError
 from abcgen.notation.model import Key, Meter
@@ -49,8 +50,12 @@ _TEMPO_EQ = re.compile(r"^(?P<beats>[\d/\s]*?)\s*=\s*(?P<bpm>\d+(?:\.\d+)?)")
 _TEMPO_BARE = re.compile(r"^(?P<bpm>\d+(?:\.\d+)?)$")
 _TEMPO_LETTER = re.compile(r"^[A-Ga-g]\s*=\s*(?P<bpm>\d+(?:\.\d+)?)$")
 MAX_QPM = 1000
+# Every tune of a tunebook repeats the same few M:, L: and K: values, and their values (Meter,
+# Key, Fraction) are immutable: each text is read once. Errors are raised anew every time.
+HEADER_CACHE_SIZE = 1024
 
 
+@lru_cache(maxsize=HEADER_CACHE_SIZE)
 def parse_meter(text: str) -> Meter:
     """`6/8`, `C`, `C|`, `(2+3+2)/8`, `none` -> Meter. Raises MeterError."""
     value = text.split("%")[0].strip().rstrip("]").strip()  # `M:2/2]` is seen in the wild
@@ -73,10 +78,11 @@ def default_unit_length(meter: Meter) -> Fraction:
     """The 0.75 rule: a meter below 0.75 gets L:1/16, else 1/8; free meter 1/8."""
     if meter.free:
         return Fraction(1, 8)
-    return Fraction(1, 16) if Fraction(meter.numerator, meter.denominator) < Fraction(3, 4) \
-        else Fraction(1, 8)
+    below = 4 * meter.numerator < 3 * meter.denominator  # num/den < 3/4, without Fractions
+    return Fraction(1, 16) if below else Fraction(1, 8)
 
 
+@lru_cache(maxsize=HEADER_CACHE_SIZE)
 def parse_unit_length(text: str) -> Fraction:
     """`1/8` -> Fraction(1, 8); `1` -> 1. Raises UnitLengthError (L:0, L:foo, L:1/0)."""
     value = (text.split("%")[0].split() or [""])[0]  # `L:1/8 3/8=120`: the rest is noise
@@ -127,6 +133,7 @@ def _int_or_zero(text: str) -> int:
         return 0
 
 
+@lru_cache(maxsize=HEADER_CACHE_SIZE)
 def parse_key(text: str) -> Key:
     """`D`, `Ador`, `E dorian`, `F#m`, `Bb`, `D exp ^f ^c`, `none`, `HP`, `Am clef=bass` -> Key.
 

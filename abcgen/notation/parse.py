@@ -5,7 +5,10 @@ first block without X: is the file header (defaults for every tune); `%` lines a
 and don't split tunes; `+:` continues the previous field. The first K: ends a tune's header.
 """
 
+import gc
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from abcgen.notation.errors import AbcError, EmptyTuneError, HeaderError
@@ -130,17 +133,37 @@ def parse_tunebook(text: str, source: str | None = None) -> tuple[list[Tune], li
     from abcgen.notation.timeline import build_timeline  # timeline imports this module
 
     tunes, failures = [], []
-    for tune in read_tunes(text, source):
-        try:
-            _require_structure(tune)
-            build_timeline(tune)
-        except AbcError as exc:
-            exc.x = exc.x if exc.x is not None else tune.x
-            exc.source = exc.source or source
-            failures.append(exc)
-            continue
-        tunes.append(tune)
+    with collector_paused():
+        for tune in read_tunes(text, source):
+            try:
+                _require_structure(tune)
+                build_timeline(tune)
+            except AbcError as exc:
+                exc.x = exc.x if exc.x is not None else tune.x
+                exc.source = exc.source or source
+                failures.append(exc)
+                continue
+            tunes.append(tune)
     return tunes, failures
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Hold Python's cyclic garbage collector during a batch that keeps what it builds, such
+    as parsing a book.
+
+    A tunebook allocates hundreds of thousands of small objects (notes, events, bars) that stay
+    alive until the book is done, so each collection the allocations trigger walks them all and
+    frees nothing: a quarter of the parse time on music21's corpus. Reference counting frees
+    everything else as usual (a parsed tune holds no cycles, see score.Reporter). Left as it
+    was when the collector was already off (or another thread holds it)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _require_structure(tune: Tune) -> None:

@@ -23,8 +23,16 @@ from abcgen.notation.model import Issue, Key, Meter, Tune
 
 # http://abcnotation.com/wiki/abc:standard:v2.1#pitch — C is middle C (MIDI 60).
 LETTER_SEMITONES = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
+# Each note letter as (upper case letter, octave above middle C's, semitones above C).
+NOTE_LETTERS = {**{letter: (letter, 0, semitones) for letter, semitones in LETTER_SEMITONES.items()},
+                **{letter.lower(): (letter, 1, semitones)
+                   for letter, semitones in LETTER_SEMITONES.items()}}
+# The groups of a lexer 'note' token that the scorer reads, fetched in one call.
+NOTE_PARTS = ("acc", "letter", "oct", "len", "tie")
 # http://abcnotation.com/wiki/abc:standard:v2.1#broken_rhythm — (longer, shorter) factors.
 BROKEN_FACTORS = {1: ((3, 2), (1, 2)), 2: ((7, 4), (1, 4)), 3: ((15, 8), (1, 8))}
+PLAIN = (1, 1)  # the length factor of a note outside broken rhythm (the scorer tests `is`)
+NO_PITCHES: frozenset[int] = frozenset()
 # http://abcnotation.com/wiki/abc:standard:v2.1#duplets_triplets_quadruplets_etc — q for each p
 # (None: 3 in compound meter, else 2).
 TUPLET_Q = {2: 3, 3: 2, 4: 3, 6: 2, 8: 3}
@@ -64,23 +72,42 @@ MAX_NOTE = 64 * TICKS
 MAX_TUNE = 8000 * TICKS
 
 
+# Each unit length's ticks and its note lengths in ticks by their text (`2`, `/`, `3/2`): the
+# same few texts recur in every tune, and working one out costs a few Fractions. A unit keeps
+# at most MAX_LENGTH_TEXTS (odd texts beyond them are worked out each time).
+UNIT_LENGTHS: dict[Fraction, tuple[int, dict[str, int]]] = {}
+MAX_LENGTH_TEXTS = 256
+
+
 def to_ticks(value: Fraction) -> int:
     """Whole notes -> ticks (rounded where TICKS can't hold the value exactly)."""
     return round(value * TICKS)
 
 
-# Building a Fraction costs ~3 us; the same bar lengths recur in every tune, so memoise.
-_WHOLE_NOTES: dict[int, Fraction] = {}
+class FractionMemo(dict):
+    """Ticks -> the Fraction `ticks / per`, memoised. Building a Fraction costs ~3 us and a
+    tune needs hundreds, but the same onsets and lengths recur across tunes; a lookup that
+    hits costs no Python call (`__missing__` runs only on a miss). Cleared when it grows big."""
+
+    LIMIT = 1 << 18
+
+    def __init__(self, per: int):
+        super().__init__()
+        self.per = per
+
+    def __missing__(self, ticks: int) -> Fraction:
+        if len(self) >= self.LIMIT:
+            self.clear()
+        value = self[ticks] = Fraction(ticks, self.per)
+        return value
+
+
+WHOLE_NOTES = FractionMemo(TICKS)
 
 
 def from_ticks(ticks: int) -> Fraction:
     """Ticks -> whole notes."""
-    value = _WHOLE_NOTES.get(ticks)
-    if value is None:
-        if len(_WHOLE_NOTES) > 1 << 16:
-            _WHOLE_NOTES.clear()
-        value = _WHOLE_NOTES[ticks] = Fraction(ticks, TICKS)
-    return value
+    return WHOLE_NOTES[ticks]
 
 
 @dataclass(slots=True)
@@ -123,17 +150,20 @@ class WrittenBar:
 
 
 class Reporter:
-    """Collects problems: `strict` raises the AbcError of a fatal one; otherwise all become Issues."""
+    """Collects problems: `strict` raises the AbcError of a fatal one; otherwise all become Issues.
+
+    It keeps the tune's X: and source, not the tune: the tune caches its scorer (see
+    score_tune), and a reference back would make every parsed tune a cycle that only the
+    garbage collector can free."""
 
     def __init__(self, tune: Tune, strict: bool):
-        self.tune, self.strict, self.issues = tune, strict, []
+        self.x, self.source, self.strict, self.issues = tune.x, tune.source, strict, []
 
     def __call__(self, code: str, message: str, line: int, col: int,
                  error: type[E.AbcError] | None = None, severity: str = "error") -> None:
         if self.strict and error is not None:
-            raise error(message, line=line, col=col, x=self.tune.x, source=self.tune.source)
-        self.issues.append(Issue(code, severity, message, self.tune.x, line, col,
-                                 self.tune.source))
+            raise error(message, line=line, col=col, x=self.x, source=self.source)
+        self.issues.append(Issue(code, severity, message, self.x, line, col, self.source))
 
 
 def parse_length(text: str) -> Fraction:
@@ -166,15 +196,18 @@ class Scorer:
     """Walks a tune's tokens once and builds its written bars (see the module docstring)."""
 
     def __init__(self, tune: Tune, report: Reporter, graces: bool = True):
-        self.tune, self.report, self.play_graces = tune, report, graces
+        # What the walk reads of the tune, not the tune itself (no cycle; see Reporter).
+        self.header = tune.file_header + tune.header
+        self.body, self.start_line = tune.body, tune.start_line
+        self.report, self.play_graces = report, graces
         self.bars: list[WrittenBar] = []
         self.tempo_qpm: float | None = None
-        self.meter, self.unit, self.key = Meter(free=True, text="none"), Fraction(1, 8), Key()
-        self.unit_ticks, self.bar_ticks = to_ticks(self.unit), None
-        self.lengths: dict[str, int] = {}  # length text -> ticks under the current unit
+        self.meter, self.key, self.bar_ticks = Meter(free=True, text="none"), Key(), None
+        self.use_unit(Fraction(1, 8))
         self.bar_accidentals: dict[str | tuple[str, int], int] = {}
         self.propagate = "pitch"
         self.signature: dict[str, int] = {}
+        self.middle_c = 60  # MIDI pitch of `C` under the key's octave= and transpose=
         self.velocity = DEFAULT_VELOCITY
         self.decorations: list[str] = []
         self.chord_symbols: list[str] = []
@@ -184,10 +217,10 @@ class Scorer:
         self.deco_at: tuple[int, int] | None = None  # a shorthand decoration not yet used
         self.chord: list[tuple[int, int, bool, int, int]] | None = None
         self.tuplet_left, self.tuplet_ratio = 0, (1, 1)
-        self.next_factor = (1, 1)
+        self.next_factor = PLAIN
         self.last_group: list[WrittenNote] = []
         self.last_group_duration = 0
-        self.tied_pitches: set[int] = set()
+        self.tied_pitches: frozenset[int] | set[int] = NO_PITCHES
         self.last_group_length = 0  # written length (ticks) of the last note group
         self.broken_at: tuple | None = None  # a > or < waiting for its note: where, the note
         # before's written length and decorations
@@ -207,13 +240,12 @@ class Scorer:
 
     def read_header(self) -> None:
         """Meter, unit length, key, tempo and first voice from the file and tune headers."""
-        fields = [(f.name, f.value, f.line) for f in self.tune.file_header + self.tune.header]
+        fields = [(f.name, f.value, f.line) for f in self.header]
         meter_fields = [(v, ln) for n, v, ln in fields if n == "M"]
         if meter_fields:
             self.set_meter(*meter_fields[-1], 1)
         unit_fields = [(v, ln) for n, v, ln in fields if n == "L"]
-        self.unit = default_unit_length(self.meter)
-        self.unit_ticks = to_ticks(self.unit)
+        self.use_unit(default_unit_length(self.meter))
         if unit_fields:
             self.set_unit(*unit_fields[-1], 1)
         for name, value, line in fields:
@@ -242,10 +274,16 @@ class Scorer:
 
     def set_unit(self, value: str, line: int, col: int) -> None:
         try:
-            self.unit = parse_unit_length(value)
+            self.use_unit(parse_unit_length(value))
         except E.UnitLengthError as exc:
             self.report("invalid-length", exc.message, line, col, E.UnitLengthError)
-        self.unit_ticks, self.lengths = to_ticks(self.unit), {}
+
+    def use_unit(self, unit: Fraction) -> None:
+        """Make `unit` the unit length, with its table of note lengths (see UNIT_LENGTHS)."""
+        entry = UNIT_LENGTHS.get(unit)
+        if entry is None:  # L: allows at most 16 x 512 units, so the table stays small
+            entry = UNIT_LENGTHS[unit] = (to_ticks(unit), {})
+        self.unit, (self.unit_ticks, self.lengths) = unit, entry
 
     def set_key(self, value: str, line: int, col: int) -> None:
         try:
@@ -253,6 +291,7 @@ class Scorer:
         except E.KeyError_ as exc:
             self.report("invalid-key", exc.message, line, col, E.KeyError_)
         self.signature = self.key.signature
+        self.middle_c = 60 + 12 * self.key.octave + self.key.transpose
         self.bar_accidentals.clear()
 
     def set_tempo(self, value: str, line: int, col: int) -> None:
@@ -266,18 +305,19 @@ class Scorer:
     def run(self) -> list[WrittenBar]:
         self.read_header()
         handlers = {kind: getattr(self, name) for kind, name in HANDLERS.items()}
-        for kind, line, col, match in tokenize(self.tune.body):
+        for kind, line, col, match in tokenize(self.body):
             if self.too_long:
                 break
             if self.skipping_voice and kind not in ("field", "inline"):
                 continue
             if self.in_overlay and kind not in ("bar", "eol", "field"):
                 continue
-            if self.deco_at is not None and kind not in DECORATION_TARGETS:
-                self.report("misplaced-decoration", "a decoration must stand right before a "
-                            "note, rest or chord", *self.deco_at)
-            if kind != "short_deco":
-                self.deco_at = None
+            if self.deco_at is not None:
+                if kind not in DECORATION_TARGETS:
+                    self.report("misplaced-decoration", "a decoration must stand right before "
+                                "a note, rest or chord", *self.deco_at)
+                if kind != "short_deco":
+                    self.deco_at = None
             handler = handlers.get(kind)
             if handler is not None:
                 handler(line, col, match)
@@ -285,7 +325,7 @@ class Scorer:
         return self.bars
 
     def finish(self) -> None:
-        end_line = self.tune.body[-1].line if self.tune.body else self.tune.start_line
+        end_line = self.body[-1].line if self.body else self.start_line
         self.check_open_groups(end_line, 1)
         if self.current.has_music or self.current.duration:
             self.current.final = True
@@ -310,62 +350,63 @@ class Scorer:
 
     # -- notes ----------------------------------------------------------------------------
 
-    def pitch_of(self, match, line: int, col: int) -> int:
-        """MIDI pitch of a note token, applying (and recording) accidentals for the bar.
+    def pitch_of(self, acc: str | None, letter: str, marks: str, tie: str | None) -> int:
+        """MIDI pitch of a note (its accidental, letter, octave marks and tie), applying (and
+        recording) accidentals for the bar.
 
         An accidental lasts to the end of the bar for that letter in every octave (ABC 2.1
         §11.3 `%%propagate-accidentals pitch`, the default, and abc2midi's behaviour);
         `octave` limits it to its octave, `not` to the note itself."""
-        letter = match["letter"]
-        octave = (1 if letter.islower() else 0) + match["oct"].count("'") - match["oct"].count(",")
-        upper = letter.upper()
-        slot = upper if self.propagate == "pitch" else (upper, octave)
-        if not match["acc"] and (upper, octave) in self.open_tie_letters:
+        upper, octave, semitone = NOTE_LETTERS[letter]
+        if marks:
+            octave += marks.count("'") - marks.count(",")
+        if not acc and self.open_tie_letters and (upper, octave) in self.open_tie_letters:
             pitch = self.open_tie_letters[(upper, octave)]  # a tie keeps its accidental
-            return self.remember_tie(upper, octave, match, pitch)
-        if match["acc"]:
-            shift = ACCIDENTAL_SEMITONES[match["acc"]]
-            if self.propagate != "not":
-                self.bar_accidentals[slot] = shift
         else:
-            shift = self.bar_accidentals.get(slot, self.signature.get(upper, 0))
-        pitch = 60 + 12 * (octave + self.key.octave) + LETTER_SEMITONES[upper] + shift \
-            + self.key.transpose
-        return self.remember_tie(upper, octave, match, pitch)
-
-    def remember_tie(self, upper: str, octave: int, match, pitch: int) -> int:
-        """A tied note's pitch, so the note it is tied to (across a bar line too) keeps it."""
-        if match["tie"]:
+            slot = upper if self.propagate == "pitch" else (upper, octave)
+            if acc:
+                shift = ACCIDENTAL_SEMITONES[acc]
+                if self.propagate != "not":
+                    self.bar_accidentals[slot] = shift
+            else:
+                shift = self.bar_accidentals.get(slot)
+                if shift is None:
+                    shift = self.signature.get(upper, 0)
+            pitch = self.middle_c + 12 * octave + semitone + shift
+        if tie:  # so the note it is tied to (across a bar line too) keeps this pitch
             self.tie_letters[(upper, octave)] = pitch
         return pitch
 
     def length_of(self, text: str, line: int, col: int) -> int:
-        """A note length in ticks; absurd lengths are reported (and read as one unit)."""
+        """A note length in ticks; absurd lengths are reported (and read as one unit).
+        Sound lengths are remembered in `self.lengths`, where callers may look first."""
         ticks = self.lengths.get(text)
-        if ticks is None:
-            try:
-                ticks = to_ticks(parse_length(text) * self.unit)
-            except (ZeroDivisionError, ValueError):
-                ticks = 0
-            self.lengths[text] = ticks
+        if ticks is not None:
+            return ticks
+        try:
+            ticks = to_ticks(parse_length(text) * self.unit)
+        except (ZeroDivisionError, ValueError):
+            ticks = 0
         if not 0 < ticks <= MAX_NOTE:
             self.report("bad-duration", f"note length '{text}' is absurd", line, col,
                         E.DurationError)
             return self.unit_ticks
+        if len(self.lengths) < MAX_LENGTH_TEXTS:
+            self.lengths[text] = ticks
         return ticks
 
     def on_note(self, line: int, col: int, match) -> None:
-        pitch = self.pitch_of(match, line, col)
-        length = self.length_of(match["len"], line, col)
-        tie = bool(match["tie"])
-        if tie and self.graces is None:
+        acc, letter, marks, length_text, tie_text = match.group(*NOTE_PARTS)
+        pitch = self.pitch_of(acc, letter, marks, tie_text)
+        length = self.lengths.get(length_text) or self.length_of(length_text, line, col)
+        if tie_text and self.graces is None:
             self.tie_mark = (line, col + match.start("tie") - match.start())
         if self.graces is not None:
             self.graces.append((pitch, length, line, col))
         elif self.chord is not None:
-            self.chord.append((pitch, length, tie, line, col))
+            self.chord.append((pitch, length, bool(tie_text), line, col))
         else:
-            self.place([(pitch, tie, line, col)], length, line, col)
+            self.place([(pitch, bool(tie_text), line, col)], length, line, col)
 
     def on_rest(self, line: int, col: int, match) -> None:
         if match["rkind"] in "ZX":  # multi-measure rest: a count of whole bars
@@ -380,24 +421,33 @@ class Scorer:
     def place(self, pitches: list[tuple[int, bool, int, int]], length: int,
               line: int, col: int) -> None:
         """Put a note group (one note, a chord's notes, or none for a rest) at the cursor."""
-        self.check_broken_partner(length)
-        num, den = self.next_factor
-        duration = length * num // den
-        self.next_factor = (1, 1)
+        # Most notes are plain: each rarer case is skipped by one test of its state.
+        if self.broken_at is not None:
+            self.check_broken_partner(length)
+        duration = length
+        if self.next_factor is not PLAIN:
+            num, den = self.next_factor
+            duration = length * num // den
+            self.next_factor = PLAIN
         if self.tuplet_left > 0:
             duration = duration * self.tuplet_ratio[0] // self.tuplet_ratio[1]
             self.tuplet_left -= 1
-        self.check_tie(pitches, line, col)
+        if pitches:
+            self.check_tie(pitches, line, col)
         bar, offset = self.current, self.current.duration
         if not bar.has_music:  # a bar is where its first note is
             bar.line, bar.col = pitches[0][2:] if pitches else (line, col)
-        for text in self.chord_symbols:
-            bar.chords.append((offset, text))
-        self.chord_symbols = []
-        offset, main = self.place_graces(offset, duration)
-        decorations = tuple(self.decorations)
-        self.decorations = []
-        group = [WrittenNote(pitch, offset, main, self.velocity, False, decorations, tie, ln, cl)
+        if self.chord_symbols:
+            bar.chords.extend((offset, text) for text in self.chord_symbols)
+            self.chord_symbols = []
+        main = duration
+        if self.pending_graces is not None:
+            offset, main = self.place_graces(offset, duration)
+        decorations = ()
+        if self.decorations:
+            decorations, self.decorations = tuple(self.decorations), []
+        velocity = self.velocity
+        group = [WrittenNote(pitch, offset, main, velocity, False, decorations, tie, ln, cl)
                  for pitch, tie, ln, cl in pitches]
         bar.notes.extend(group)
         bar.duration += duration
@@ -422,13 +472,13 @@ class Scorer:
 
     def check_tie(self, pitches, line: int, col: int) -> None:
         """A tie must join notes of the same pitch (ABC 2.1 §4.11); the issue points at the
-        tie mark itself, so it can be found and removed."""
-        if self.tied_pitches and pitches and not self.tied_pitches & {p for p, *_ in pitches}:
+        tie mark itself, so it can be found and removed. `pitches`: a note group's, not empty."""
+        if self.tied_pitches and self.tied_pitches.isdisjoint([p[0] for p in pitches]):
             tie_line, tie_col = self.open_tie_mark or (line, col)
             self.report("bad-tie", "tie between notes of different pitches", tie_line, tie_col)
-        if pitches:
-            self.tied_pitches = {p[0] for p in pitches if p[1]} if self.tie_mark else set()
-            self.open_tie_mark, self.tie_mark = self.tie_mark, None
+        self.tied_pitches = {p[0] for p in pitches if p[1]} if self.tie_mark else NO_PITCHES
+        self.open_tie_mark, self.tie_mark = self.tie_mark, None
+        if self.tie_letters or self.open_tie_letters:
             self.open_tie_letters, self.tie_letters = self.tie_letters, {}
 
     # -- groups ---------------------------------------------------------------------------

@@ -11,11 +11,11 @@ http://abcnotation.com/wiki/abc:standard:v2.1#pparts — a header `P:AABB` plays
 """
 
 import re
-from fractions import Fraction
 
 from abcgen.notation.chords import parse_chord_symbol
 from abcgen.notation.model import Bar, ChordSymbolEvent, NoteEvent, Timeline, Tune
-from abcgen.notation.score import TICKS, WrittenBar, content_key, from_ticks, score_tune
+from abcgen.notation.score import (TICKS, FractionMemo, WrittenBar, content_key, from_ticks,
+                                   score_tune)
 
 _PART_TOKEN = re.compile(r"\(|\)\d*|[A-Za-z]\d*")
 
@@ -101,63 +101,51 @@ def order_parts(tune: Tune, bars: list[WrittenBar]) -> list[list[WrittenBar]]:
     return [[bar for bar in bars if bar.part == part] for part in order if part in labelled]
 
 
-def _join_ties(events: list[tuple], tied: list[bool]) -> list[list]:
+def _join_ties(events: list[NoteEvent], tied: list[bool]) -> list[NoteEvent]:
     """Merge each tied note with the next note of the same pitch that starts where it ends.
 
-    Events here are lists [pitch, onset, duration, note] with times in ticks."""
-    result: list[list] = []
+    The events are new, so the merge may lengthen them in place."""
+    result: list[NoteEvent] = []
     open_ties: dict[int, int] = {}  # pitch -> index in result of a note waiting for its tie
     for event, tie in zip(events, tied, strict=True):
-        waiting = open_ties.pop(event[0], None)
-        if waiting is not None and not event[3].grace:
+        waiting = open_ties.pop(event.pitch, None)
+        if waiting is not None and not event.grace:
             prior = result[waiting]
-            if prior[1] + prior[2] == event[1]:
-                prior[2] += event[2]
+            if prior.onset + prior.duration == event.onset:
+                prior.duration += event.duration
                 if tie:
-                    open_ties[event[0]] = waiting
+                    open_ties[event.pitch] = waiting
                 continue
         if tie:
-            open_ties[event[0]] = len(result)
+            open_ties[event.pitch] = len(result)
         result.append(event)
     return result
 
 
-# Ticks -> quarter notes. Building a Fraction costs ~3 us and a tune has hundreds, but the
-# same onsets and lengths recur across tunes: a bounded memo makes this a dict lookup.
-_QUARTERS: dict[int, Fraction] = {}
-_QUARTERS_LIMIT = 1 << 18
-
-
-def _quarters(ticks: int) -> Fraction:
-    value = _QUARTERS.get(ticks)
-    if value is None:
-        if len(_QUARTERS) >= _QUARTERS_LIMIT:
-            _QUARTERS.clear()
-        value = _QUARTERS[ticks] = Fraction(ticks * 4, TICKS)
-    return value
+# Ticks -> quarter notes (memoised, see FractionMemo).
+QUARTERS = FractionMemo(TICKS // 4)
 
 
 def _perform(performed) -> tuple[list[NoteEvent], list[ChordSymbolEvent], list[Bar]]:
-    raw, tied, chords, bars = [], [], [], []
-    onset = 0  # ticks
+    events, tied, chords, bars = [], [], [], []
+    onset, quarters = 0, QUARTERS  # ticks; a local for the inner loop
     for index, (bar, passage) in enumerate(performed):
         expected = from_ticks(bar.expected) if bar.expected is not None else None
-        bars.append(Bar(bar.number, _quarters(onset), from_ticks(bar.duration), expected,
+        bars.append(Bar(bar.number, quarters[onset], from_ticks(bar.duration), expected,
                         bar.line, bar.col, passage))
-        for note in bar.notes:
-            raw.append([note.pitch, onset + note.offset, note.duration, note, index])
-            tied.append(note.tie)
+        notes = bar.notes
+        events.extend([NoteEvent(note.pitch, quarters[onset + note.offset],
+                                 quarters[note.duration], note.velocity, note.grace,
+                                 note.decorations, index, note.line, note.col)
+                       for note in notes])
+        tied.extend([note.tie for note in notes])
         for offset, text in bar.chords:
             symbol = parse_chord_symbol(text)
             if symbol is not None:
-                chords.append(ChordSymbolEvent(text, _quarters(onset + offset), *symbol))
+                chords.append(ChordSymbolEvent(text, quarters[onset + offset], *symbol))
         onset += bar.duration
-    # Notes are placed in time order bar by bar, so `raw` is already sorted by onset.
-    joined = _join_ties(raw, tied) if any(tied) else raw
-    events = [NoteEvent(pitch, _quarters(start), _quarters(length), note.velocity, note.grace,
-                        note.decorations, index, note.line, note.col)
-              for pitch, start, length, note, index in joined]
-    return events, chords, bars
+    # Notes are placed in time order bar by bar, so `events` is already sorted by onset.
+    return (_join_ties(events, tied) if any(tied) else events), chords, bars
 
 
 def build_timeline(tune: Tune, graces: bool = True, strict: bool = True) -> Timeline:
@@ -174,7 +162,7 @@ def build_timeline(tune: Tune, graces: bool = True, strict: bool = True) -> Time
     performed = [pair for section in order_parts(tune, scorer.bars)
                  for pair in expand_repeats(section)]
     events, chords, bars = _perform(performed)
-    total = _quarters(sum(bar.duration for bar, _ in performed))
+    total = QUARTERS[sum(bar.duration for bar, _ in performed)]
     timeline = Timeline(events=events, chord_symbols=chords, bars=bars,
                         tempo_qpm=scorer.tempo_qpm, meter=scorer.meter, unit=scorer.unit,
                         key=scorer.key, total=total, warnings=issues)
