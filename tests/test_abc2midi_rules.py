@@ -1,6 +1,7 @@
 """What abc2midi rejects although the standard allows it (notation.compat, notation.repeats):
 `check` flags it where abc2midi complains, repair mends it, and abc2midi then plays the tune
-without an error or a bar-length warning. abc2midi itself is the judge in every test."""
+without an error or a bar-length warning. abc2midi itself is the judge in every test (and
+music21 where it is the one that fails)."""
 
 import pytest
 
@@ -43,6 +44,8 @@ BROKEN = [
     (tune("A B c} d e4|]"), "bad-character"),                         # } closing no grace
     (tune("ABcd e4|\nU:T = !trill!\nABcd e4|]"), "field-in-body"),
     (tune("ABcd e4|]", key="gm"), "invalid-key"),
+    (tune("ABcd e4|]").replace("L:1/8", "L:C|\nL:1/8"), "invalid-length"),  # a second L:
+    (tune("ABcd e4|]").replace("M:4/4", "M:Reel -- Jig\nM:4/4"), "invalid-meter"),
 ]
 REPEATS = [
     (tune("|: ABcd efga | bagf edcB :|2 ABcd e4 |]"), "ending-outside-repeat"),  # first :|2
@@ -109,3 +112,22 @@ def test_a_fermata_is_a_warning_that_sample_repair_mends():
     assert mended.status == "repaired"
     assert complaints(repair_text(text).text.replace("H", "")) == []
     assert "H" not in "\n".join(line.text for line in mended.tune.body)
+
+
+MUSIC21_FAILS = [
+    (tune('ABcd "^B,"e4|]'), "quoted-comma"),
+    (tune("ABcd e4|]").replace("L:1/8", "L:C|\nL:1/8"), "invalid-length"),
+    (tune("ABcd e4|]").replace("M:4/4", "M:Reel -- Jig\nM:4/4"), "invalid-meter"),
+]
+
+
+@pytest.mark.parametrize("text, code", MUSIC21_FAILS)
+def test_music21_reads_what_repair_writes(text, code):
+    from music21 import converter
+
+    with pytest.raises(Exception):  # noqa: B017 - music21 raises several kinds here
+        converter.parse(text, format="abc")
+    assert code in flagged(text)
+    report = repair_text(text)
+    assert not flagged(report.text)
+    converter.parse(report.text, format="abc")

@@ -1,9 +1,12 @@
-"""What abc2midi refuses or plays wrong although the standard allows it (or leaves it open).
+"""What abc2midi refuses or plays wrong although the standard allows it (or leaves it open),
+and the few things music21's ABC reader raises on.
 
 `check` is the gate before a tune is written, rendered or learned from, and abc2midi is the
 reference player the project is measured against, so the rules below report what abc2midi
 4.84 (the Debian package) reports as an Error or as a bar-length Warning. Each rule names the
-abc2midi source it follows. The issues use the codes of `validate.CODES`.
+abc2midi source it follows. music21 (9.x) is the other reader users open our tunes with: a
+comma in a quoted text and an unreadable second M: or L: make it raise. The issues use the
+codes of `validate.CODES`.
 """
 
 import re
@@ -11,7 +14,7 @@ from collections.abc import Callable, Iterator
 
 from fractions import Fraction
 
-from abcgen.notation.errors import MeterError, UnitLengthError
+from abcgen.notation.errors import AbcError, MeterError, UnitLengthError
 from abcgen.notation.fields import default_unit_length, parse_meter, parse_unit_length
 from abcgen.notation.lexer import SHORT_DECORATIONS, Token, tokenize
 from abcgen.notation.model import Issue, Tune
@@ -36,6 +39,8 @@ _DENOMINATOR = re.compile(r"/(\d+)")
 ABC2MIDI_BODY_FIELDS = frozenset("EIKLMPQTVdrswW+")
 # Single letters that are notes or rests: a line `A:|` is music, left to the scorer.
 _NOTE_LETTERS = frozenset("ABCDEFGXYZabcdefgxyz")
+# Header fields every line of which abc2midi and music21 read (not only the last one).
+HEADER_PARSERS = {"M": ("invalid-meter", parse_meter), "L": ("invalid-length", parse_unit_length)}
 # Kinds that may stand between a note's decorations and the note (parseabc.c parsenote()).
 _NOTE_PREFIXES = frozenset({"deco", "short_deco", "quoted"})
 
@@ -97,33 +102,70 @@ def _token_rules(tune: Tune, tokens: list[Token]) -> Iterator[Issue]:
                 and match.group(0) in "\\!":
             message, code = f"'{match.group(0)}' in the middle of a line (abc2midi: only at " \
                             "the end of one)", "bad-character"
+        elif kind == "quoted" and "," in match["qtext"]:
+            message, code = f'"{match["qtext"]}": music21 fails on a comma in a quoted ' \
+                            "text", "quoted-comma"
         elif kind == "quoted" and match["qtext"][:1] not in "^_<>@0123456789":
             message, code = _chord_type(match["qtext"]), "bad-chord-symbol"
         if message is not None:
             yield _issue(tune, code, message, line, col)
 
 
+def _group_mark(kind: str, chord: bool, grace: bool, next_kind: str) -> str | None:
+    """What abc2midi says about a chord or grace bracket, given what is open and the kind
+    of the token after it."""
+    if kind == "chord_end" and not chord:
+        return "']' closes no chord ('Chord already finished')"
+    if kind == "grace_end" and not grace:
+        return "'}' closes no grace notes"
+    if kind == "grace_start" and grace:
+        return "'{' inside grace notes (abc2midi: 'nested { not allowed')"
+    if kind == "grace_end" and next_kind == "grace_start":
+        return "two grace groups in a row (abc2midi needs a note between them)"
+    return None
+
+
 def _stray_marks(tune: Tune, tokens: list[Token]) -> Iterator[Issue]:
-    """A `]` or `}` that closes nothing ('Chord already finished', '} without matching {'),
-    `|:1` (abc2midi reads no ending there), and body fields abc2midi refuses ('Field not
-    allowed in tune body')."""
+    """A `]` or `}` that closes nothing, a `{` inside grace notes or right after them, a roll
+    or trill inside a chord ('Rolls and trills not supported in chords'), a decoration inside
+    grace notes, `|:1` or `|]1` (abc2midi reads no ending there), and body fields abc2midi
+    refuses ('Field not allowed in tune body')."""
     chord, grace = False, False
-    for kind, line, col, match in tokens:
+    for index, (kind, line, col, match) in enumerate(tokens):
         message, code = None, "bad-character"
-        if kind in ("chord_start", "chord_end"):
-            message = "']' closes no chord" if kind == "chord_end" and not chord else None
-            chord = kind == "chord_start"
-        elif kind in ("grace_start", "grace_end"):
-            message = "'}' closes no grace notes" if kind == "grace_end" and not grace else None
-            grace = kind == "grace_start"
-        elif kind == "bar" and match["rcolon"] and match["bnum"]:
-            message, code = f"'{match.group(0)}': abc2midi reads no ending number after " \
-                            "|:", "ending-outside-repeat"
+        following = tokens[index + 1][0] if index + 1 < len(tokens) else ""
+        if kind in ("chord_start", "chord_end", "grace_start", "grace_end"):
+            message = _group_mark(kind, chord, grace, following)
+            chord = kind == "chord_start" or (chord and kind.startswith("grace"))
+            grace = kind == "grace_start" or (grace and kind.startswith("chord"))
+        elif chord and decoration_name(tokens[index]) in ("roll", "trill"):
+            message, code = f"'{match.group(0)}' inside a chord (abc2midi plays no roll or " \
+                            "trill there)", "misplaced-decoration"
+        elif grace and kind in ("deco", "short_deco"):
+            message, code = f"'{match.group(0)}' inside grace notes (abc2midi: 'nested {{ " \
+                            "not allowed')", "misplaced-decoration"
+        elif kind == "bar" and match["bnum"] and (match["rcolon"] or match["btype"] != "|"):
+            message, code = f"'{match.group(0)}': abc2midi reads an ending number only after " \
+                            "| or :|", "ending-outside-repeat"
         elif kind == "field" and match["name"] not in ABC2MIDI_BODY_FIELDS | _NOTE_LETTERS:
             message, code = f"{match['name']}: is not allowed in the tune body (abc2midi)", \
                 "field-in-body"
         if message is not None:
             yield _issue(tune, code, message, line, col)
+
+
+def _header_values(tune: Tune) -> Iterator[Issue]:
+    """Every M: and L: line of the header readable: abc2midi reads them all ('Expecting
+    fraction in form A/B', 'Missing /') and music21 raises, even when a later one is good."""
+    for field in tune.header:
+        if field.name not in HEADER_PARSERS:
+            continue
+        code, parser = HEADER_PARSERS[field.name]
+        try:
+            parser(field.value)
+        except AbcError:
+            yield _issue(tune, code, f"{field.name}:{field.value} can't be read (abc2midi and "
+                         f"music21 read every {field.name}: line)", field.line, 1)
 
 
 def _key_spelling(tune: Tune) -> Iterator[Issue]:
@@ -330,6 +372,7 @@ def check_compat(tune: Tune, bars: list[WrittenBar]) -> list[Issue]:
     rules: list[Callable[[], Iterator[Issue]]] = [
         lambda: _token_rules(tune, tokens), lambda: _chained_broken_rhythm(tune, tokens),
         lambda: _stray_marks(tune, tokens), lambda: _key_spelling(tune),
+        lambda: _header_values(tune),
         lambda: _hornpipe_swing(tune, bars), lambda: _hornpipe_chains(tune, tokens),
         lambda: _fermatas(tune, bars),
         lambda: check_played_repeats(tune, tokens, bars)]

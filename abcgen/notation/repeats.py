@@ -6,7 +6,7 @@ writetrack), reporting errors such as ' found [1 or like before |:' or 'Missing 
 of tune' where the standard is silent or lenient. This module turns the body's bar-line and
 ending tokens into abc2midi's features (parseabc.c's reading of `|:`, `:|2`, `::`, `[1` ...)
 and replays those three passes, so `check` reports the same problems at the same marks.
-Tunes with parts (P:) or several voices are left alone: abc2midi skips fixreps for them and
+Tunes with parts (P:) or more than one voice are left alone: abc2midi skips fixreps for them and
 plays them part by part.
 """
 
@@ -75,9 +75,9 @@ def _bar_kinds(text: str) -> Iterator[tuple[str, str]]:
 def features_of(tokens: list[Token], bars: list[WrittenBar]) -> list[Feature] | None:
     """The body's repeat features, starting with the `||` abc2midi puts before the music,
     each bar line's first feature holding the written bar it ends; None when the body has
-    parts or voices (left alone, see the module docstring)."""
+    more than one voice (left alone, see the module docstring)."""
     ends = {(bar.end_line, bar.end_col): bar for bar in bars}
-    features = [Feature(DOUBLE, None)]
+    features, voices = [Feature(DOUBLE, None)], set()
     for token in tokens:
         kind, line, col, match = token
         if kind == "bar":
@@ -87,10 +87,19 @@ def features_of(tokens: list[Token], bars: list[WrittenBar]) -> list[Feature] | 
             features += marks
         elif kind == "ending":
             features.append(Feature(ENDING, token, match["enums"]))
-        elif (kind == "field" and match["name"] in "PV") or \
-                (kind == "inline" and match["iname"] in "PV"):
+        elif _other_voice(kind, match, voices):
             return None
     return features
+
+
+def _other_voice(kind: str, match, voices: set[str]) -> bool:
+    """A second voice (`voices` collects the voice names met so far). A P: label in the body
+    is only a label while the header has no P: (store.c runs fixreps then)."""
+    name, value = (match["name"], match["value"]) if kind == "field" else \
+        (match["iname"], match["ivalue"]) if kind == "inline" else ("", "")
+    if name == "V":
+        voices.add((value.split() or [""])[0])
+    return len(voices) > 1
 
 
 def _open_missing_start(features: list[Feature]) -> None:

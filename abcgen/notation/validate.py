@@ -63,6 +63,7 @@ CODES = {
     "ending-outside-repeat": "an ending abc2midi can't place in a repeat",
     "stray-repeat": "a :| or :: with no repeat to close",
     "repeat-not-closed": "a repeat still open at the end of the tune",
+    "quoted-comma": "a comma in a chord symbol or annotation (music21 fails on it)",
 }
 # Our repeat checks, and abc2midi's (repeats.py), which wait until ours are settled.
 REPEAT_CODES = frozenset({"unclosed-repeat", "bad-ending", "unopened-repeat"})

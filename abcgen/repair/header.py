@@ -82,6 +82,11 @@ def fix_meter(tune: Tune, issues: list[Issue]) -> tuple[Tune, list[Edit]]:
                      _header_field_at(tune, i.line) is not None]
     if not header_issues:
         return _drop_body_token(tune, issues[0])
+    flagged = {i.line for i in header_issues}
+    if any(f.name == "M" and f.line not in flagged for f in tune.header):
+        header = [f for f in tune.header if not (f.name == "M" and f.line in flagged)]
+        return rebuild(tune, header=header), [Edit(i.code, i.line, i.col, f"removed that M: "
+                                                   f"line ({i.message})") for i in header_issues]
     score = score_groups(Tune(header=[f for f in tune.header if f.name != "M"], body=tune.body,
                               source=tune.source))
     hint = rhythm_meter(tune.get("R"))
@@ -99,6 +104,10 @@ def fix_unit_length(tune: Tune, issues: list[Issue]) -> tuple[Tune, list[Edit]]:
     fld = _header_field_at(tune, issue.line)
     if fld is None:
         return _drop_body_token(tune, issue)
+    if sum(1 for f in tune.header if f.name == "L") > 1:  # another L: line stays
+        header = [f for f in tune.header if f is not fld]
+        return rebuild(tune, header=header), [Edit(issue.code, issue.line, issue.col,
+                                                   f"removed L:{fld.value} ({issue.message})")]
     unit = build_timeline(tune, strict=False).unit  # the scorer fell back to the default
     header = [Field("L", str(unit), f.line) if f is fld else f for f in tune.header]
     return rebuild(tune, header=header), [Edit(issue.code, issue.line, issue.col,

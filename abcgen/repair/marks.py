@@ -67,6 +67,16 @@ def _mended_mark(code: str, token: Token) -> str:
     return without_ending_text(token).lstrip(":") or "|"
 
 
+def _close_at_end(score, why: str):
+    """`:|` on the last bar line (a `:[|]` abc2midi doesn't read as a close becomes `:|]`)."""
+    index = score.bar_tokens[-1]
+    token = score.tokens[index] if index is not None else None
+    if token is not None and token[3].group(0).startswith(":"):
+        return replace_token(token, ":|]"), Edit("repeat-not-closed", token[1], token[2],
+                                                 f"made '{token[3].group(0)}' ':|]' ({why})")
+    return close_repeat_after(score, len(score.bars) - 1, why)
+
+
 def mend_played_repeats(tune: Tune, issues: list[Issue]) -> tuple[Tune, list[Edit]]:
     """Repeat marks abc2midi can't play: a second `|:` before the first is closed becomes
     `::`; an ending it can't place loses its number; a `:|` with nothing to close becomes `|`
@@ -76,7 +86,7 @@ def mend_played_repeats(tune: Tune, issues: list[Issue]) -> tuple[Tune, list[Edi
     for issue in issues:
         index = token_at(tokens, issue.line, issue.col)
         if issue.code == "repeat-not-closed" and score.bars:
-            body_edit, edit = close_repeat_after(score, len(score.bars) - 1, issue.message)
+            body_edit, edit = _close_at_end(score, issue.message)
             body_edits.append(body_edit)
             edits.append(Edit(issue.code, edit.line, edit.col, edit.message))
             continue
@@ -99,3 +109,18 @@ def drop_body_fields(tune: Tune, issues: list[Issue]) -> tuple[Tune, list[Edit]]
     edits = [Edit(issue.code, issue.line, issue.col, f"removed the line ({issue.message})")
              for issue in issues]
     return rebuild(tune, body=body), edits
+
+
+def drop_quoted_commas(tune: Tune, issues: list[Issue]) -> tuple[Tune, list[Edit]]:
+    """Commas are taken out of chord symbols and annotations (music21 fails on them)."""
+    tokens = score_groups(tune).tokens
+    body_edits, edits = [], []
+    for issue in issues:
+        index = token_at(tokens, issue.line, issue.col)
+        if index is None or tokens[index][0] != "quoted":
+            continue
+        text = tokens[index][3].group(0)
+        body_edits.append(replace_token(tokens[index], text.replace(",", "")))
+        edits.append(Edit(issue.code, issue.line, issue.col, f"wrote {text} without its "
+                          "commas (music21 fails on them)"))
+    return apply_edits(tune, body_edits), edits

@@ -29,6 +29,7 @@ STAGES = (
      body.delete_bad_tokens),
     (frozenset({"octave-spelling"}), marks.respell_octaves),
     (frozenset({"field-in-body"}), marks.drop_body_fields),
+    (frozenset({"quoted-comma"}), marks.drop_quoted_commas),
     (frozenset({"swung-decoration", "fermata"}), marks.drop_length_decorations),
     (frozenset({"unclosed-chord", "unclosed-grace"}), body.close_groups),
     (frozenset({"bad-chord-symbol"}), body.annotate_chord_symbols),
