@@ -131,3 +131,11 @@ def test_music21_reads_what_repair_writes(text, code):
     report = repair_text(text)
     assert not flagged(report.text)
     converter.parse(report.text, format="abc")
+
+
+@needs_abc2midi
+def test_a_fermata_on_a_rest_is_mended_in_samples_too():
+    text = tune("ABcd efga | BHz cd e4 | G8 |]")
+    assert complaints(text) and "fermata" in {i.code for i in check_text(text)}
+    mended = repair_tune(read_tunes(text)[0], mend=SAMPLE_WARNINGS)
+    assert complaints("X:1\nT:Test\nM:4/4\nL:1/8\nK:G\n" + mended.tune.body[0].text + "\n") == []

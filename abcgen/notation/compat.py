@@ -366,6 +366,17 @@ def _fermatas(tune: Tune, bars: list[WrittenBar]) -> Iterator[Issue]:
                              severity="warning")
 
 
+def _rest_fermatas(tune: Tune, tokens: list[Token]) -> Iterator[Issue]:
+    """A fermata on a rest after the first bar: abc2midi doubles the rest as it does a note."""
+    past_first_bar = False
+    for index, (kind, line, col, _) in enumerate(tokens):
+        past_first_bar = past_first_bar or kind == "bar"
+        if kind == "rest" and past_first_bar and any(
+                decoration_name(tokens[i]) == "fermata" for i in note_prefix_tokens(tokens, index)):
+            yield _issue(tune, "fermata", "a fermata on a rest: abc2midi holds it twice as long "
+                         "and reports its bar as too long", line, col, severity="warning")
+
+
 def check_compat(tune: Tune, bars: list[WrittenBar]) -> list[Issue]:
     """Every abc2midi incompatibility in `tune` (see the module docstring)."""
     tokens = list(tokenize(tune.body))
@@ -374,7 +385,7 @@ def check_compat(tune: Tune, bars: list[WrittenBar]) -> list[Issue]:
         lambda: _stray_marks(tune, tokens), lambda: _key_spelling(tune),
         lambda: _header_values(tune),
         lambda: _hornpipe_swing(tune, bars), lambda: _hornpipe_chains(tune, tokens),
-        lambda: _fermatas(tune, bars),
+        lambda: _fermatas(tune, bars), lambda: _rest_fermatas(tune, tokens),
         lambda: check_played_repeats(tune, tokens, bars)]
     found = {(i.code, i.line, i.col): i for rule in rules for i in rule()}
     return list(found.values())
