@@ -36,9 +36,9 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes, durable: bool = Tru
     return path
 
 
-def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
+def atomic_write_text(path: str | os.PathLike, text: str, durable: bool = True) -> Path:
     """Write `text` as UTF-8 atomically (see `atomic_write_bytes`)."""
-    return atomic_write_bytes(path, text.encode("utf-8"))
+    return atomic_write_bytes(path, text.encode("utf-8"), durable)
 
 
 SLUG_CHARS = 48  # longest slug: long titles stay readable in a file list

@@ -234,9 +234,11 @@ def _our_plain_melody(tune: Tune) -> list[Played]:
 
     midi = pretty_midi.PrettyMIDI(io.BytesIO(midi_bytes(
         tune_to_midi(tune, MidiOptions(plain=True)).midi)))
+    # keyed by written onsets, as plain plays them: a note after grace notes starts where
+    # they did (its onset in the timeline with graces is later)
     ornaments = {(e.pitch, e.onset): tuple(d for d in e.decorations
                                            if d in abc2midi.EXPANDED_ORNAMENTS)
-                 for e in build_timeline(tune).events}
+                 for e in build_timeline(tune, graces=False).events}
     played = []
     for note in midi.instruments[0].notes:
         on, off = midi.time_to_tick(note.start), midi.time_to_tick(note.end)

@@ -208,7 +208,10 @@ def _render_book(path: Path, out_dir: Path, options: RenderOptions,
     manifest = {"source": str(path), "formats": list(options.formats), "warnings": notes,
                 "options": asdict(options.midi),
                 "tunes": [entry for _, entry in sorted(placed, key=lambda p: p[0])]}
-    atomic_write_text(out_dir / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+    # not fsynced, like the files it lists: a manifest that survives a power cut while they
+    # don't would vouch for empty files
+    atomic_write_text(out_dir / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False) + "\n",
+                      durable=False)
     return manifest
 
 
