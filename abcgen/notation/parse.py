@@ -141,10 +141,18 @@ def parse_tunebook(text: str, source: str | None = None) -> tuple[list[Tune], li
             except AbcError as exc:
                 exc.x = exc.x if exc.x is not None else tune.x
                 exc.source = exc.source or source
-                failures.append(exc)
+                failures.append(_detached(exc))
                 continue
             tunes.append(tune)
     return tunes, failures
+
+
+def _detached(error: AbcError) -> AbcError:
+    """`error` without its traceback and the exception it was raised while handling: their
+    frames lead to parse_tunebook's, and so to every tune of the book, in a cycle that only
+    the garbage collector frees. What went wrong, and where in the ABC, is in the error."""
+    error.__context__ = None
+    return error.with_traceback(None)
 
 
 @contextmanager

@@ -8,6 +8,8 @@ or records an Issue (the validator). Durations here are in whole notes.
 
 from dataclasses import dataclass, field
 from fractions import Fraction
+from itertools import chain
+from operator import attrgetter
 
 from abcgen.notation import errors as E
 from abcgen.notation.fields import (
@@ -691,14 +693,15 @@ def bass_ok(text: str) -> bool:
     return slash < 0 or text[slash + 1:slash + 2] in CHORD_ROOTS
 
 
-def score_tune(tune: Tune, strict: bool = True,
-               graces: bool = True) -> tuple[Scorer, list[Issue]]:
+def score_tune(tune: Tune, strict: bool = True, graces: bool = True, *,
+               text: tuple | None = None) -> tuple[Scorer, list[Issue]]:
     """Build the written bars of `tune`. Strict: raise the first fatal AbcError.
     graces=False leaves grace notes out and their main notes whole.
 
     The result is cached on the tune while its text is unchanged; a strict run that
-    finished serves lenient calls too (it met no fatal problem, so both saw the same)."""
-    key = (graces, content_key(tune))
+    finished serves lenient calls too (it met no fatal problem, so both saw the same).
+    `text`: the tune's content_key, from a caller that has just worked it out."""
+    key = (graces, text if text is not None else content_key(tune))
     cached = tune.__dict__.get("_score")
     if cached is not None and cached[0] == key and (cached[1] or not strict):
         return cached[2], cached[3]
@@ -710,9 +713,16 @@ def score_tune(tune: Tune, strict: bool = True,
 
 
 def content_key(tune: Tune) -> tuple:
-    """The tune's text as a hashable value, for caches that must drop out when it changes."""
-    return (tuple((f.name, f.value) for f in tune.file_header + tune.header),
-            tuple(line.text for line in tune.body))
+    """The tune's text as a hashable value, for caches that must drop out when it changes:
+    the number of header fields, each field's name and value, then the body lines. One flat
+    tuple of strings, not a tuple per field: every parsed tune keeps its keys, and the
+    garbage collector walks each object kept."""
+    fields = tune.file_header + tune.header
+    return (len(fields), *chain.from_iterable(map(_NAME_VALUE, fields)),
+            *map(_TEXT, tune.body))
+
+
+_NAME_VALUE, _TEXT = attrgetter("name", "value"), attrgetter("text")
 
 
 # Token kind -> the Scorer method that handles it.

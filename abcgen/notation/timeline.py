@@ -154,11 +154,12 @@ def build_timeline(tune: Tune, graces: bool = True, strict: bool = True) -> Time
     strict: raise the first fatal AbcError (bad M:/L:/K:, unclosed chord or grace group,
     absurd length); otherwise every problem goes to `Timeline.warnings`. The result is
     cached on the tune until its text changes: treat it as read-only."""
-    key = (graces, strict, content_key(tune))
+    text = content_key(tune)
+    key = (graces, strict, text)
     cached = tune.__dict__.get("_timeline")
     if cached is not None and cached[0] == key:
         return cached[1]
-    scorer, issues = score_tune(tune, strict, graces)
+    scorer, issues = score_tune(tune, strict, graces, text=text)
     performed = [pair for section in order_parts(tune, scorer.bars)
                  for pair in expand_repeats(section)]
     events, chords, bars = _perform(performed)
