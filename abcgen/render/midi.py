@@ -188,7 +188,7 @@ def grid_units(timeline: Timeline) -> int:
     and the beat, so every one of them is a whole number of units."""
     denominators = {time.denominator for event in timeline.events
                     for time in (event.onset, event.duration)}
-    # a bar's length in whole notes has a multiple of its length in quarters' denominator
+    # bar lengths are in whole notes; their denominators are multiples of the quarters' ones
     denominators.update(time.denominator for bar in timeline.bars
                         for time in (bar.onset, bar.duration, bar.expected or 0))
     denominators.update(symbol.onset.denominator for symbol in timeline.chord_symbols)
