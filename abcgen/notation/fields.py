@@ -22,6 +22,9 @@ FREE_METER_WORDS = ("none", "")
 
 # http://abcnotation.com/wiki/abc:standard:v2.1#llength
 _UNIT = re.compile(r"^\s*(?P<num>\d+)\s*(?:/\s*(?P<den>\d+))?\s*$")
+# The default unit lengths, shared by every tune (Fractions are immutable; building one costs
+# a few us).
+EIGHTH, SIXTEENTH = Fraction(1, 8), Fraction(1, 16)
 
 # http://abcnotation.com/wiki/abc:standard:v2.1#kkey
 # Sharps (positive) or flats (negative) of each major key, and each mode's offset from major.
@@ -77,9 +80,9 @@ def parse_meter(text: str) -> Meter:
 def default_unit_length(meter: Meter) -> Fraction:
     """The 0.75 rule: a meter below 0.75 gets L:1/16, else 1/8; free meter 1/8."""
     if meter.free:
-        return Fraction(1, 8)
+        return EIGHTH
     below = 4 * meter.numerator < 3 * meter.denominator  # num/den < 3/4, without Fractions
-    return Fraction(1, 16) if below else Fraction(1, 8)
+    return SIXTEENTH if below else EIGHTH
 
 
 @lru_cache(maxsize=HEADER_CACHE_SIZE)

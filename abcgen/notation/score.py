@@ -8,6 +8,7 @@ or records an Issue (the validator). Durations here are in whole notes.
 
 from dataclasses import dataclass, field
 from fractions import Fraction
+from functools import lru_cache
 from itertools import chain
 from operator import attrgetter
 
@@ -75,15 +76,22 @@ MAX_TUNE = 8000 * TICKS
 
 
 # Each unit length's ticks and its note lengths in ticks by their text (`2`, `/`, `3/2`): the
-# same few texts recur in every tune, and working one out costs a few Fractions. A unit keeps
-# at most MAX_LENGTH_TEXTS (odd texts beyond them are worked out each time).
-UNIT_LENGTHS: dict[Fraction, tuple[int, dict[str, int]]] = {}
+# same few texts recur in every tune, and working one out costs a few Fractions. Keyed by the
+# unit's (numerator, denominator), as hashing a Fraction is a Python call. A unit keeps at
+# most MAX_LENGTH_TEXTS (odd texts beyond them are worked out each time).
+UNIT_LENGTHS: dict[tuple[int, int], tuple[int, dict[str, int]]] = {}
 MAX_LENGTH_TEXTS = 256
 
 
 def to_ticks(value: Fraction) -> int:
     """Whole notes -> ticks (rounded where TICKS can't hold the value exactly)."""
     return round(value * TICKS)
+
+
+@lru_cache(maxsize=1024)
+def bar_ticks(numerator: int, denominator: int) -> int:
+    """A meter's bar in ticks (cached: every tune has an M:, and most have the same few)."""
+    return to_ticks(Fraction(numerator, denominator))
 
 
 class FractionMemo(dict):
@@ -205,7 +213,7 @@ class Scorer:
         self.bars: list[WrittenBar] = []
         self.tempo_qpm: float | None = None
         self.meter, self.key, self.bar_ticks = Meter(free=True, text="none"), Key(), None
-        self.use_unit(Fraction(1, 8))
+        self.use_unit(default_unit_length(self.meter))
         self.bar_accidentals: dict[str | tuple[str, int], int] = {}
         self.propagate = "pitch"
         self.signature: dict[str, int] = {}
@@ -272,7 +280,8 @@ class Scorer:
             self.meter = parse_meter(value)
         except E.MeterError as exc:
             self.report("invalid-meter", exc.message, line, col, E.MeterError)
-        self.bar_ticks = None if self.meter.free else to_ticks(self.meter.bar)
+        self.bar_ticks = None if self.meter.free else \
+            bar_ticks(self.meter.numerator, self.meter.denominator)
 
     def set_unit(self, value: str, line: int, col: int) -> None:
         try:
@@ -282,9 +291,10 @@ class Scorer:
 
     def use_unit(self, unit: Fraction) -> None:
         """Make `unit` the unit length, with its table of note lengths (see UNIT_LENGTHS)."""
-        entry = UNIT_LENGTHS.get(unit)
+        key = (unit.numerator, unit.denominator)
+        entry = UNIT_LENGTHS.get(key)
         if entry is None:  # L: allows at most 16 x 512 units, so the table stays small
-            entry = UNIT_LENGTHS[unit] = (to_ticks(unit), {})
+            entry = UNIT_LENGTHS[key] = (to_ticks(unit), {})
         self.unit, (self.unit_ticks, self.lengths) = unit, entry
 
     def set_key(self, value: str, line: int, col: int) -> None:
@@ -401,14 +411,16 @@ class Scorer:
         acc, letter, marks, length_text, tie_text = match.group(*NOTE_PARTS)
         pitch = self.pitch_of(acc, letter, marks, tie_text)
         length = self.lengths.get(length_text) or self.length_of(length_text, line, col)
-        if tie_text and self.graces is None:
-            self.tie_mark = (line, col + match.start("tie") - match.start())
         if self.graces is not None:
             self.graces.append((pitch, length, line, col))
-        elif self.chord is not None:
-            self.chord.append((pitch, length, bool(tie_text), line, col))
+            return
+        tie = bool(tie_text)
+        if tie:
+            self.tie_mark = (line, col + match.start("tie") - match.start())
+        if self.chord is not None:
+            self.chord.append((pitch, length, tie, line, col))
         else:
-            self.place([(pitch, bool(tie_text), line, col)], length, line, col)
+            self.place([(pitch, tie, line, col)], length, line, col)
 
     def on_rest(self, line: int, col: int, match) -> None:
         if match["rkind"] in "ZX":  # multi-measure rest: a count of whole bars
