@@ -11,9 +11,11 @@ from abcgen.generate import generate
 from abcgen.model.checkpoint import save_checkpoint
 from abcgen.model.data import split_tunes
 from abcgen.model.lstm import CharLSTM, preset
+from abcgen.model.runtime import Runtime
 from abcgen.model.sample import (
     MODEL_LINE,
     SampleSettings,
+    _Stepper,
     filter_logits,
     header_template,
     sample_tunes,
@@ -96,6 +98,36 @@ def test_bad_settings_are_refused(untrained):
         sample_tunes(model, vocab, 0)
     with pytest.raises(AbcgenError, match="--title"):
         header_template(title="two\nlines")
+
+
+@pytest.mark.parametrize("dtype, tolerance", [("fp32", 1e-4), ("bf16", 0.1)])
+def test_the_sampling_step_follows_the_fused_lstm(untrained, dtype, tolerance):
+    """Character by character, the sampler's step gives the logits of one nn.LSTM window
+    (3 layers, so a middle layer is covered too), rows dropped on the way included."""
+    torch.manual_seed(1)
+    model = CharLSTM(preset("tiny", vocab_size=len(untrained[1]), layers=3)).eval()
+    ids = torch.randint(4, len(untrained[1]), (5, 12))
+    state = tuple(torch.randn(3, 5, 32) for _ in range(2))
+    with torch.inference_mode():
+        expected = model(ids, state)[0]
+        step = _Stepper(model, Runtime(torch.device("cpu"), dtype))
+        rows, carried = torch.arange(5), step.from_lstm(state)
+        for t in range(12):
+            if t == 6:  # rows 1 and 3 finish
+                rows = torch.tensor([0, 2, 4])
+                carried = step.select(carried, torch.tensor([0, 2, 4]))
+            logits, carried = step(ids[rows, t], carried)
+            assert torch.allclose(logits.float(), expected[rows, t], atol=tolerance)
+
+
+def test_bf16_sampling_is_reproducible_and_keeps_the_thread_count(untrained):
+    model, vocab = untrained
+    threads = torch.get_num_threads()
+    runtime = Runtime(torch.device("cpu"), "bf16")
+    settings = SampleSettings(seed=4, max_chars=150)
+    first = sample_tunes(model, vocab, 3, settings=settings, runtime=runtime)
+    assert first == sample_tunes(model, vocab, 3, settings=settings, runtime=runtime)
+    assert torch.get_num_threads() == threads
 
 
 def test_top_p_keeps_the_smallest_likely_set():

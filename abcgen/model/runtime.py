@@ -4,7 +4,8 @@ The CPU takes the same code path as the GPU: only the device and the autocast co
 """
 
 import os
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,6 +58,17 @@ def limit_threads(processes: int = 1) -> int:
     except RuntimeError:
         pass  # already set once in this process; PyTorch allows it only before parallel work
     return cores
+
+
+@contextmanager
+def thread_limit(count: int) -> Iterator[None]:
+    """Run a block on at most `count` intra-op threads, then restore the process's count."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(min(count, before))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def cpu_has_bf16() -> bool:
