@@ -27,9 +27,9 @@ from abcgen.notation.model import Issue, Key, Meter, Tune
 # http://abcnotation.com/wiki/abc:standard:v2.1#pitch — C is middle C (MIDI 60).
 LETTER_SEMITONES = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 # Each note letter as (upper case letter, octave above middle C's, semitones above C).
-NOTE_LETTERS = {**{letter: (letter, 0, semitones) for letter, semitones in LETTER_SEMITONES.items()},
-                **{letter.lower(): (letter, 1, semitones)
-                   for letter, semitones in LETTER_SEMITONES.items()}}
+NOTE_LETTERS = {case(letter): (letter, octave, semitones)
+                for letter, semitones in LETTER_SEMITONES.items()
+                for case, octave in ((str.upper, 0), (str.lower, 1))}
 # The groups of a lexer 'note' token that the scorer reads, fetched in one call.
 NOTE_PARTS = ("acc", "letter", "oct", "len", "tie")
 # http://abcnotation.com/wiki/abc:standard:v2.1#broken_rhythm — (longer, shorter) factors.
@@ -235,6 +235,7 @@ class Scorer:
         self.broken_at: tuple | None = None  # a > or < waiting for its note: where, the note
         # before's written length and decorations
         self.tie_mark: tuple[int, int] | None = None  # (line, col) of the last tie written
+        self.ties_written = False  # whether any note has a tie (else none need joining)
         self.tie_letters: dict[tuple[str, int], int | None] = {}  # (letter, octave) -> pitch
         self.open_tie_letters: dict[tuple[str, int], int | None] = {}
         self.open_tie_mark: tuple[int, int] | None = None  # ... of the tie still waiting
@@ -417,6 +418,7 @@ class Scorer:
         tie = bool(tie_text)
         if tie:
             self.tie_mark = (line, col + match.start("tie") - match.start())
+            self.ties_written = True
         if self.chord is not None:
             self.chord.append((pitch, length, tie, line, col))
         else:
@@ -446,7 +448,8 @@ class Scorer:
         if self.tuplet_left > 0:
             duration = duration * self.tuplet_ratio[0] // self.tuplet_ratio[1]
             self.tuplet_left -= 1
-        if pitches:
+        if pitches and (self.tie_mark or self.open_tie_mark or self.tie_letters
+                        or self.open_tie_letters):  # else no tie is written or open
             self.check_tie(pitches, line, col)
         bar, offset = self.current, self.current.duration
         if not bar.has_music:  # a bar is where its first note is
@@ -460,9 +463,10 @@ class Scorer:
         decorations = ()
         if self.decorations:
             decorations, self.decorations = tuple(self.decorations), []
-        velocity = self.velocity
-        group = [WrittenNote(pitch, offset, main, velocity, False, decorations, tie, ln, cl)
-                 for pitch, tie, ln, cl in pitches]
+        group = []  # a loop, not a comprehension: most groups are one note, and a
+        for pitch, tie, ln, cl in pitches:  # comprehension's own call would cost more
+            group.append(WrittenNote(pitch, offset, main, self.velocity, False, decorations,
+                                     tie, ln, cl))
         bar.notes.extend(group)
         bar.duration += duration
         bar.has_music = True
@@ -486,7 +490,8 @@ class Scorer:
 
     def check_tie(self, pitches, line: int, col: int) -> None:
         """A tie must join notes of the same pitch (ABC 2.1 §4.11); the issue points at the
-        tie mark itself, so it can be found and removed. `pitches`: a note group's, not empty."""
+        tie mark itself, so it can be found and removed. `pitches`: a note group's, not empty.
+        (Tied pitches are only kept with the mark of their tie, `open_tie_mark`.)"""
         if self.tied_pitches and self.tied_pitches.isdisjoint([p[0] for p in pitches]):
             tie_line, tie_col = self.open_tie_mark or (line, col)
             self.report("bad-tie", "tie between notes of different pitches", tie_line, tie_col)
@@ -515,6 +520,7 @@ class Scorer:
         tie_all = bool(match is not None and match["ctie"])
         if tie_all:
             self.tie_mark = (line, col + match.start("ctie") - match.start())
+            self.ties_written = True
         pitches = [(pitch, tie or tie_all, ln, cl) for pitch, _, tie, ln, cl in notes]
         self.place(pitches, round(notes[0][1] * multiplier), line, col)
 

@@ -14,7 +14,7 @@ import re
 
 from abcgen.notation.chords import parse_chord_symbol
 from abcgen.notation.model import Bar, ChordSymbolEvent, NoteEvent, Timeline, Tune
-from abcgen.notation.score import (TICKS, FractionMemo, WrittenBar, content_key, from_ticks,
+from abcgen.notation.score import (TICKS, WHOLE_NOTES, FractionMemo, WrittenBar, content_key,
                                    score_tune)
 
 _PART_TOKEN = re.compile(r"\(|\)\d*|[A-Za-z]\d*")
@@ -126,26 +126,26 @@ def _join_ties(events: list[NoteEvent], tied: list[bool]) -> list[NoteEvent]:
 QUARTERS = FractionMemo(TICKS // 4)
 
 
-def _perform(performed) -> tuple[list[NoteEvent], list[ChordSymbolEvent], list[Bar]]:
-    events, tied, chords, bars = [], [], [], []
-    onset, quarters = 0, QUARTERS  # ticks; a local for the inner loop
+def _perform(performed, ties: bool) -> tuple[list[NoteEvent], list[ChordSymbolEvent], list[Bar]]:
+    """Events, chord symbols and bars of the performed bars; `ties`: whether any note is tied."""
+    events, chords, bars = [], [], []
+    onset, quarters, whole_notes = 0, QUARTERS, WHOLE_NOTES  # ticks; locals for the loops
     for index, (bar, passage) in enumerate(performed):
-        expected = from_ticks(bar.expected) if bar.expected is not None else None
-        bars.append(Bar(bar.number, quarters[onset], from_ticks(bar.duration), expected,
+        expected = whole_notes[bar.expected] if bar.expected is not None else None
+        bars.append(Bar(bar.number, quarters[onset], whole_notes[bar.duration], expected,
                         bar.line, bar.col, passage))
-        notes = bar.notes
         events.extend([NoteEvent(note.pitch, quarters[onset + note.offset],
                                  quarters[note.duration], note.velocity, note.grace,
                                  note.decorations, index, note.line, note.col)
-                       for note in notes])
-        tied.extend([note.tie for note in notes])
+                       for note in bar.notes])
         for offset, text in bar.chords:
             symbol = parse_chord_symbol(text)
             if symbol is not None:
                 chords.append(ChordSymbolEvent(text, quarters[onset + offset], *symbol))
         onset += bar.duration
-    # Notes are placed in time order bar by bar, so `events` is already sorted by onset.
-    return (_join_ties(events, tied) if any(tied) else events), chords, bars
+    if ties:  # notes are placed in time order bar by bar, so `events` is sorted by onset
+        events = _join_ties(events, [note.tie for bar, _ in performed for note in bar.notes])
+    return events, chords, bars
 
 
 def build_timeline(tune: Tune, graces: bool = True, strict: bool = True) -> Timeline:
@@ -162,7 +162,7 @@ def build_timeline(tune: Tune, graces: bool = True, strict: bool = True) -> Time
     scorer, issues = score_tune(tune, strict, graces, text=text)
     performed = [pair for section in order_parts(tune, scorer.bars)
                  for pair in expand_repeats(section)]
-    events, chords, bars = _perform(performed)
+    events, chords, bars = _perform(performed, scorer.ties_written)
     total = QUARTERS[sum(bar.duration for bar, _ in performed)]
     timeline = Timeline(events=events, chord_symbols=chords, bars=bars,
                         tempo_qpm=scorer.tempo_qpm, meter=scorer.meter, unit=scorer.unit,
