@@ -296,8 +296,9 @@ def _hornpipe_chains(tune: Tune, tokens: list[Token]) -> Iterator[Issue]:
         elif walk.in_group:
             if kind == "note" and walk.chord_note is None:
                 walk.chord_note = walk.length(match["len"])
-        elif kind == "rest":
+        elif kind == "rest":  # a rest takes part in broken rhythm, not in the swing
             walk.position += walk.length(match["rlen"])
+            walk.changed = walk.explicit = None
         elif kind == "broken":
             if walk.changed is True:  # after a `>` pair it is _chained_broken_rhythm's case
                 yield _broken_chain(tune, line, col, match.group(0))
