@@ -6,6 +6,9 @@ edits; positions come from the lexer's tokens (abcgen.notation.edit), never from
 reading of the text.
 """
 
+import re
+from collections.abc import Callable
+
 from abcgen.notation import Issue, Tune, check_tune
 from abcgen.notation.edit import (FINAL_BAR, BodyEdit, Score, apply_body_edits,
                                   closing_repeat_text, length_span, rebuild, score_groups,
@@ -72,20 +75,27 @@ def delete_bad_tokens(tune: Tune, issues: list[Issue]) -> tuple[Tune, list[Edit]
     return apply_edits(tune, body_edits), edits
 
 
-def annotate_chord_symbols(tune: Tune, issues: list[Issue]) -> tuple[Tune, list[Edit]]:
-    """A quoted text that isn't a chord (`"4"`, `" Em"`) becomes an annotation above the
-    staff (`"^4"`): what was written is kept, and nobody plays it as a chord."""
+def rewrite_tokens(tune: Tune, issues: list[Issue], kind: str,
+                   rewrite: Callable[[re.Match], tuple[str, str]]) -> tuple[Tune, list[Edit]]:
+    """Each issue's token of `kind` replaced by `rewrite(match)`'s text, its message logged."""
     tokens = score_groups(tune).tokens
     body_edits, edits = [], []
     for issue in issues:
         index = token_at(tokens, issue.line, issue.col)
-        if index is None or tokens[index][0] != "quoted":
+        if index is None or tokens[index][0] != kind:
             continue
-        text = tokens[index][3]["qtext"]
-        body_edits.append(replace_token(tokens[index], f'"^{text}"'))
-        edits.append(Edit(issue.code, issue.line, issue.col,
-                          f'"{text}" written as the annotation "^{text}"'))
+        text, message = rewrite(tokens[index][3])
+        body_edits.append(replace_token(tokens[index], text))
+        edits.append(Edit(issue.code, issue.line, issue.col, message))
     return apply_edits(tune, body_edits), edits
+
+
+def annotate_chord_symbols(tune: Tune, issues: list[Issue]) -> tuple[Tune, list[Edit]]:
+    """A quoted text that isn't a chord (`"4"`, `" Em"`) becomes an annotation above the
+    staff (`"^4"`): what was written is kept, and nobody plays it as a chord."""
+    return rewrite_tokens(tune, issues, "quoted", lambda match: (
+        f'"^{match["qtext"]}"', f'"{match["qtext"]}" written as the annotation '
+                                f'"^{match["qtext"]}"'))
 
 
 def open_repeat_for_endings(tune: Tune, issues: list[Issue]) -> tuple[Tune, list[Edit]]:

@@ -7,7 +7,8 @@ from abcgen.notation import Issue, Tune
 from abcgen.notation.compat import LENGTH_DECORATIONS, decoration_name, note_prefix_tokens
 from abcgen.notation.edit import rebuild, score_groups, without_ending_text
 from abcgen.notation.lexer import Token
-from abcgen.repair.body import apply_edits, close_repeat_after, replace_token, token_at
+from abcgen.repair.body import (apply_edits, close_repeat_after, replace_token, rewrite_tokens,
+                                 token_at)
 from abcgen.repair.result import Edit
 
 
@@ -22,17 +23,8 @@ def _respelt(match) -> str:
 
 def respell_octaves(tune: Tune, issues: list[Issue]) -> tuple[Tune, list[Edit]]:
     """Notes written `c,` or `C'` respelt `C` or `c`: same pitch, and abc2midi reads them."""
-    tokens = score_groups(tune).tokens
-    body_edits, edits = [], []
-    for issue in issues:
-        index = token_at(tokens, issue.line, issue.col)
-        if index is None or tokens[index][0] != "note":
-            continue
-        match = tokens[index][3]
-        body_edits.append(replace_token(tokens[index], _respelt(match)))
-        edits.append(Edit(issue.code, issue.line, issue.col, f"wrote '{match.group(0)}' as "
-                          f"'{_respelt(match)}' (the same pitch)"))
-    return apply_edits(tune, body_edits), edits
+    return rewrite_tokens(tune, issues, "note", lambda match: (
+        _respelt(match), f"wrote '{match.group(0)}' as '{_respelt(match)}' (the same pitch)"))
 
 
 def drop_length_decorations(tune: Tune, issues: list[Issue]) -> tuple[Tune, list[Edit]]:
@@ -113,14 +105,6 @@ def drop_body_fields(tune: Tune, issues: list[Issue]) -> tuple[Tune, list[Edit]]
 
 def drop_quoted_commas(tune: Tune, issues: list[Issue]) -> tuple[Tune, list[Edit]]:
     """Commas are taken out of chord symbols and annotations (music21 fails on them)."""
-    tokens = score_groups(tune).tokens
-    body_edits, edits = [], []
-    for issue in issues:
-        index = token_at(tokens, issue.line, issue.col)
-        if index is None or tokens[index][0] != "quoted":
-            continue
-        text = tokens[index][3].group(0)
-        body_edits.append(replace_token(tokens[index], text.replace(",", "")))
-        edits.append(Edit(issue.code, issue.line, issue.col, f"wrote {text} without its "
-                          "commas (music21 fails on them)"))
-    return apply_edits(tune, body_edits), edits
+    return rewrite_tokens(tune, issues, "quoted", lambda match: (
+        match.group(0).replace(",", ""), f"wrote {match.group(0)} without its commas (music21 "
+                                         "fails on them)"))
