@@ -89,6 +89,7 @@ CLEAN = [
     tune("\"Am7\"A B c d \"D7/F#\"e4 | \"G\"d8 |]"),
     tune("C, c' B,, b'' A4 |]"),
     tune("A B c d e4 |\\\n f g a b c'4 |]"),      # a continuation at the end of a line
+    tune("ABcd efga | ABcd [G4F2z2] | ABcd efga |]"),  # a rest in a chord takes no time
 ]
 
 

@@ -425,6 +425,8 @@ class Scorer:
             self.place([(pitch, tie, line, col)], length, line, col)
 
     def on_rest(self, line: int, col: int, match) -> None:
+        if self.chord is not None:
+            return  # abc2midi gives a rest inside a chord no time: its first note times it
         if match["rkind"] in "ZX":  # multi-measure rest: a count of whole bars
             count = int(match["rlen"]) if match["rlen"].isdigit() else 1
             length = (self.bar_ticks or TICKS) * min(count, 1000)
