@@ -170,11 +170,48 @@ def _header_values(tune: Tune) -> Iterator[Issue]:
 
 def _key_spelling(tune: Tune) -> Iterator[Issue]:
     """`K:gm`: abc2midi wants the key's letter in upper case ('First K: field must specify
-    key signature')."""
+    key signature'); `K:Dm\\` it reads as mode `m\\` ('Unknown mode')."""
     key = next((f for f in tune.header if f.name == "K"), None)
     if key is not None and key.value.strip()[:1] in tuple("abcdefg"):
         yield _issue(tune, "invalid-key", f"K:{key.value}: abc2midi reads a key only from an "
                      "upper-case letter", key.line, 1)
+    elif key is not None and "\\" in key.value:
+        yield _issue(tune, "invalid-key", f"K:{key.value}: abc2midi reads the backslash as "
+                     "part of the mode", key.line, 1)
+
+
+# Tokens a tie looks past for the note it ties to.
+_TIE_PASSES = frozenset({"bar", "deco", "short_deco", "quoted", "slur_start", "slur_end", "eol",
+                         "continuation", "ending", "linebreak"})
+
+
+def _dangling_ties(tune: Tune, tokens: list[Token]) -> Iterator[Issue]:
+    """A tie followed by a rest or by nothing: abc2midi finds no note to tie ('Could not find
+    note to be tied'). The issue points at the tie mark, as bad-tie's do."""
+    for index, (kind, line, _, match) in enumerate(tokens):
+        if kind != "note" or not match["tie"]:
+            continue
+        following = next((t[0] for t in tokens[index + 1:] if t[0] not in _TIE_PASSES), None)
+        if following in (None, "rest"):
+            yield _issue(tune, "bad-tie", f"'{match.group(0)}' ties to no note (abc2midi: "
+                         "'Could not find note to be tied')", line, match.start("tie") + 1)
+
+
+def _nested_tuplets(tune: Tune, tokens: list[Token]) -> Iterator[Issue]:
+    """A tuplet opened before the last one has all its notes ('nested tuples')."""
+    left, in_chord, in_grace = 0, False, False
+    for kind, line, col, match in tokens:
+        if kind in ("chord_start", "chord_end", "grace_start", "grace_end"):
+            in_chord = kind == "chord_start" or (in_chord and kind.startswith("grace"))
+            in_grace = kind == "grace_start"
+        if kind == "tuplet":
+            if left:
+                yield _issue(tune, "bad-tuplet", f"'{match.group(0)}' opens a tuplet inside "
+                             "another (abc2midi: 'nested tuples')", line, col)
+            left = int(match["tr"] or match["tp"])
+        elif ((kind in ("note", "rest") and not in_chord) or kind == "chord_end") \
+                and not in_grace:
+            left = max(0, left - 1)
 
 
 def _chained_broken_rhythm(tune: Tune, tokens: list[Token]) -> Iterator[Issue]:
@@ -384,7 +421,8 @@ def check_compat(tune: Tune, bars: list[WrittenBar]) -> list[Issue]:
     rules: list[Callable[[], Iterator[Issue]]] = [
         lambda: _token_rules(tune, tokens), lambda: _chained_broken_rhythm(tune, tokens),
         lambda: _stray_marks(tune, tokens), lambda: _key_spelling(tune),
-        lambda: _header_values(tune),
+        lambda: _header_values(tune), lambda: _dangling_ties(tune, tokens),
+        lambda: _nested_tuplets(tune, tokens),
         lambda: _hornpipe_swing(tune, bars), lambda: _hornpipe_chains(tune, tokens),
         lambda: _fermatas(tune, bars), lambda: _rest_fermatas(tune, tokens),
         lambda: check_played_repeats(tune, tokens, bars)]
