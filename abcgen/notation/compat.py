@@ -10,16 +10,17 @@ codes of `validate.CODES`.
 """
 
 import re
-from collections.abc import Callable, Iterator
-
+from collections.abc import Iterator
 from fractions import Fraction
+from itertools import chain
 
 from abcgen.notation.errors import AbcError, MeterError, UnitLengthError
 from abcgen.notation.fields import default_unit_length, parse_meter, parse_unit_length
-from abcgen.notation.lexer import SHORT_DECORATIONS, Token, tokenize
-from abcgen.notation.model import Issue, Tune
+from abcgen.notation.lexer import Token, tokenize
+from abcgen.notation.model import Issue, Tune, tune_issue
 from abcgen.notation.repeats import check_played_repeats
-from abcgen.notation.score import LENGTH_DECORATIONS, TICKS, TUPLET_Q, WrittenBar, parse_length
+from abcgen.notation.score import (LENGTH_DECORATIONS, TICKS, TUPLET_Q, WrittenBar,
+                                   decoration_name, parse_length)
 
 # abc2midi's rule for R:hornpipe (store.c headerprocess): these (numerator, denominator) only.
 HORNPIPE_METERS = frozenset({(2, 4), (4, 4)})
@@ -43,11 +44,6 @@ _NOTE_LETTERS = frozenset("ABCDEFGXYZabcdefgxyz")
 HEADER_PARSERS = {"M": ("invalid-meter", parse_meter), "L": ("invalid-length", parse_unit_length)}
 # Kinds that may stand between a note's decorations and the note (parseabc.c parsenote()).
 _NOTE_PREFIXES = frozenset({"deco", "short_deco", "quoted"})
-
-
-def _issue(tune: Tune, code: str, message: str, line: int, col: int,
-           severity: str = "error") -> Issue:
-    return Issue(code, severity, message, tune.x, line, col, tune.source)
 
 
 # -- token rules (parseabc.c) ---------------------------------------------------------------
@@ -108,7 +104,7 @@ def _token_rules(tune: Tune, tokens: list[Token]) -> Iterator[Issue]:
         elif kind == "quoted" and match["qtext"][:1] not in "^_<>@0123456789":
             message, code = _chord_type(match["qtext"]), "bad-chord-symbol"
         if message is not None:
-            yield _issue(tune, code, message, line, col)
+            yield tune_issue(tune, code, message, line, col)
 
 
 def _group_mark(kind: str, chord: bool, grace: bool, next_kind: str) -> str | None:
@@ -138,7 +134,7 @@ def _stray_marks(tune: Tune, tokens: list[Token]) -> Iterator[Issue]:
             message = _group_mark(kind, chord, grace, following)
             chord = kind == "chord_start" or (chord and kind.startswith("grace"))
             grace = kind == "grace_start" or (grace and kind.startswith("chord"))
-        elif chord and decoration_name(tokens[index]) in ("roll", "trill"):
+        elif chord and decoration_name(kind, match) in ("roll", "trill"):
             message, code = f"'{match.group(0)}' inside a chord (abc2midi plays no roll or " \
                             "trill there)", "misplaced-decoration"
         elif grace and kind in ("deco", "short_deco"):
@@ -151,7 +147,7 @@ def _stray_marks(tune: Tune, tokens: list[Token]) -> Iterator[Issue]:
             message, code = f"{match['name']}: is not allowed in the tune body (abc2midi)", \
                 "field-in-body"
         if message is not None:
-            yield _issue(tune, code, message, line, col)
+            yield tune_issue(tune, code, message, line, col)
 
 
 def _header_values(tune: Tune) -> Iterator[Issue]:
@@ -164,7 +160,7 @@ def _header_values(tune: Tune) -> Iterator[Issue]:
         try:
             parser(field.value)
         except AbcError:
-            yield _issue(tune, code, f"{field.name}:{field.value} can't be read (abc2midi and "
+            yield tune_issue(tune, code, f"{field.name}:{field.value} can't be read (abc2midi and "
                          f"music21 read every {field.name}: line)", field.line, 1)
 
 
@@ -173,10 +169,10 @@ def _key_spelling(tune: Tune) -> Iterator[Issue]:
     key signature'); `K:Dm\\` it reads as mode `m\\` ('Unknown mode')."""
     key = next((f for f in tune.header if f.name == "K"), None)
     if key is not None and key.value.strip()[:1] in tuple("abcdefg"):
-        yield _issue(tune, "invalid-key", f"K:{key.value}: abc2midi reads a key only from an "
+        yield tune_issue(tune, "invalid-key", f"K:{key.value}: abc2midi reads a key only from an "
                      "upper-case letter", key.line, 1)
     elif key is not None and "\\" in key.value:
-        yield _issue(tune, "invalid-key", f"K:{key.value}: abc2midi reads the backslash as "
+        yield tune_issue(tune, "invalid-key", f"K:{key.value}: abc2midi reads the backslash as "
                      "part of the mode", key.line, 1)
 
 
@@ -193,7 +189,7 @@ def _dangling_ties(tune: Tune, tokens: list[Token]) -> Iterator[Issue]:
             continue
         following = next((t[0] for t in tokens[index + 1:] if t[0] not in _TIE_PASSES), None)
         if following in (None, "rest"):
-            yield _issue(tune, "bad-tie", f"'{match.group(0)}' ties to no note (abc2midi: "
+            yield tune_issue(tune, "bad-tie", f"'{match.group(0)}' ties to no note (abc2midi: "
                          "'Could not find note to be tied')", line, match.start("tie") + 1)
 
 
@@ -206,7 +202,7 @@ def _nested_tuplets(tune: Tune, tokens: list[Token]) -> Iterator[Issue]:
             in_grace = kind == "grace_start"
         if kind == "tuplet":
             if left:
-                yield _issue(tune, "bad-tuplet", f"'{match.group(0)}' opens a tuplet inside "
+                yield tune_issue(tune, "bad-tuplet", f"'{match.group(0)}' opens a tuplet inside "
                              "another (abc2midi: 'nested tuples')", line, col)
             left = int(match["tr"] or match["tp"])
         elif ((kind in ("note", "rest") and not in_chord) or kind == "chord_end") \
@@ -229,7 +225,7 @@ def _chained_broken_rhythm(tune: Tune, tokens: list[Token]) -> Iterator[Issue]:
             continue
         elif kind == "broken":
             if second:
-                yield _issue(tune, "unequal-broken-rhythm", f"'{match.group(0)}' after a note "
+                yield tune_issue(tune, "unequal-broken-rhythm", f"'{match.group(0)}' after a note "
                              "that broken rhythm already changed (abc2midi can't chain them)",
                              line, col)
             broken, second = token, False
@@ -237,7 +233,7 @@ def _chained_broken_rhythm(tune: Tune, tokens: list[Token]) -> Iterator[Issue]:
             rolled = rolled or match.group(0) == "~"
         elif (kind in ("note", "rest") and not in_chord) or kind == "chord_end":
             if broken is not None and rolled:
-                yield _issue(tune, "unequal-broken-rhythm", "broken rhythm into a rolled note "
+                yield tune_issue(tune, "unequal-broken-rhythm", "broken rhythm into a rolled note "
                              "(abc2midi plays the bar the wrong length)", broken[1], broken[2])
             in_chord, rolled = False, False
             broken, second = None, broken is not None
@@ -271,12 +267,13 @@ def _unit_length(tune: Tune) -> Fraction:
 
 class _SwingWalk:
     """store.c hornp() over the tokens: written lengths (before broken rhythm) from the bar
-    line, the last plain note's length, and whether that note's length was already changed
-    by broken rhythm (as the second of a `>` pair or of a swung pair)."""
+    line, the last plain note's length and its length marks, and whether that note's length
+    was already changed by broken rhythm (as the second of a `>` pair or of a swung pair)."""
 
     def __init__(self, unit: int, length_unit: Fraction):
         self.unit, self.length_unit = unit, length_unit
         self.position, self.last_length, self.changed = 0, None, None
+        self.previous = None  # (token, length marks) of the last plain note
         self.explicit = None  # the `>` token waiting for its second note
         self.in_group, self.tuplet_left, self.chord_note = False, 0, None
         self.tuplet_ratio = (1, 1)  # (q, p): a tuplet's notes take q/p of their length
@@ -297,32 +294,51 @@ class _SwingWalk:
         if kind == "chord_end" and self.chord_note is not None:
             self.position += round(self.chord_note * parse_length(match["clen"]))
         self.in_group, self.chord_note = kind.endswith("start"), None
-        self.last_length = self.changed = None
+        self.last_length = self.changed = self.previous = None
 
-    def note(self, length_text: str) -> Token | None:
-        """A plain note; the `>` to blame when abc2midi swings it with a changed note."""
-        length = self.length(length_text)
+    def rest(self, match) -> None:
+        """A rest takes part in broken rhythm (it ends a `>` pair), not in the swing."""
+        self.position += self.length(match["rlen"])
+        self.changed = self.explicit = self.previous = None
+
+    def note(self, token: Token, marks: frozenset[str]) -> tuple[Token | None, tuple | None]:
+        """A plain note and its length marks: (the `>` to blame when abc2midi swings it with
+        a note a `>` already changed, the (token, marks) it is swung with, if it is)."""
+        length = self.length(token[3]["len"])
         in_tuplet, self.tuplet_left = self.tuplet_left > 0, max(0, self.tuplet_left - 1)
         if in_tuplet:
             length = length * self.tuplet_ratio[0] // self.tuplet_ratio[1]
         swung = not in_tuplet and self.explicit is None and self.last_length == length \
             == self.unit and self.position % (2 * self.unit) == self.unit
-        blamed = self.changed if swung else None
+        blamed = self.changed if swung and isinstance(self.changed, tuple) else None
+        partner = (self.previous or (None, frozenset())) if swung else None
         self.changed = self.explicit or (swung or None)
-        self.last_length = None if in_tuplet else length
+        self.last_length, self.previous = (None, None) if in_tuplet else (length, (token, marks))
         self.position += length
         self.explicit = None
-        return blamed if isinstance(blamed, tuple) else None
+        return blamed, partner
 
 
-def _hornpipe_chains(tune: Tune, tokens: list[Token]) -> Iterator[Issue]:
-    """In a hornpipe abc2midi swings pairs of plain notes itself; a `>` next to a swung pair
-    changes a note twice and it stops ('Cannot apply broken rhythm'). The `>` is reported."""
+def _length_marks(tokens: list[Token], note: int) -> frozenset[str]:
+    """The decorations before token `note` that abc2midi plays by changing its length."""
+    return frozenset(decoration_name(tokens[i][0], tokens[i][3])
+                     for i in note_prefix_tokens(tokens, note)) & LENGTH_DECORATIONS
+
+
+def _played_factor(marks: frozenset[str]) -> float:
+    """store.c event_note(): a fermata doubles a note, staccato halves it."""
+    return (2.0 if "fermata" in marks else 1.0) * (0.5 if "staccato" in marks else 1.0)
+
+
+def _hornpipe_swing(tune: Tune, tokens: list[Token]) -> Iterator[Issue]:
+    """In a hornpipe abc2midi swings pairs of plain notes itself ('Cannot apply broken rhythm'
+    when it can't): a `>` next to a swung pair changes a note twice (the `>` is reported),
+    and staccato or fermata on one note of a pair makes the two unequal."""
     unit = _swing_unit(tune)
     if unit is None:
         return
     walk = _SwingWalk(unit, _unit_length(tune))
-    for token in tokens:
+    for index, token in enumerate(tokens):
         kind, line, col, match = token
         if kind in ("chord_start", "grace_start", "chord_end", "grace_end"):
             walk.group(kind, match)
@@ -333,63 +349,35 @@ def _hornpipe_chains(tune: Tune, tokens: list[Token]) -> Iterator[Issue]:
         elif walk.in_group:
             if kind == "note" and walk.chord_note is None:
                 walk.chord_note = walk.length(match["len"])
-        elif kind == "rest":  # a rest takes part in broken rhythm, not in the swing
-            walk.position += walk.length(match["rlen"])
-            walk.changed = walk.explicit = None
+        elif kind == "rest":
+            walk.rest(match)
         elif kind == "broken":
             if walk.changed is True:  # after a `>` pair it is _chained_broken_rhythm's case
                 yield _broken_chain(tune, line, col, match.group(0))
             walk.explicit = token
         elif kind == "note":
-            blamed = walk.note(match["len"])
+            marks = _length_marks(tokens, index)
+            blamed, partner = walk.note(token, marks)
             if blamed is not None:
                 yield _broken_chain(tune, blamed[1], blamed[2], blamed[3].group(0))
+            if partner is not None:
+                yield from _swung_marks(tune, [partner, (token, marks)])
 
 
 def _broken_chain(tune: Tune, line: int, col: int, text: str) -> Issue:
-    return _issue(tune, "unequal-broken-rhythm", f"'{text}' next to a pair of notes abc2midi "
-                  "swings in a hornpipe (it can't change a note's length twice)", line, col)
+    return tune_issue(tune, "unequal-broken-rhythm", f"'{text}' next to a pair of notes abc2midi "
+                      "swings in a hornpipe (it can't change a note's length twice)", line, col)
 
 
-def _swung_pairs(bar: WrittenBar, unit: int) -> Iterator[tuple]:
-    """Pairs of plain notes abc2midi plays as `a>b` in a hornpipe (store.c hornp()): equal
-    notes of `unit`, the second on an odd `unit` of the bar, no grace note or chord between."""
-    previous = None
-    for index, note in enumerate(bar.notes):
-        chord = any(other.offset == note.offset and other is not note and not other.grace
-                    for other in bar.notes[max(0, index - 1):index + 2])
-        if note.grace or chord:
-            previous = None
-            continue
-        if previous is not None and previous.duration == note.duration == unit \
-                and note.offset == previous.offset + unit and (note.offset // unit) % 2:
-            yield previous, note
-        previous = note
-
-
-def _played_length(note) -> float:
-    """How abc2midi scales a note's length: fermata doubles it, staccato halves it."""
-    return (2.0 if "fermata" in note.decorations else 1.0) * \
-        (0.5 if "staccato" in note.decorations else 1.0)
-
-
-def _hornpipe_swing(tune: Tune, bars: list[WrittenBar]) -> Iterator[Issue]:
-    """A pair abc2midi swings whose notes it plays at different lengths (staccato or fermata
-    on one of them): 'Cannot apply broken rhythm'."""
-    unit = _swing_unit(tune)
-    if unit is None:
+def _swung_marks(tune: Tune, pair: list[tuple]) -> Iterator[Issue]:
+    """Staccato or fermata making a swung pair's notes unequal, reported at each marked note."""
+    if _played_factor(pair[0][1]) == _played_factor(pair[1][1]):
         return
-    for bar in bars:
-        for pair in _swung_pairs(bar, unit):
-            if _played_length(pair[0]) == _played_length(pair[1]):
-                continue
-            for note in pair:
-                marks = LENGTH_DECORATIONS.intersection(note.decorations)
-                if marks:
-                    yield _issue(tune, "swung-decoration", f"{'/'.join(sorted(marks))} on a "
-                                 "note that abc2midi swings with its neighbour in a hornpipe "
-                                 "(it stops: 'Cannot apply broken rhythm')",
-                                 note.line, note.col)
+    for token, marks in pair:
+        if marks:
+            yield tune_issue(tune, "swung-decoration", f"{'/'.join(sorted(marks))} on a note "
+                             "that abc2midi swings with its neighbour in a hornpipe (it stops: "
+                             "'Cannot apply broken rhythm')", token[1], token[2])
 
 
 def _fermatas(tune: Tune, bars: list[WrittenBar]) -> Iterator[Issue]:
@@ -399,7 +387,7 @@ def _fermatas(tune: Tune, bars: list[WrittenBar]) -> Iterator[Issue]:
     for bar in bars[1:]:
         for note in bar.notes:
             if "fermata" in note.decorations and not note.grace:
-                yield _issue(tune, "fermata", "a fermata: abc2midi holds the note twice as "
+                yield tune_issue(tune, "fermata", "a fermata: abc2midi holds the note twice as "
                              "long and reports its bar as too long", note.line, note.col,
                              severity="warning")
 
@@ -410,24 +398,22 @@ def _rest_fermatas(tune: Tune, tokens: list[Token]) -> Iterator[Issue]:
     for index, (kind, line, col, _) in enumerate(tokens):
         past_first_bar = past_first_bar or kind == "bar"
         if kind == "rest" and past_first_bar and any(
-                decoration_name(tokens[i]) == "fermata" for i in note_prefix_tokens(tokens, index)):
-            yield _issue(tune, "fermata", "a fermata on a rest: abc2midi holds it twice as long "
+                decoration_name(tokens[i][0], tokens[i][3]) == "fermata"
+                for i in note_prefix_tokens(tokens, index)):
+            yield tune_issue(tune, "fermata", "a fermata on a rest: abc2midi holds it twice as long "
                          "and reports its bar as too long", line, col, severity="warning")
 
 
 def check_compat(tune: Tune, bars: list[WrittenBar]) -> list[Issue]:
     """Every abc2midi incompatibility in `tune` (see the module docstring)."""
     tokens = list(tokenize(tune.body))
-    rules: list[Callable[[], Iterator[Issue]]] = [
-        lambda: _token_rules(tune, tokens), lambda: _chained_broken_rhythm(tune, tokens),
-        lambda: _stray_marks(tune, tokens), lambda: _key_spelling(tune),
-        lambda: _header_values(tune), lambda: _dangling_ties(tune, tokens),
-        lambda: _nested_tuplets(tune, tokens),
-        lambda: _hornpipe_swing(tune, bars), lambda: _hornpipe_chains(tune, tokens),
-        lambda: _fermatas(tune, bars), lambda: _rest_fermatas(tune, tokens),
-        lambda: check_played_repeats(tune, tokens, bars)]
-    found = {(i.code, i.line, i.col): i for rule in rules for i in rule()}
-    return list(found.values())
+    found = chain(
+        _token_rules(tune, tokens), _chained_broken_rhythm(tune, tokens),
+        _stray_marks(tune, tokens), _key_spelling(tune), _header_values(tune),
+        _dangling_ties(tune, tokens), _nested_tuplets(tune, tokens),
+        _hornpipe_swing(tune, tokens), _fermatas(tune, bars), _rest_fermatas(tune, tokens),
+        check_played_repeats(tune, tokens, bars))
+    return list({(i.code, i.line, i.col): i for i in found}.values())
 
 
 def note_prefix_tokens(tokens: list[Token], note: int) -> range:
@@ -436,13 +422,3 @@ def note_prefix_tokens(tokens: list[Token], note: int) -> range:
     while start > 0 and tokens[start - 1][0] in _NOTE_PREFIXES:
         start -= 1
     return range(start, note)
-
-
-def decoration_name(token: Token) -> str | None:
-    """'staccato' for `.` or `!staccato!`; None for tokens that aren't decorations."""
-    kind, _, _, match = token
-    if kind == "short_deco":
-        return SHORT_DECORATIONS.get(match.group(0))
-    if kind == "deco":
-        return match["dname"] or match["pname"]
-    return None

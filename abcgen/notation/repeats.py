@@ -10,17 +10,15 @@ Tunes with parts (P:) or more than one voice are left alone: abc2midi skips fixr
 plays them part by part.
 """
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from abcgen.notation.lexer import Token
-from abcgen.notation.model import Issue, Tune
-from abcgen.notation.score import WrittenBar, from_ticks
+from abcgen.notation.model import Issue, Tune, tune_issue
+from abcgen.notation.score import WrittenBar, from_ticks, parse_endings
 
 # Features (store.c featuretype): the bar lines that matter to repeats.
 SINGLE, DOUBLE, OPEN, CLOSE, BOTH, ENDING = "|", "||", "|:", ":|", "::", "[n"
-_PASS_NUMBERS = re.compile(r"\d+(?:[,\-]\d+)*")
 # genmidi.c: a skipped ending runs to the next of these.
 _ENDING_STOPS = frozenset({CLOSE, OPEN, DOUBLE, ENDING})
 # The codes `check` reports, by what repair does about them.
@@ -32,44 +30,45 @@ REOPENED, OUTSIDE, STRAY, NOT_CLOSED = (
 class Feature:
     kind: str
     token: Token | None  # None for the marks abc2midi adds itself
-    passes: str = ""  # an ending's pass numbers ("1", "1,3", "2-3")
+    passes: tuple[int, ...] = ()  # an ending's pass numbers (`[1,3` -> (1, 3))
     bar: WrittenBar | None = None  # the written bar this mark ends, if it ends one
 
 
-def _pass_numbers(text: str) -> tuple[str, str]:
-    """(leading pass numbers, the rest) of `text`."""
-    match = _PASS_NUMBERS.match(text)
-    return (match.group(0), text[match.end():]) if match else ("", text)
-
-
-def _bar_kinds(text: str) -> Iterator[tuple[str, str]]:
-    """(kind, passes) for one bar-line token as parseabc.c reads it character by character:
-    `||:` is `||` and a dotted bar (no repeat), `:|:` is `:|` and a dotted bar, `:|2` is `:|`
-    and ending 2; store.c treats dotted, thick and thin bars as `||`."""
+def _mark_kinds(text: str) -> Iterator[str]:
+    """The features of a bar line's marks (its ending number left out), as parseabc.c reads
+    them character by character: `||:` is `||` and a dotted bar (no repeat), `:|:` is `:|`
+    and a dotted bar; store.c treats dotted, thick and thin bars as `||`."""
     rest = text.lstrip(".")
     while rest:
         head, rest = rest[:2], rest[2:]
-        if head in ("|:", "[|") or head in ("||", "|]"):
-            yield (OPEN if head == "|:" else DOUBLE), ""
+        if head in ("|:", "[|", "||", "|]"):
+            yield OPEN if head == "|:" else DOUBLE
             if head == "[|" and rest.startswith(":"):
                 rest = rest[1:]
-                yield OPEN, ""
-        elif head == "::":
-            yield BOTH, ""
-        elif head == ":|":
-            passes, rest = _pass_numbers(rest)
-            rest = rest[1:] if rest.startswith("]") else rest
-            yield CLOSE, ""
-            if passes:
-                yield ENDING, passes
+                yield OPEN
+        elif head in ("::", ":|"):
+            rest = rest[1:] if head == ":|" and rest.startswith("]") else rest
+            yield BOTH if head == "::" else CLOSE
         elif head[0] == "|":
-            passes, rest = _pass_numbers(head[1:] + rest)
-            yield SINGLE, ""
-            if passes:
-                yield ENDING, passes
+            rest = head[1:] + rest
+            yield SINGLE
         else:  # a lone ':' (or '.'): a dotted bar
             rest = head[1:] + rest
-            yield DOUBLE, ""
+            yield DOUBLE
+
+
+def _bar_features(token: Token, bar: WrittenBar | None) -> list[Feature]:
+    """A bar-line token's features, the first holding the written bar it ends. abc2midi reads
+    an ending number only after `|` or `:|` (`|:1`, `|]1` leave it unread)."""
+    match = token[3]
+    number = match["bnum"] or ""
+    features = [Feature(kind, token) for kind in _mark_kinds(match.group(0)[:len(
+        match.group(0)) - len(number)])]
+    if number and match["btype"] == "|" and not match["rcolon"]:
+        features.append(Feature(ENDING, token, parse_endings(number)))
+    if features:
+        features[0].bar = bar
+    return features
 
 
 def features_of(tokens: list[Token], bars: list[WrittenBar]) -> list[Feature] | None:
@@ -81,12 +80,9 @@ def features_of(tokens: list[Token], bars: list[WrittenBar]) -> list[Feature] | 
     for token in tokens:
         kind, line, col, match = token
         if kind == "bar":
-            marks = [Feature(k, token, p) for k, p in _bar_kinds(match.group(0))]
-            if marks:
-                marks[0].bar = ends.get((line, col))
-            features += marks
+            features += _bar_features(token, ends.get((line, col)))
         elif kind == "ending":
-            features.append(Feature(ENDING, token, match["enums"]))
+            features.append(Feature(ENDING, token, parse_endings(match["enums"])))
         elif _other_voice(kind, match, voices):
             return None
     return features
@@ -113,15 +109,6 @@ def _open_missing_start(features: list[Feature]) -> None:
             return
 
 
-def _plays_on(passes: str, number: int) -> bool:
-    """genmidi.c inlist(): is pass `number` in `1,3` or `2-4`?"""
-    for part in passes.split(","):
-        low, _, high = part.partition("-")
-        if int(low) <= number <= int(high or low):
-            return True
-    return False
-
-
 class _Replay:
     """abc2midi's passes over the features, and the issues they raise (each mark reported
     once per code)."""
@@ -134,8 +121,7 @@ class _Replay:
         if token is None or (code, token[1], token[2]) in self.seen:
             return
         self.seen.add((code, token[1], token[2]))
-        self.issues.append(Issue(code, "error", f"{message} (abc2midi)", self.tune.x,
-                                 token[1], token[2], self.tune.source))
+        self.issues.append(tune_issue(self.tune, code, f"{message} (abc2midi)", *token[1:3]))
 
     def last_bar(self) -> Token | None:
         return next((f.token for f in reversed(self.features) if f.token is not None), None)
@@ -176,7 +162,6 @@ class _Replay:
                     self.report(STRAY, feature, "found :: before |:")
                     self.open_at(rep_point, feature)
                 expect = True
-
 
     def play(self) -> None:
         """genmidi.c writetrack()'s walk over the bar lines: passes, jumps back, endings."""
@@ -256,10 +241,10 @@ class _Replay:
         if key in self.seen:
             return
         self.seen.add(key)
-        self.issues.append(Issue(
-            "bar-length", "error", f"abc2midi plays {from_ticks(ticks)} of a whole note from "
-            f"this bar to its next bar check, the meter's bar is {from_ticks(bar.expected)}",
-            self.tune.x, bar.line, bar.col, self.tune.source))
+        self.issues.append(tune_issue(
+            self.tune, "bar-length", f"abc2midi plays {from_ticks(ticks)} of a whole note "
+            f"from this bar to its next bar check, the meter's bar is "
+            f"{from_ticks(bar.expected)}", bar.line, bar.col))
 
     def ending(self, index: int, feature: Feature) -> int:
         if self.in_ending:
@@ -269,7 +254,7 @@ class _Replay:
         if number == -1:
             self.report(OUTSIDE, feature, "endings that don't follow |: or ::")
             number = 1
-        if _plays_on(feature.passes, number):
+        if number in feature.passes:
             self.in_ending = True
             if self.max_pass < 4:
                 self.max_pass = self.pass_no + 1

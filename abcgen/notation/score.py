@@ -191,6 +191,17 @@ def parse_length(text: str) -> Fraction:
     return Fraction(numerator, 2 ** slash_count)
 
 
+def decoration_name(kind: str, match) -> str | None:
+    """The decoration a `deco` or `short_deco` token names (`.` and `!staccato!` ->
+    'staccato', aliases resolved); None for a shorthand nothing defines or another token."""
+    if kind == "short_deco":
+        return SHORT_DECORATIONS.get(match.group(0))
+    if kind == "deco":
+        name = match["dname"] or match["pname"]
+        return DECORATION_ALIASES.get(name, name)
+    return None
+
+
 def parse_endings(text: str) -> tuple[int, ...]:
     """`1` -> (1,), `1,3` -> (1, 3), `1-3` -> (1, 2, 3)."""
     numbers: list[int] = []
@@ -586,15 +597,15 @@ class Scorer:
     # -- marks ----------------------------------------------------------------------------
 
     def on_deco(self, line: int, col: int, match) -> None:
-        name = match["dname"] or match["pname"]
+        name = decoration_name("deco", match)
         if name in DYNAMICS:
             self.velocity = DYNAMICS[name]
         else:
-            self.decorations.append(DECORATION_ALIASES.get(name, name))
+            self.decorations.append(name)
 
     def on_short_deco(self, line: int, col: int, match) -> None:
         self.deco_at = (line, col)
-        name = SHORT_DECORATIONS.get(match.group(0))
+        name = decoration_name("short_deco", match)
         if name is None:
             self.report("bad-character", f"'{match.group(0)}' is not ABC here (no U: defines it)",
                         line, col)

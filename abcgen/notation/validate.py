@@ -11,7 +11,7 @@ from abcgen.notation.compat import HORNPIPE_METERS, check_compat
 from abcgen.notation.errors import MeterError
 from abcgen.notation.fields import parse_meter
 from abcgen.notation.lexer import body_field
-from abcgen.notation.model import Issue, Tune
+from abcgen.notation.model import Issue, Tune, tune_issue
 from abcgen.notation.parse import read_tunes
 from abcgen.notation.score import WrittenBar, from_ticks, score_tune
 from abcgen.notation.timeline import part_order
@@ -76,34 +76,29 @@ _PART_ORDER = re.compile(r"^[A-Z0-9().\s]*$")
 BODY_OK_FIELDS = frozenset("PVIWwr%")
 
 
-def _issue(tune: Tune, code: str, message: str, line: int = 0, col: int = 1,
-           severity: str = "error") -> Issue:
-    return Issue(code, severity, message, tune.x, line or tune.start_line, col, tune.source)
-
-
 def check_header(tune: Tune) -> list[Issue]:
     """X:, T:, M:, K: present and well formed; K: last. http://abcnotation.com/wiki/abc:standard:v2.1#tune_header"""
     issues = []
     xs = [f for f in tune.header if f.name == "X"]
     if not xs:
-        issues.append(_issue(tune, "missing-x", "no X: reference number before the title"))
+        issues.append(tune_issue(tune, "missing-x", "no X: reference number before the title"))
     elif not xs[0].value.strip().isdigit() or int(xs[0].value.strip()) < 1:
-        issues.append(_issue(tune, "bad-x", f"X:{xs[0].value} is not a positive number", xs[0].line))
+        issues.append(tune_issue(tune, "bad-x", f"X:{xs[0].value} is not a positive number", xs[0].line))
     for extra in xs[1:]:
-        issues.append(_issue(tune, "duplicate-x", "a second X: in one tune", extra.line))
+        issues.append(tune_issue(tune, "duplicate-x", "a second X: in one tune", extra.line))
     titles = [f for f in tune.header if f.name == "T"]
     if not titles:
-        issues.append(_issue(tune, "missing-title", "no T: title"))
+        issues.append(tune_issue(tune, "missing-title", "no T: title"))
     elif not any(f.value.strip() for f in titles):
-        issues.append(_issue(tune, "empty-title", "T: is empty", titles[0].line))
+        issues.append(tune_issue(tune, "empty-title", "T: is empty", titles[0].line))
     if tune.get("M") is None:
-        issues.append(_issue(tune, "missing-meter", "no M: meter (free meter assumed)"))
+        issues.append(tune_issue(tune, "missing-meter", "no M: meter (free meter assumed)"))
     if tune.get("K") is None:
-        issues.append(_issue(tune, "missing-key", "no K: key, which must end the header"))
+        issues.append(tune_issue(tune, "missing-key", "no K: key, which must end the header"))
     issues += _hornpipe_meter(tune)
     parts = next((f for f in tune.header if f.name == "P"), None)
     if parts is not None and not _PART_ORDER.match(parts.value):
-        issues.append(_issue(tune, "bad-parts", f"P:{parts.value} is not a play order of part "
+        issues.append(tune_issue(tune, "bad-parts", f"P:{parts.value} is not a play order of part "
                              "letters (e.g. P:AABB or P:(AB)2C)", parts.line))
     return issues + _fields_after_key(tune)
 
@@ -121,7 +116,7 @@ def _hornpipe_meter(tune: Tune) -> list[Issue]:
     if parsed.free or (parsed.numerator, parsed.denominator) in HORNPIPE_METERS:
         return []
     field = next(f for f in tune.header + tune.file_header if f.name == "R")
-    return [_issue(tune, "hornpipe-meter", f"R:{rhythm} in M:{meter}: abc2midi plays hornpipes "
+    return [tune_issue(tune, "hornpipe-meter", f"R:{rhythm} in M:{meter}: abc2midi plays hornpipes "
                    "only in 2/4 or 4/4", field.line)]
 
 
@@ -135,7 +130,7 @@ def _fields_after_key(tune: Tune) -> list[Issue]:
                 break
             continue
         if field[0] not in BODY_OK_FIELDS:
-            issues.append(_issue(tune, "key-not-last", f"{field[0]}: comes after K:, which must "
+            issues.append(tune_issue(tune, "key-not-last", f"{field[0]}: comes after K:, which must "
                                  "be the last header field", line.line))
     return issues
 
@@ -196,7 +191,7 @@ def check_bars(tune: Tune, bars: list[WrittenBar]) -> list[Issue]:
         how = f"{abs(off)} too long" if off > 0 else f"{abs(off)} too short"
         if off < 0 and index == len(bars) - 1:
             how += "; a short last bar must end the tune with |] or :|"
-        issues.append(_issue(tune, "bar-length", f"bar {index + 1} lasts {from_ticks(bar.duration)}"
+        issues.append(tune_issue(tune, "bar-length", f"bar {index + 1} lasts {from_ticks(bar.duration)}"
                              f" of a whole note, the meter's bar is {from_ticks(bar.expected)} "
                              f"({how})", bar.line, bar.col))
     return issues
@@ -209,21 +204,21 @@ def check_repeats(tune: Tune, bars: list[WrittenBar]) -> list[Issue]:
         if bar.open_repeat:
             open_at, had_close = open_at or bar, False
         if bar.ending[:1] == (1,) and open_at is None and closed_before:
-            issues.append(_issue(tune, "unopened-repeat", "ending [1 in a part whose repeat has "
+            issues.append(tune_issue(tune, "unopened-repeat", "ending [1 in a part whose repeat has "
                                  "no |: (an earlier :| already closed a repeat)",
                                  bar.line, bar.col))
         if bar.ending and bar.ending[0] == 1 and not _closed_later(bars, index):
-            issues.append(_issue(tune, "bad-ending", "ending [1 is not closed by :|",
+            issues.append(tune_issue(tune, "bad-ending", "ending [1 is not closed by :|",
                                  bar.line, bar.col))
         if bar.ending and bar.ending[0] > 1 and not had_close:
-            issues.append(_issue(tune, "bad-ending", f"ending [{bar.ending[0]} without a repeat "
+            issues.append(tune_issue(tune, "bad-ending", f"ending [{bar.ending[0]} without a repeat "
                                  "before it", bar.line, bar.col))
         if bar.close_repeat:
             open_at, had_close, closed_before = None, True, True
         elif bar.section_end:  # after || or |] a part may start its repeat without |:
             closed_before = False
     if open_at is not None:
-        issues.append(_issue(tune, "unclosed-repeat", "|: is never closed by :|",
+        issues.append(tune_issue(tune, "unclosed-repeat", "|: is never closed by :|",
                              open_at.line, open_at.col))
     return issues
 
@@ -237,7 +232,7 @@ def check_parts(tune: Tune, bars: list[WrittenBar]) -> list[Issue]:
     missing = sorted(set(part_order(field.value)) - labelled)
     if not missing:
         return []
-    return [_issue(tune, "bad-parts", f"P:{field.value} plays part(s) {', '.join(missing)} that "
+    return [tune_issue(tune, "bad-parts", f"P:{field.value} plays part(s) {', '.join(missing)} that "
                    "the body never labels with P:", field.line)]
 
 
@@ -269,7 +264,7 @@ def check_tune(tune: Tune) -> list[Issue]:
         + check_repeats(tune, scorer.bars) + check_parts(tune, scorer.bars)
     issues = _with_abc2midi_rules(issues, check_compat(tune, scorer.bars))
     if not any(bar.notes for bar in scorer.bars) and tune.get("K") is not None:
-        issues.append(_issue(tune, "no-notes", "the tune has no notes"))
+        issues.append(tune_issue(tune, "no-notes", "the tune has no notes"))
     return sorted(issues, key=lambda issue: (issue.line, issue.col))
 
 
@@ -282,7 +277,7 @@ def check_text(text: str, source: str | None = None) -> list[Issue]:
     for tune in tunes:
         issues.extend(check_tune(tune))
         if tune.x is not None and tune.x in seen:
-            issues.append(_issue(tune, "duplicate-x", f"X:{tune.x} is used again (first at line "
+            issues.append(tune_issue(tune, "duplicate-x", f"X:{tune.x} is used again (first at line "
                                  f"{seen[tune.x]})", tune.start_line))
         seen.setdefault(tune.x, tune.start_line)
     return issues

@@ -4,8 +4,9 @@ abc2midi can't place. Like body.py, each repair edits tokens at the positions `c
 """
 
 from abcgen.notation import Issue, Tune
-from abcgen.notation.compat import LENGTH_DECORATIONS, decoration_name, note_prefix_tokens
+from abcgen.notation.compat import LENGTH_DECORATIONS, note_prefix_tokens
 from abcgen.notation.edit import rebuild, score_groups, without_ending_text
+from abcgen.notation.score import decoration_name
 from abcgen.notation.lexer import Token
 from abcgen.repair.body import (apply_edits, close_repeat_after, replace_token, rewrite_tokens,
                                  token_at)
@@ -38,7 +39,7 @@ def drop_length_decorations(tune: Tune, issues: list[Issue]) -> tuple[Tune, list
             continue
         wanted = {"fermata"} if issue.code == "fermata" else LENGTH_DECORATIONS
         for index in note_prefix_tokens(tokens, note):
-            if decoration_name(tokens[index]) in wanted:
+            if decoration_name(tokens[index][0], tokens[index][3]) in wanted:
                 body_edits.append(replace_token(tokens[index], ""))
                 edits.append(Edit(issue.code, tokens[index][1], tokens[index][2],
                                   f"removed '{tokens[index][3].group(0)}' ({issue.message})"))
