@@ -307,7 +307,9 @@ class _BatchSampler:
             if not lane.done:
                 sid = self.masks.advance(self.readers[number], lane.text[-1],
                                          primed=number in self.primed)
-                steer = lane.length >= steer_at or number in self.steered
+                # no steering inside the primed header: its given values must still be read
+                steer = (lane.length >= steer_at or number in self.steered) \
+                    and not lane.template_open
                 self.readers[number] = self.masks.finish(sid) if steer else sid
 
     def _take(self, lane: _Lane, drawn: int) -> int:
