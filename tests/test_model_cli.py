@@ -72,7 +72,8 @@ def test_generate_prints_to_stdout_with_raw(checkpoint):
 
 @pytest.mark.parametrize("options, fragment", [
     (["-n", "0"], "-n"), (["--temperature", "-0.5"], "--temperature"),
-    (["--top-p", "2"], "--top-p")])
+    (["--top-p", "2"], "--top-p"),
+    (["--title", "50% Reel"], "--title")])  # % would start a comment inside T:
 def test_generate_bad_options_are_one_line(checkpoint, options, fragment):
     result = runner.invoke(app, ["generate", "--model", str(checkpoint), *options])
     _one_line_error(result, 2, fragment)

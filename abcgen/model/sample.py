@@ -17,6 +17,7 @@ from abcgen.model.constrain import FINISH_MARGIN, shared_masks
 from abcgen.model.lstm import CharLSTM, State
 from abcgen.model.runtime import Runtime, thread_limit
 from abcgen.model.vocab import BOS, EOS, NON_TEXT_IDS, PAD, Vocab
+from abcgen.notation.fields import UNSAFE_HEADER_TEXT
 
 MODEL_LINE = None
 """Template item: the model writes this line."""
@@ -75,6 +76,9 @@ def header_template(title: str | None = None, meter: str | None = None, key: str
     for name, value in values.items():
         if value is not None and ("\n" in value or "\r" in value or not value.strip()):
             raise AbcgenError(f"--{name} must be one non-empty line, got {value!r}")
+        if value is not None and UNSAFE_HEADER_TEXT.intersection(value):
+            raise AbcgenError(f"--{name} may not hold % \\ or \" (ABC reads a comment or a "
+                              f"continued line there), got {value!r}")
     template: Template = ["X:1\n"]
     if title is None and any(v is not None for v in (meter, key, rhythm)):
         template += ["T:", MODEL_LINE]  # the model titles the tune before the given fields

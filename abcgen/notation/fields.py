@@ -14,6 +14,10 @@ from abcgen.notation.model import Key, Meter
 # http://abcnotation.com/wiki/abc:standard:v2.1#information_field_definition
 # Header fields in the order `clean_tune` writes them; others keep their relative order after R.
 CANONICAL_ORDER = ("X", "T", "M", "L", "Q", "R", "P", "K")
+# http://abcnotation.com/wiki/abc:standard:v2.1#comments_and_remarks and
+# #continuation_of_input_lines — in a header value (a title, a rhythm) `%` starts a comment
+# and `\` continues the line; `"` we keep out as well, as the tools quote text with it.
+UNSAFE_HEADER_TEXT = frozenset('%\\"')
 
 # http://abcnotation.com/wiki/abc:standard:v2.1#mmeter
 METER_SYMBOLS = {"C": (4, 4), "C|": (2, 2)}

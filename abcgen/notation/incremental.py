@@ -25,7 +25,7 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from abcgen.notation.errors import AbcError
-from abcgen.notation.fields import (MAJOR_KEY_SHARPS, default_unit_length,
+from abcgen.notation.fields import (MAJOR_KEY_SHARPS, UNSAFE_HEADER_TEXT, default_unit_length,
                                     parse_key, parse_meter, parse_unit_length)
 from abcgen.notation.compat import HORNPIPE_METERS, SWUNG_NOTE
 from abcgen.notation.score import BROKEN_FACTORS, TICKS, TUPLET_Q, parse_length, to_ticks
@@ -41,7 +41,7 @@ KEY_WORDS = ("", "m", "maj", "min", "mix", "dor", "phr", "lyd", "loc", "Mix", "D
 MAX_TEXT = 60
 """Characters of an X:, T: or R: value the model may write (longer lines must end)."""
 # Title and rhythm text: no comment (%), continuation (\) or quote characters.
-TEXT_BANNED = frozenset('%\\"\n\r\t')
+TEXT_BANNED = UNSAFE_HEADER_TEXT | frozenset("\n\r\t")
 # Body tokens of the subset.
 NOTE_LETTERS = frozenset("ABCDEFGabcdefg")
 ACCIDENTALS = frozenset("^_=")
@@ -139,7 +139,6 @@ class ReaderState(NamedTuple):
     # repeats (validate.check_repeats)
     repeat_open: bool = False
     closed_before: bool = False
-    had_close: bool = False
     ending_open: bool = False
     ending_bar: bool = False     # the bar just begun carries an ending number (|1, :|2)
     # abc2midi's own repeat bookkeeping (repeats.py): whether it expects a :| ("start" until
@@ -594,7 +593,7 @@ def _repeats_after(state: ReaderState, token: str) -> dict | None:
     close, opens = token[0] == ":", token.endswith(":")
     ending = token[-1] if token[-1].isdigit() else ""
     flags = dict(repeat_open=state.repeat_open, closed_before=state.closed_before,
-                 had_close=state.had_close, ending_open=state.ending_open)
+                 ending_open=state.ending_open)
     if state.used == 0 and (token != "|:" or state.ending_bar):
         return None  # (|: on an ending's bar would reopen before check sees the ending)
     if state.finishing and (opens or ending):
@@ -602,13 +601,13 @@ def _repeats_after(state: ReaderState, token: str) -> dict | None:
     if close:
         if ending == "2" and not state.ending_open:
             return None
-        flags.update(repeat_open=False, had_close=True, closed_before=True, ending_open=False)
+        flags.update(repeat_open=False, closed_before=True, ending_open=False)
     elif token in ("||", "|]"):
         flags["closed_before"] = False
     if opens:
         if flags["repeat_open"] or flags["ending_open"]:
             return None
-        flags.update(repeat_open=True, had_close=False)
+        flags.update(repeat_open=True)
     if ending == "1":
         if flags["ending_open"] or (flags["closed_before"] and not flags["repeat_open"]):
             return None

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 from abcgen.errors import AbcgenError
+from abcgen.notation.fields import UNSAFE_HEADER_TEXT
 
 MAX_TUNES = 50  # one request's tunes: ~1 min of CPU sampling for the bundled model
 MAX_TITLE_CHARS = 200
@@ -25,8 +26,9 @@ TONICS = ("C", "G", "D", "A", "E", "B", "F", "Bb", "Eb")
 MODES = ("", "m", "dor", "mix", "lyd", "phr", "loc")  # "" major; "m" minor (aeolian)
 RHYTHMS = ("reel", "jig", "slip jig", "hornpipe", "polka", "waltz", "slide", "march",
            "strathspey", "mazurka", "barndance", "air")
-# Characters refused in a title: markup, and anything that would end the ABC header line.
-BAD_TITLE = re.compile(r"[<>&\"\x00-\x1f\x7f%\\]")
+# Characters refused in a title: markup and control characters; what ABC can't hold in a
+# header line is notation's rule (UNSAFE_HEADER_TEXT).
+BAD_TITLE = re.compile(r"[<>&\x00-\x1f\x7f]")
 
 
 class FormError(AbcgenError):
@@ -102,7 +104,7 @@ def _title(body: dict) -> str | None:
     value = value.strip()
     if len(value) > MAX_TITLE_CHARS:
         raise FormError(f"title is {len(value)} characters long; at most {MAX_TITLE_CHARS}")
-    if BAD_TITLE.search(value):
+    if BAD_TITLE.search(value) or UNSAFE_HEADER_TEXT.intersection(value):
         raise FormError('title may not hold markup or control characters (< > & " % \\)')
     return value
 
