@@ -16,8 +16,9 @@ from abcgen.notation.incremental import (FIELD_VALUES, LOST, START, ReaderState,
 FINISH_MARGIN = 48
 """Characters before max_chars at which a tune is steered to its end (close the bar, the
 repeat and the tune): enough for a bar of the longest notes, its bar line and the end."""
-MAX_CACHED_MOVES = 1 << 20
-"""The transition cache is emptied when it grows past this many entries (memory bound)."""
+MAX_SHARED_STATES = 100_000
+"""A shared table holding more reader states than this is started afresh before the next
+batch (memory bound for a long-running server; a 1,000-tune batch makes ~15k)."""
 
 
 _SHARED: dict[tuple, "ConstraintMasks"] = {}
@@ -27,8 +28,8 @@ def shared_masks(vocab: Vocab, device: torch.device | str = "cpu") -> "Constrain
     """One ConstraintMasks per vocabulary and device for the whole process: its caches
     carry over from one batch (one `generate`, one benchmark batch) to the next."""
     key = (vocab.tokens, str(device))
-    if key not in _SHARED:
-        _SHARED.clear()  # one model at a time: don't keep old vocabularies' tables
+    if key not in _SHARED or len(_SHARED[key].states) > MAX_SHARED_STATES:
+        _SHARED.clear()  # one model at a time, and a long-running server starts afresh
         _SHARED[key] = ConstraintMasks(vocab, device)
     return _SHARED[key]
 
@@ -104,8 +105,6 @@ class ConstraintMasks:
         the reader can't follow."""
         move = self.moves.get((sid, char, primed))
         if move is None:
-            if len(self.moves) > MAX_CACHED_MOVES:
-                self.moves.clear()
             after = (step_primed if primed else step)(self.states[sid], char)
             move = self.moves[(sid, char, primed)] = self.intern(after or LOST)
         return move

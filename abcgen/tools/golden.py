@@ -19,7 +19,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import takewhile
 
-from abcgen.notation import AbcError, Tune, build_timeline, check_tune, parse_tunebook
+from abcgen.notation import AbcError, Tune, build_timeline, parse_tunebook
+from abcgen.notation.score import score_tune
 from abcgen.tools import abc2midi
 
 # File-header fields that change what a tune plays, which abc2midi 4.84 does not apply.
@@ -73,7 +74,7 @@ def _exclusion(tune: Tune, duplicate: set[int | None]) -> str:
         return "R:hornpipe (abc2midi swings quavers)"
     if tune.get("P") is not None:
         return "P: parts (abc2midi does not fix repeats in multi-part tunes)"
-    if any(issue.code == "extra-voice" for issue in check_tune(tune)):
+    if any(issue.code == "extra-voice" for issue in score_tune(tune, strict=False)[1]):
         return "several voices (abc2midi does not fix repeats when voices are in use)"
     if PLAYED_FILE_HEADER_FIELDS.intersection(f.name for f in tune.file_header):
         return "file-header M:/L:/K:/U: (abc2midi ignores them)"
