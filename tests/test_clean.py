@@ -1,5 +1,7 @@
 """`clean_tune`: the normalised form the corpus keeps."""
 
+import pytest
+
 from abcgen.notation import check_tune, clean_tune, dumps, read_tunes
 
 
@@ -29,22 +31,21 @@ def test_file_header_defaults_are_written_into_the_tune():
     assert clean(book) == "X:1\nT:Waltz\nM:3/4\nL:1/8\nK:A\nA2 c2 e2|a6|]\n"
 
 
-def test_ties_between_different_pitches_are_removed_and_real_ties_kept():
-    text = "X:1\nT:t\nM:2/4\nL:1/16\nK:D\nG3-A (Bcd=e)|f4 d2-d2|[FA]2-[FA]2 G3.-A|]\n"
-    cleaned = clean_tune(read_tunes(text)[0])
-    assert dumps(cleaned).endswith("K:D\nG3A (Bcd=e)|f4 d2-d2|[FA]2-[FA]2 G3A|]\n")
-    assert not check_tune(cleaned)
-
-
 def test_double_repeat_is_written_the_way_abc2midi_reads_it():
     text = "X:1\nT:t\nM:2/4\nL:1/8\nK:D\n|:ABcd|dcBA:|:defg|gfed:|\n"
     assert clean(text).endswith("|:ABcd|dcBA::defg|gfed:|\n")
 
 
-def test_marks_that_are_no_chord_become_annotations_and_the_tune_ends_with_a_final_bar():
-    text = 'X:1\nT:t\nM:2/4\nL:1/8\nK:D\n"D"AB "4"cd|" Em"dcBA|"^ok"ABcd|\n'
+@pytest.mark.parametrize("unit, body, cleaned_body", [
+    # ties between different pitches are removed, real ties kept
+    ("1/16", "G3-A (Bcd=e)|f4 d2-d2|[FA]2-[FA]2 G3.-A|]", "G3A (Bcd=e)|f4 d2-d2|[FA]2-[FA]2 G3A|]"),
+    # marks that are no chord become annotations, and the tune ends with a final bar
+    ("1/8", '"D"AB "4"cd|" Em"dcBA|"^ok"ABcd|', '"D"AB "^4"cd|"^ Em"dcBA|"^ok"ABcd|]'),
+], ids=["ties", "annotations"])
+def test_cleaning_mends_the_body_into_a_tune_check_accepts(unit, body, cleaned_body):
+    text = f"X:1\nT:t\nM:2/4\nL:{unit}\nK:D\n{body}\n"
     cleaned = clean_tune(read_tunes(text)[0])
-    assert dumps(cleaned).endswith('K:D\n"D"AB "^4"cd|"^ Em"dcBA|"^ok"ABcd|]\n')
+    assert dumps(cleaned).endswith(f"K:D\n{cleaned_body}\n")
     assert not check_tune(cleaned)
 
 
