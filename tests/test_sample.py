@@ -11,7 +11,7 @@ from abcgen.generate import generate
 from abcgen.model.checkpoint import save_checkpoint
 from abcgen.model.data import split_tunes
 from abcgen.model.lstm import CharLSTM, preset
-from abcgen.model.runtime import Runtime
+from abcgen.model.runtime import Runtime, cpu_has_bf16, pick_dtype
 from abcgen.model.sample import (
     MODEL_LINE,
     SampleSettings,
@@ -120,6 +120,8 @@ def test_the_sampling_step_follows_the_fused_lstm(untrained, dtype, tolerance):
             assert torch.allclose(logits.float(), expected[rows, t], atol=tolerance)
 
 
+@pytest.mark.skipif(not cpu_has_bf16(), reason="this CPU has no native bf16 (oneDNN's bf16 LSTM "
+                    "needs AVX-512-bf16 or AMX)")
 def test_bf16_sampling_is_reproducible_and_keeps_the_thread_count(untrained):
     model, vocab = untrained
     threads = torch.get_num_threads()
@@ -146,3 +148,14 @@ def test_tunebook_is_numbered_and_blank_line_separated(untrained, tmp_path):
     tunes = split_tunes(book)
     assert len(tunes) == len(samples) == 3
     assert [t.split("\n", 1)[0] for t in tunes] == ["X:1", "X:2", "X:3"]
+
+
+def test_bf16_is_refused_on_a_cpu_without_it():
+    """Asked for bf16, a CPU without native bf16 gets a one-line reason, not oneDNN's crash."""
+    cpu = torch.device("cpu")
+    if cpu_has_bf16():
+        assert pick_dtype(cpu, "bf16") == "bf16"
+    else:
+        with pytest.raises(AbcgenError, match="use fp32"):
+            pick_dtype(cpu, "bf16")
+    assert pick_dtype(cpu, "auto") == ("bf16" if cpu_has_bf16() else "fp32")

@@ -98,6 +98,10 @@ def pick_dtype(device: torch.device, name: str = "auto") -> str:
     """bf16 autocast where the hardware does bf16 natively (recent GPUs, AVX-512-bf16 CPUs)."""
     if name not in DTYPES:
         raise AbcgenError(f"unknown precision {name!r}; choose one of {', '.join(DTYPES)}")
+    if name == "bf16" and device.type == "cpu" and not cpu_has_bf16():
+        # oneDNN has no bf16 LSTM kernel without these flags: nn.LSTM fails under autocast
+        raise AbcgenError(f"bf16 needs a CPU with {' or '.join(CPU_BF16_FLAGS)}; "
+                          "this one has neither: use fp32")
     if name != "auto":
         return name
     if device.type == "cuda":
