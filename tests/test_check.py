@@ -90,6 +90,15 @@ def test_check_cli_exit_codes_and_json(cli, tmp_path):
     assert all({"line", "col", "severity", "message"} <= set(i) for i in found)
 
 
+def test_check_cli_prints_one_line_per_issue_with_file_tune_and_position(cli, tmp_path):
+    bad = tmp_path / "bad.abc"
+    bad.write_text(HEADER + "GABc dedB|dBAG A2|GABc dedB|]\n")
+    lines = cli("check", bad).stdout.splitlines()
+    assert lines[0] == f"{bad}:X:1 6:11: error bar-length: bar 2 lasts 3/4 of a whole note, " \
+        "the meter's bar is 1 (1/4 too short)"
+    assert lines[-1] == "1 error(s), 0 warning(s)"
+
+
 @pytest.mark.parametrize("content", [None, b"\x00\x01\x02binary\xff" * 50])
 def test_check_cli_unreadable_input_exits_2_without_traceback(cli, tmp_path, content):
     path = tmp_path / "x.abc"

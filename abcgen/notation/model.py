@@ -196,12 +196,12 @@ class Issue:
         return {"code": self.code, "severity": self.severity, "message": self.message,
                 "x": self.x, "line": self.line, "col": self.col}
 
+    def __str__(self) -> str:
+        where = f"X:{self.x} " if self.x is not None else ""
+        return f"{where}{self.line}:{self.col}: {self.severity} {self.code}: {self.message}"
+
 
 def tune_issue(tune: "Tune", code: str, message: str, line: int = 0, col: int = 1,
                severity: str = "error") -> Issue:
     """An Issue about `tune` at `line`:`col` (line 0: the tune's first line)."""
     return Issue(code, severity, message, tune.x, line or tune.start_line, col, tune.source)
-
-    def __str__(self) -> str:
-        where = f"X:{self.x} " if self.x is not None else ""
-        return f"{where}{self.line}:{self.col}: {self.severity} {self.code}: {self.message}"
