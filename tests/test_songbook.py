@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from abcgen.cli.app import _register, app
 from abcgen.errors import AbcgenError, InputError
 from abcgen.songbook import SongbookOptions, make_songbook, parse_book_formats
-from abcgen.songbook.slugs import SLUG_CHARS, inside, slugify, tune_stems
+from abcgen.fileio import SLUG_CHARS, inside, slugify, tune_stems
 
 _register()
 REPO = Path(__file__).resolve().parents[1]

@@ -1,7 +1,8 @@
 """Render every tune of a tunebook to MIDI and audio files, with a manifest of what happened.
 
 `render_file(path, out_dir, options)` writes `NNN-title.mid/.wav/...` per tune (NNN = the
-tune's position in the file, so duplicate X: numbers never collide) and `manifest.json`:
+tune's position among the file's readable tunes, so duplicate X: numbers never collide; named
+by abcgen.fileio.tune_stems, as the songbook and the web app name theirs) and `manifest.json`:
 
     {"source": ..., "formats": [...], "warnings": [...], "options": {MidiOptions' fields},
      "tunes": [{"x", "title", "status": "ok"|"error", "files": {"mid": name, ...},
@@ -24,7 +25,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from abcgen.errors import AbcgenError, InputError
-from abcgen.fileio import atomic_write_bytes, atomic_write_text, slugify
+from abcgen.fileio import atomic_write_bytes, atomic_write_text, tune_stems
 from abcgen.notation.errors import AbcError
 from abcgen.notation.parse import collector_paused
 from abcgen.render.audio import (
@@ -68,12 +69,6 @@ def check_formats(names: tuple[str, ...]) -> None:
     if unknown or not names:
         raise InputError(f"unknown format(s) {', '.join(unknown) or '(none)'}; "
                          f"choose from {','.join(FORMATS)}")
-
-
-def slug(title: str) -> str:
-    """A file-name-safe form of a title: 'The Kesh (jig)' -> 'the-kesh-jig' (the songbook's
-    rule, with 'untitled' for a title without letters)."""
-    return slugify(title, fallback="untitled")
 
 
 def _entry(tune_or_error, status: str, files: dict | None = None, seconds: float | None = None,
@@ -186,8 +181,8 @@ def _render_book(path: Path, out_dir: Path, options: RenderOptions,
     """`render_file`'s work, with the collector paused."""
     tunes, failures, notes = _prepare(path, options)
     out_dir.mkdir(parents=True, exist_ok=True)
-    jobs = [(tune, out_dir / f"{i:03d}-{slug(tune.title)}", options)
-            for i, tune in enumerate(tunes, start=1)]
+    jobs = [(tune, out_dir / stem, options)
+            for tune, stem in zip(tunes, tune_stems([t.title for t in tunes]), strict=True)]
     report = _reporter(progress, len(tunes) + len(failures))
     placed = [(err.line, report(_entry(err, "error", error=str(err)))) for err in failures]
     rendered = _run_jobs(jobs, options, report)

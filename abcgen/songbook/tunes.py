@@ -14,8 +14,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from abcgen.errors import InputError
+from abcgen.fileio import tune_stems
 from abcgen.notation import AbcError, BodyLine, Field, Tune, build_timeline, read_abc, read_tunes
-from abcgen.songbook.slugs import tune_stems
 
 DIRECTIVE_FIELDS = frozenset({"%", "I"})
 # File-header fields that are defaults for every tune: copied into a tune that lacks them,

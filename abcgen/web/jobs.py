@@ -160,7 +160,7 @@ def render_tunes(job: Job, text: str, instrument: str, tempo: float | None) -> l
     """
     from abcgen.notation import dumps, read_tunes
     from abcgen.render.batch import LazySynthesizer, render_tune
-    from abcgen.songbook.slugs import inside, tune_stems
+    from abcgen.fileio import inside, tune_stems
 
     options = _render_options(instrument, tempo)
     tunes = read_tunes(text)
