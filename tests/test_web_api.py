@@ -14,8 +14,10 @@ with warnings.catch_warnings():  # starlette 1.x prefers the httpx2 fork; httpx 
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
 
+from abcgen.render.audio import NO_FLUIDSYNTH_ENV
 from abcgen.web.app import create_app
 from abcgen.web.forms import MAX_PASTE_BYTES, MAX_TUNES
+from abcgen.web.jobs import Job, render_tunes
 
 TUNE = """X:1
 T:Web Test Polka
@@ -109,6 +111,38 @@ def test_rendering_too_many_pasted_tunes_fails_with_a_message(client):
     book = "\n".join(TUNE.replace("X:1", f"X:{n}") for n in range(1, MAX_TUNES + 2))
     job = _wait(client, client.post("/api/render", json={"abc": book}).json()["job"])
     assert job["state"] == "failed" and f"at most {MAX_TUNES}" in job["error"]
+
+
+UNREADABLE_FIRST = "X:1\nT:No Key\nM:2/4\nABcd|\n\n" + TUNE.replace("X:1", "X:2") + """
+X:3
+T:Bad Key
+K:Xyzzy
+ABcd|
+"""
+
+
+def test_a_tune_that_cant_be_read_and_missing_fluidsynth_are_shown(client, monkeypatch):
+    monkeypatch.setenv(NO_FLUIDSYNTH_ENV, "1")  # as on a machine without FluidSynth
+    job = _wait(client, client.post("/api/render", json={"abc": UNREADABLE_FIRST}).json()["job"])
+    assert job["state"] == "done", job
+    no_key, polka, bad_key = job["result"]["tunes"]
+    assert [t["number"] for t in job["result"]["tunes"]] == [1, 2, 3]
+    assert no_key["status"] == "error" and "no K:" in no_key["error"]  # was played keyless
+    assert no_key["title"] == "No Key" and no_key["abc"].startswith("X:1\nT:No Key")
+    assert bad_key["status"] == "error" and "Xyzzy" in bad_key["error"]
+    assert polka["status"] == "ok" and set(polka["files"]) == {"abc", "mid", "wav"}
+    assert client.get(f"/files/jobs/{job['id']}/{polka['files']['abc']}").text == TUNE.replace(
+        "X:1", "X:2")
+    (warning,) = job["result"]["warnings"]
+    assert "FluidSynth is off" in warning and NO_FLUIDSYNTH_ENV in warning
+    assert client.post("/api/keep", json={"job": job["id"], "number": 1}).json() == {"kept": 1}
+
+
+def test_each_tune_lands_in_its_own_card_as_it_is_rendered(tmp_path):
+    job = Job("0" * 32, "render", tmp_path / "job")
+    result = render_tunes(job, UNREADABLE_FIRST, "piano", 240)
+    assert job.preview == result["tunes"]
+    assert [t["title"] for t in job.preview] == ["No Key", "Web Test Polka", "Bad Key"]
 
 
 def test_check_and_repair_a_pasted_tune(client):

@@ -142,19 +142,26 @@ def render_tune(tune, stem: Path, options: RenderOptions, synth: LazySynthesizer
     return _entry(tune, "ok", files, round(performance.seconds, 3))
 
 
+def check_options(options: RenderOptions) -> list[str]:
+    """Raise for options that can't be rendered (an unknown format, MP3/OGG/FLAC without
+    ffmpeg, bad MIDI options); the warnings for those that render less well (audio without
+    FluidSynth or a soundfont plays the sine fallback)."""
+    check_formats(options.formats)
+    require_ffmpeg(options.formats)
+    options.midi.check()
+    if not any(f in AUDIO_FORMATS for f in options.formats):
+        return []
+    warning = fallback_warning(find_soundfont(options.soundfont), options.fluidsynth)
+    return [warning] if warning else []
+
+
 def _prepare(path: Path, options: RenderOptions) -> tuple[list, list, list[str]]:
     """Parse the book and check the environment: (tunes, parse failures, warnings)."""
     from abcgen.notation import parse_file
 
     if not path.is_file():
         raise InputError(f"{path} does not exist or is not a file")
-    check_formats(options.formats)
-    require_ffmpeg(options.formats)
-    options.midi.check()
-    notes = []
-    if any(f in AUDIO_FORMATS for f in options.formats):
-        warning = fallback_warning(find_soundfont(options.soundfont), options.fluidsynth)
-        notes += [warning] if warning else []
+    notes = check_options(options)
     tunes, failures = parse_file(path)
     return tunes, failures, notes
 
@@ -181,20 +188,31 @@ def _render_book(path: Path, out_dir: Path, options: RenderOptions,
     """`render_file`'s work, with the collector paused."""
     tunes, failures, notes = _prepare(path, options)
     out_dir.mkdir(parents=True, exist_ok=True)
+    manifest = {"source": str(path), "formats": list(options.formats), "warnings": notes,
+                "options": asdict(options.midi),
+                "tunes": render_tunes(tunes, failures, out_dir, options, progress)}
+    # not fsynced, like the files it lists: a manifest that survives a power cut while they
+    # don't would vouch for empty files
+    atomic_write_text(out_dir / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False) + "\n",
+                      durable=False)
+    return manifest
+
+
+def render_tunes(tunes: list, failures: list, out_dir: Path, options: RenderOptions,
+                 progress: Callable[[dict, int, int], None] | None = None) -> list[dict]:
+    """The manifest entries of a parsed book (`parse_tunebook`'s tunes and failures), in the
+    book's order, each tune rendered into `out_dir` under its `tune_stems` name (so a caller
+    can put files of its own beside them); call `check_options` first.
+
+    `progress(entry, done, total)` gets the failures' entries first, then each tune's as it
+    finishes, in the book's order."""
     jobs = [(tune, out_dir / stem, options)
             for tune, stem in zip(tunes, tune_stems([t.title for t in tunes]), strict=True)]
     report = _reporter(progress, len(tunes) + len(failures))
     placed = [(err.line, report(_entry(err, "error", error=str(err)))) for err in failures]
     rendered = _run_jobs(jobs, options, report)
     placed += [(tune.start_line, entry) for tune, entry in zip(tunes, rendered, strict=True)]
-    manifest = {"source": str(path), "formats": list(options.formats), "warnings": notes,
-                "options": asdict(options.midi),
-                "tunes": [entry for _, entry in sorted(placed, key=lambda p: p[0])]}
-    # not fsynced, like the files it lists: a manifest that survives a power cut while they
-    # don't would vouch for empty files
-    atomic_write_text(out_dir / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False) + "\n",
-                      durable=False)
-    return manifest
+    return [entry for _, entry in sorted(placed, key=lambda p: p[0])]
 
 
 def _reporter(progress: Callable[[dict, int, int], None] | None,

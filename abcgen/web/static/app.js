@@ -123,7 +123,10 @@ function showTunes(target, job) {
     const card = tuneCard(job.id, tune);
     if (old) old.replaceWith(card); else target.append(card);
   }
-  if (job.result && job.result.summary) target.prepend(element("p", { class: "summary" }, summaryLine(job.result)));
+  if (!job.result) return;
+  // the render stage's warnings (no FluidSynth: sine-wave audio) come above the tunes
+  for (const warning of job.result.warnings || []) target.prepend(element("p", { class: "warning" }, warning));
+  if (job.result.summary) target.prepend(element("p", { class: "summary" }, summaryLine(job.result)));
 }
 
 async function runJob(start, statusLine, target, button) {
