@@ -17,8 +17,9 @@ from typer.testing import CliRunner
 
 from abcgen.cli.app import _register, app
 from abcgen.errors import AbcgenError, InputError
-from abcgen.songbook import SongbookOptions, make_songbook, parse_book_formats
 from abcgen.fileio import SLUG_CHARS, inside, slugify, tune_stems
+from abcgen.render.audio import NO_FLUIDSYNTH_ENV
+from abcgen.songbook import SongbookOptions, make_songbook, parse_book_formats
 
 _register()
 REPO = Path(__file__).resolve().parents[1]
@@ -207,6 +208,17 @@ def test_without_the_pdf_tools_the_pdf_is_off_with_a_warning(tmp_path, monkeypat
     assert result.pdf is None and result.html.is_file()
     assert any("abcm2ps" in w for w in result.warnings)
     assert json.loads(result.manifest.read_text())["pdf"]["status"] == "skipped"
+
+
+def test_audio_without_fluidsynth_comes_with_a_warning(tmp_path, monkeypatch):
+    source = tmp_path / "kesh.abc"
+    source.write_text(KESH)
+    monkeypatch.setenv(NO_FLUIDSYNTH_ENV, "1")  # as on a machine without FluidSynth
+    heard = make_songbook(source, tmp_path / "book", SongbookOptions(formats=("wav",), jobs=1))
+    assert any("FluidSynth is off" in w for w in heard.warnings)
+    assert heard.warnings == json.loads(heard.manifest.read_text())["warnings"]
+    midi = make_songbook(source, tmp_path / "midi", SongbookOptions(formats=("mid",), jobs=1))
+    assert midi.warnings == []
 
 
 def test_cli_reports_bad_options_without_a_traceback(tmp_path):

@@ -19,6 +19,7 @@ from pathlib import Path
 from abcgen.errors import InputError
 from abcgen.fileio import atomic_write_text
 from abcgen.render import MidiOptions, RenderOptions
+from abcgen.render.batch import check_options
 from abcgen.songbook.html import HTML_NAME, make_html
 from abcgen.songbook.index_pages import PAPERS
 from abcgen.songbook.pdf import PdfResult, make_pdf
@@ -78,8 +79,9 @@ def parse_book_formats(text: str) -> tuple[str, ...]:
 
 
 def _checked(options: SongbookOptions) -> tuple[RenderOptions, list[str]]:
-    """The render stage's options for the tunes' files, and warnings for features off.
-    Raises InputError for a bad paper, format, instrument or job count."""
+    """The render stage's options for the tunes' files, and warnings for features off (MP3
+    without ffmpeg, instrument sounds without FluidSynth). Raises InputError for a bad paper,
+    format, instrument, soundfont or job count."""
     if options.paper not in PAPERS:
         raise InputError(f"unknown paper {options.paper!r}; choose from {', '.join(PAPERS)}")
     if options.jobs < 1:
@@ -92,7 +94,9 @@ def _checked(options: SongbookOptions) -> tuple[RenderOptions, list[str]]:
         warnings.append("MP3 off: ffmpeg is not installed (Debian package ffmpeg)")
     midi = MidiOptions(instrument=options.instrument)
     midi.check()
-    return RenderOptions(formats=formats, midi=midi, soundfont=options.soundfont), warnings
+    render_options = RenderOptions(formats=formats, midi=midi, soundfont=options.soundfont)
+    warnings += check_options(render_options) if formats else []  # the sine fallback's
+    return render_options, warnings
 
 
 def _book_title(options: SongbookOptions, source: Path) -> str:
