@@ -72,6 +72,16 @@ def test_bad_generate_form_gets_a_clear_400(client, form, words):
     assert words in _error(client.post("/api/generate", json=form), 400)
 
 
+def test_the_key_menus_are_notations_keys_and_a_key_without_a_signature_is_refused(client):
+    offered = client.get("/api/options").json()
+    assert {"F#", "C#", "Ab", "Db"} <= set(offered["tonics"])  # the form offered 9 tonics
+    assert offered["modes"][:2] == ["", "m"] and {"dor", "mix", "lyd", "phr", "loc"} <= set(
+        offered["modes"])
+    message = _error(client.post("/api/generate", json={"tonic": "Eb", "mode": "loc"}), 400)
+    assert "K:Ebloc has no key signature" in message  # was taken, then repaired to a guess
+    assert client.post("/api/generate", json={"tonic": "F#", "mode": "m"}).status_code == 202
+
+
 def test_title_with_markup_is_refused_and_never_echoed(client):
     response = client.post("/api/generate", json={"n": 1, "title": MARKUP_TITLE})
     assert "markup" in _error(response, 400)
