@@ -179,6 +179,22 @@ def test_render_keep_and_songbook_write_only_inside_the_data_folder(client, tmp_
     assert outside == []
 
 
+def test_kept_titles_follow_kept_abc_and_a_songbook_build_holds_up_no_poll(client, tmp_path):
+    job = _wait(client, client.post("/api/render", json={"abc": TUNE}).json()["job"])
+    assert client.post("/api/keep", json={"job": job["id"], "number": 1}).json() == {"kept": 1}
+    assert client.get("/api/status").json()["kept"] == ["Web Test Polka"]
+    (tmp_path / "data" / "kept.abc").write_text(TUNE.replace("Web Test", "Edited"))  # by hand
+    assert client.get("/api/status").json()["kept"] == ["Edited Polka"]
+    with client.app.state.songbook.building:  # as while a long build runs
+        build = client.post("/api/songbook/build", json={}).json()["job"]
+        assert client.get("/api/status").json()["kept"] == ["Edited Polka"]
+        assert client.post("/api/keep", json={"job": job["id"], "number": 1}).json() == {
+            "kept": 2}
+        assert client.get("/api/status").json()["kept"] == ["Edited Polka", "Web Test Polka"]
+        assert client.get(f"/api/jobs/{build}").json()["state"] in ("queued", "running")
+    assert _wait(client, build, 120)["result"]["tunes"] == 2
+
+
 def test_generation_without_a_model_fails_with_a_message_not_a_500(client):
     response = client.post("/api/generate", json={"n": 2, "seed": 1})
     assert response.status_code == 202 and response.json()["seed"] == 1

@@ -243,24 +243,44 @@ class Songbook:
     def __init__(self, data_dir: Path):
         self.kept = data_dir / KEPT_NAME
         self.out = data_dir / SONGBOOK_DIR
-        self.lock = threading.Lock()
+        self.lock = threading.Lock()  # kept.abc and the titles read from it
+        self.building = threading.Lock()  # one build at a time in DATA/songbook
+        self._titles: list[str] = []
+        self._read_as: tuple | None = None  # kept.abc's stat when _titles was read
+
+    def _stat(self) -> tuple | None:
+        """What changes when kept.abc does (an atomic write gives a new inode)."""
+        try:
+            found = self.kept.stat()
+        except FileNotFoundError:
+            return None
+        return found.st_ino, found.st_mtime_ns, found.st_size
+
+    def _text(self) -> str:
+        return self.kept.read_text(encoding="utf-8") if self.kept.is_file() else ""
+
+    def _remember(self, text: str, read_as: tuple | None) -> None:
+        from abcgen.notation import read_tunes
+
+        self._titles, self._read_as = [tune.title for tune in read_tunes(text)], read_as
 
     def keep(self, abc: str) -> int:
         """Append one tune's ABC; returns how many tunes are kept now."""
-        from abcgen.notation import read_tunes
-
         with self.lock:
-            old = self.kept.read_text(encoding="utf-8") if self.kept.is_file() else ""
+            old = self._text()
             text = (old.rstrip("\n") + "\n\n" if old.strip() else "") + abc.strip("\n") + "\n"
             atomic_write_text(self.kept, text)
-            return len(read_tunes(text))
+            self._remember(text, self._stat())
+            return len(self._titles)
 
     def titles(self) -> list[str]:
-        from abcgen.notation import read_tunes
-
+        """The kept tunes' titles, read again only when kept.abc has changed (the page asks
+        on every status poll)."""
         with self.lock:
-            text = self.kept.read_text(encoding="utf-8") if self.kept.is_file() else ""
-        return [tune.title for tune in read_tunes(text)]
+            now = self._stat()  # before reading: a change while reading is seen next time
+            if now != self._read_as:
+                self._remember(self._text(), now)
+            return list(self._titles)
 
     def work(self, instrument: str | None) -> Callable[[Job], dict]:
         """The job that builds the songbook (PDF, HTML, per-tune files) with make_songbook."""
@@ -271,7 +291,9 @@ class Songbook:
             if not self.kept.is_file():
                 raise FormError("keep a tune first: the songbook is empty")
             options = SongbookOptions(title=SONGBOOK_TITLE, instrument=instrument, jobs=1)
-            with self.lock:
+            # Not under self.lock: kept.abc is only ever replaced whole, so the build reads
+            # it safely while a tune is kept or the page asks for the titles.
+            with self.building:
                 made = make_songbook(self.kept, self.out, options,
                                      lambda done, total, _: job.progress("building", done, total))
             return {"pdf": made.pdf.name if made.pdf else None,
