@@ -20,6 +20,7 @@ from abcgen.errors import AbcgenError, InputError
 from abcgen.fileio import SLUG_CHARS, inside, slugify, tune_stems
 from abcgen.render.audio import NO_FLUIDSYNTH_ENV
 from abcgen.songbook import SongbookOptions, make_songbook, parse_book_formats
+from abcgen.songbook.pdf import PdfResult
 
 _register()
 REPO = Path(__file__).resolve().parents[1]
@@ -208,6 +209,14 @@ def test_without_the_pdf_tools_the_pdf_is_off_with_a_warning(tmp_path, monkeypat
     assert result.pdf is None and result.html.is_file()
     assert any("abcm2ps" in w for w in result.warnings)
     assert json.loads(result.manifest.read_text())["pdf"]["status"] == "skipped"
+
+
+def test_a_pdf_that_failed_is_a_warning_like_one_that_is_off():
+    assert PdfResult("error", error="abcm2ps failed (exit 3): x").warning == (
+        "PDF failed: abcm2ps failed (exit 3): x")
+    assert PdfResult("skipped", error="PDF off: gs not installed").warning == (
+        "PDF off: gs not installed")
+    assert PdfResult("ok").warning is None and PdfResult("off").warning is None
 
 
 def test_audio_without_fluidsynth_comes_with_a_warning(tmp_path, monkeypatch):

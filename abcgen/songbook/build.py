@@ -146,7 +146,7 @@ def make_songbook(input_abc: str | Path, out_dir: str | Path,
         entries, up_to_date = _render(book, out_dir, render_options, options.jobs,
                                       progress or (lambda *_: None))
         pdf = pdf_future.result() if pdf_future else PdfResult("off")
-    warnings += [pdf.error] if pdf.status == "skipped" else []
+    warnings += [pdf.warning] if pdf.warning else []  # a failed PDF was only in the manifest
     if "html" in options.formats:
         warning = make_html(title, book, entries, out_dir, has_pdf=pdf.status == "ok")
         warnings += [warning] if warning else []
