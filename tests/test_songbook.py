@@ -18,9 +18,11 @@ from typer.testing import CliRunner
 from abcgen.cli.app import _register, app
 from abcgen.errors import AbcgenError, InputError
 from abcgen.fileio import SLUG_CHARS, inside, slugify, tune_stems
+from abcgen.notation.fields import MODE_NAMES
 from abcgen.render.audio import NO_FLUIDSYNTH_ENV
 from abcgen.songbook import SongbookOptions, make_songbook, parse_book_formats
 from abcgen.songbook.pdf import PdfResult
+from abcgen.songbook.tunes import MODE_WORDS, read_book
 
 _register()
 REPO = Path(__file__).resolve().parents[1]
@@ -99,6 +101,18 @@ def test_two_tunes_with_one_title_get_distinct_stems():
     stems = tune_stems(["The Kesh", "The Kesh", "the kesh!"])
     assert stems == ["001-the-kesh", "002-the-kesh-2", "003-the-kesh-3"]
     assert slugify("Tom's Jig (No. 2)") == "toms-jig-no-2"
+
+
+def test_every_mode_notation_reads_is_named_in_the_book(tmp_path):
+    keys = ["Edorian", "Bm", "Dion", "F#aeo", "Clyd", "Bloc", "Aphr", "G Mixolydian", "D"]
+    book = tmp_path / "modes.abc"
+    book.write_text("\n".join(f"X:{n}\nT:T{n}\nM:2/4\nL:1/8\nK:{key}\nABcd|]\n"
+                               for n, key in enumerate(keys, start=1)))
+    tunes, rejected = read_book(book)
+    assert rejected == [] and [t.key for t in tunes] == [
+        "E Dorian", "B minor", "D major", "F# minor", "C Lydian", "B Locrian", "A Phrygian",
+        "G Mixolydian", "D major"]
+    assert set(MODE_WORDS) == set(MODE_NAMES.values())  # a mode notation adds needs a name
 
 
 def test_inside_refuses_a_name_that_leaves_the_folder(tmp_path):
