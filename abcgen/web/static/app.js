@@ -166,8 +166,10 @@ async function buildSongbook() {
     links.replaceChildren();
     if (job.result.pdf) links.append(element("a", { id: "songbook-pdf", href: `/songbook/${job.result.pdf}` }, "Songbook PDF"), " ");
     if (job.result.html) links.append(element("a", { id: "songbook-html", href: `/songbook/${job.result.html}` }, "Songbook web page"));
-    say(statusLine, `${job.result.tunes} tune(s) in the book` +
-      (job.result.warnings.length ? `; ${job.result.warnings.join("; ")}` : ""));
+    // a kept tune that could not be repaired or rendered says why, as the CLI does
+    const failed = job.result.failures.map((f) => `failed: ${f.title || "(no title)"} (${f.reason})`);
+    say(statusLine, [`${job.result.tunes} tune(s) in the book`, ...job.result.warnings, ...failed].join("; "),
+      failed.length > 0);
   } catch (error) {
     say(statusLine, error.message, true);
   } finally {
