@@ -121,8 +121,9 @@ def test_inside_refuses_a_name_that_leaves_the_folder(tmp_path):
 
 
 def test_unknown_formats_and_options_are_input_errors(tmp_path):
-    with pytest.raises(InputError):
+    with pytest.raises(InputError, match=r"unknown songbook format\(s\) ogg; choose from pdf,html"):
         parse_book_formats("pdf,ogg")
+    assert parse_book_formats(" PDF,html,pdf ") == ("pdf", "html")
     source = tmp_path / "kesh.abc"
     source.write_text(KESH)
     with pytest.raises(InputError):

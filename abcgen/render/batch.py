@@ -56,19 +56,22 @@ class RenderOptions:
     jobs: int = 1
 
 
-def parse_formats(text: str) -> tuple[str, ...]:
-    """'mid,wav,mp3' -> ('mid', 'wav', 'mp3'); unknown names raise InputError."""
+def parse_formats(text: str, choices: tuple[str, ...] = FORMATS,
+                  what: str = "format") -> tuple[str, ...]:
+    """'mid,wav,mp3' -> ('mid', 'wav', 'mp3'); names not in `choices` raise InputError (the
+    songbook passes its own choices)."""
     names = tuple(dict.fromkeys(n.strip().lower() for n in text.split(",") if n.strip()))
-    check_formats(names)
+    check_formats(names, choices, what)
     return names
 
 
-def check_formats(names: tuple[str, ...]) -> None:
-    """Raise InputError unless `names` is a non-empty selection from FORMATS."""
-    unknown = [n for n in names if n not in FORMATS]
+def check_formats(names: tuple[str, ...], choices: tuple[str, ...] = FORMATS,
+                  what: str = "format") -> None:
+    """Raise InputError unless `names` is a non-empty selection from `choices`."""
+    unknown = [n for n in names if n not in choices]
     if unknown or not names:
-        raise InputError(f"unknown format(s) {', '.join(unknown) or '(none)'}; "
-                         f"choose from {','.join(FORMATS)}")
+        raise InputError(f"unknown {what}(s) {', '.join(unknown) or '(none)'}; "
+                         f"choose from {','.join(choices)}")
 
 
 def _entry(tune_or_error, status: str, files: dict | None = None, seconds: float | None = None,
