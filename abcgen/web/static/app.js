@@ -129,18 +129,25 @@ function showTunes(target, job) {
   if (job.result.summary) target.prepend(element("p", { class: "summary" }, summaryLine(job.result)));
 }
 
-async function runJob(start, statusLine, target, button) {
+// Runs `work` with `button` disabled (one job per click); what it throws is said on `statusLine`.
+async function whileBusy(button, statusLine, work) {
   button.disabled = true;
   try {
-    const { job: id } = await start();
-    const job = await waitForJob(id, statusLine, (partial) => showTunes(target, partial));
-    showTunes(target, job);
-    say(statusLine, `done in ${job.seconds.toFixed(1)} s`);
+    await work();
   } catch (error) {
     say(statusLine, error.message, true);
   } finally {
     button.disabled = false;
   }
+}
+
+function runJob(start, statusLine, target, button) {
+  return whileBusy(button, statusLine, async () => {
+    const { job: id } = await start();
+    const job = await waitForJob(id, statusLine, (partial) => showTunes(target, partial));
+    showTunes(target, job);
+    say(statusLine, `done in ${job.seconds.toFixed(1)} s`);
+  });
 }
 
 async function keepTune(jobId, number, button) {
@@ -155,11 +162,9 @@ async function keepTune(jobId, number, button) {
   }
 }
 
-async function buildSongbook() {
+function buildSongbook() {
   const statusLine = $("#songbook-status");
-  const button = $("#build-songbook");
-  button.disabled = true;
-  try {
+  return whileBusy($("#build-songbook"), statusLine, async () => {
     const { job: id } = await api("/api/songbook/build", { instrument: $("select[name=instrument]").value });
     const job = await waitForJob(id, statusLine);
     const links = $("#songbook-links");
@@ -170,11 +175,7 @@ async function buildSongbook() {
     const failed = job.result.failures.map((f) => `failed: ${f.title || "(no title)"} (${f.reason})`);
     say(statusLine, [`${job.result.tunes} tune(s) in the book`, ...job.result.warnings, ...failed].join("; "),
       failed.length > 0);
-  } catch (error) {
-    say(statusLine, error.message, true);
-  } finally {
-    button.disabled = false;
-  }
+  });
 }
 
 function formValues(form) {
