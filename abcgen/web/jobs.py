@@ -6,7 +6,7 @@ start-up, so the server answers at once and reports "model loading" until it is 
 
 Files go under the app's data folder only:
 
-    DATA/jobs/<job id>/book.abc, NNN-slug.{abc,mid,wav,mp3}   one generation or paste render
+    DATA/jobs/<job id>/book.abc, NNN-slug.{abc,mid,wav}       one generation or paste render
     DATA/kept.abc                                               the tunes kept for the songbook
     DATA/songbook/                                              make_songbook's output
 """
