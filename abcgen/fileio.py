@@ -1,11 +1,20 @@
 """File names and atomic writes: a title becomes a safe slug, and a reader never sees a
-half-written file under its final name."""
+half-written file under its final name.
+
+A title is user text (or model text): it may hold `../../etc/passwd`, 5,000 characters,
+control characters, emoji, or repeat another tune's title. A tune's file stem (`tune_stems`,
+the one rule `abcgen render`, the songbook and the web app name files by) is ASCII letters,
+digits and single hyphens only, at most `SLUG_CHARS` long after its number, and unique within
+a book, so `DIR/<stem>.<ext>` can never leave `DIR` (`inside` is the check that keeps it so).
+"""
 
 import os
 import re
 import tempfile
 import unicodedata
 from pathlib import Path
+
+from abcgen.errors import AbcgenError
 
 
 def _umask() -> int:
@@ -43,15 +52,44 @@ def atomic_write_text(path: str | os.PathLike, text: str, durable: bool = True) 
 
 SLUG_CHARS = 48  # longest slug: long titles stay readable in a file list
 NOT_SLUG = re.compile(r"[^a-z0-9]+")  # everything that is not kept becomes one hyphen
+NO_SLUG = "untitled"  # the slug of a title without letters or digits
+NUMBER_DIGITS = 3  # "007-": books past 999 tunes simply get longer numbers
 
 
-def slugify(title: str, fallback: str = "tune") -> str:
+def slugify(title: str) -> str:
     """A lower-case ASCII slug of `title`: 'Tom's Jig (No. 2)' -> 'toms-jig-no-2'.
 
     Accents are folded ('Ríl' -> 'ril'), apostrophes dropped, every other run of
-    non-alphanumerics becomes one hyphen; a title with no letters or digits gives `fallback`.
+    non-alphanumerics becomes one hyphen; a title with no letters or digits gives NO_SLUG.
     """
     folded = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode("ascii")
     folded = folded.lower().replace("'", "")
     slug = NOT_SLUG.sub("-", folded).strip("-")
-    return slug[:SLUG_CHARS].rstrip("-") or fallback
+    return slug[:SLUG_CHARS].rstrip("-") or NO_SLUG
+
+
+def tune_stems(titles: list[str]) -> list[str]:
+    """One file stem `NNN-slug` per title, numbered from 1 in order; all distinct.
+
+    The number alone makes stems unique; a repeated slug also gets '-2', '-3' so that two
+    tunes with one title are told apart without reading the number.
+    """
+    seen: dict[str, int] = {}
+    stems = []
+    for number, title in enumerate(titles, start=1):
+        slug = slugify(title)
+        seen[slug] = seen.get(slug, 0) + 1
+        suffix = f"-{seen[slug]}" if seen[slug] > 1 else ""
+        stems.append(f"{number:0{NUMBER_DIGITS}d}-{slug}{suffix}")
+    return stems
+
+
+def inside(folder: Path, name: str) -> Path:
+    """`folder / name`, refusing any name that would resolve outside `folder`.
+
+    Stems from `tune_stems` never do; this is the check that keeps it so.
+    """
+    path = (folder / name).resolve()
+    if path.parent != folder.resolve() or name in ("", ".", ".."):
+        raise AbcgenError(f"refusing to write {name!r} outside {folder}")
+    return folder / name

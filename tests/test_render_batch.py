@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from abcgen.cli.app import _register, app
 from abcgen.errors import InputError
 from abcgen.render.audio import NO_FLUIDSYNTH_ENV, TAIL_SECONDS
-from abcgen.render.batch import RenderOptions, parse_formats, render_file, slug
+from abcgen.render.batch import RenderOptions, parse_formats, render_file
 from abcgen.render.midi import MidiOptions
 
 BOOK = """X:1
@@ -111,11 +111,20 @@ def test_the_garbage_collector_is_paused_for_a_batch_and_restored(book, tmp_path
         (gc.enable if gc_was else gc.disable)()
 
 
-def test_formats_and_slugs():
+def test_formats():
     assert parse_formats("MID, wav,mp3,wav") == ("mid", "wav", "mp3")
     with pytest.raises(InputError, match="aiff"):
         parse_formats("mid,aiff")
-    assert slug("The Kesh (Jig)") == "the-kesh-jig" and slug("???") == "untitled"
+
+
+def test_files_are_named_by_the_songbooks_rule(tmp_path):
+    tune = "X:{x}\nT:{title}\nM:2/4\nL:1/8\nK:D\nABcd|\n"
+    book = tmp_path / "book.abc"
+    book.write_text("\n".join(tune.format(x=x, title=title) for x, title in
+                               enumerate(["The Kesh (Jig)", "The Kesh (Jig)", "???"], start=1)))
+    manifest = render_file(book, tmp_path / "out", RenderOptions(formats=("mid",)))
+    assert [e["files"]["mid"] for e in manifest["tunes"]] == [
+        "001-the-kesh-jig.mid", "002-the-kesh-jig-2.mid", "003-untitled.mid"]
 
 
 def test_missing_file_is_an_input_error(tmp_path):

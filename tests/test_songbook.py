@@ -17,8 +17,12 @@ from typer.testing import CliRunner
 
 from abcgen.cli.app import _register, app
 from abcgen.errors import AbcgenError, InputError
+from abcgen.fileio import SLUG_CHARS, inside, slugify, tune_stems
+from abcgen.notation.fields import MODE_NAMES
+from abcgen.render.audio import NO_FLUIDSYNTH_ENV
 from abcgen.songbook import SongbookOptions, make_songbook, parse_book_formats
-from abcgen.songbook.slugs import SLUG_CHARS, inside, slugify, tune_stems
+from abcgen.songbook.pdf import PdfResult
+from abcgen.songbook.tunes import MODE_WORDS, read_book
 
 _register()
 REPO = Path(__file__).resolve().parents[1]
@@ -99,14 +103,27 @@ def test_two_tunes_with_one_title_get_distinct_stems():
     assert slugify("Tom's Jig (No. 2)") == "toms-jig-no-2"
 
 
+def test_every_mode_notation_reads_is_named_in_the_book(tmp_path):
+    keys = ["Edorian", "Bm", "Dion", "F#aeo", "Clyd", "Bloc", "Aphr", "G Mixolydian", "D"]
+    book = tmp_path / "modes.abc"
+    book.write_text("\n".join(f"X:{n}\nT:T{n}\nM:2/4\nL:1/8\nK:{key}\nABcd|]\n"
+                               for n, key in enumerate(keys, start=1)))
+    tunes, rejected = read_book(book)
+    assert rejected == [] and [t.key for t in tunes] == [
+        "E Dorian", "B minor", "D major", "F# minor", "C Lydian", "B Locrian", "A Phrygian",
+        "G Mixolydian", "D major"]
+    assert set(MODE_WORDS) == set(MODE_NAMES.values())  # a mode notation adds needs a name
+
+
 def test_inside_refuses_a_name_that_leaves_the_folder(tmp_path):
     with pytest.raises(AbcgenError):
         inside(tmp_path, "../escape.wav")
 
 
 def test_unknown_formats_and_options_are_input_errors(tmp_path):
-    with pytest.raises(InputError):
+    with pytest.raises(InputError, match=r"unknown songbook format\(s\) ogg; choose from pdf,html"):
         parse_book_formats("pdf,ogg")
+    assert parse_book_formats(" PDF,html,pdf ") == ("pdf", "html")
     source = tmp_path / "kesh.abc"
     source.write_text(KESH)
     with pytest.raises(InputError):
@@ -207,6 +224,25 @@ def test_without_the_pdf_tools_the_pdf_is_off_with_a_warning(tmp_path, monkeypat
     assert result.pdf is None and result.html.is_file()
     assert any("abcm2ps" in w for w in result.warnings)
     assert json.loads(result.manifest.read_text())["pdf"]["status"] == "skipped"
+
+
+def test_a_pdf_that_failed_is_a_warning_like_one_that_is_off():
+    assert PdfResult("error", error="abcm2ps failed (exit 3): x").warning == (
+        "PDF failed: abcm2ps failed (exit 3): x")
+    assert PdfResult("skipped", error="PDF off: gs not installed").warning == (
+        "PDF off: gs not installed")
+    assert PdfResult("ok").warning is None and PdfResult("off").warning is None
+
+
+def test_audio_without_fluidsynth_comes_with_a_warning(tmp_path, monkeypatch):
+    source = tmp_path / "kesh.abc"
+    source.write_text(KESH)
+    monkeypatch.setenv(NO_FLUIDSYNTH_ENV, "1")  # as on a machine without FluidSynth
+    heard = make_songbook(source, tmp_path / "book", SongbookOptions(formats=("wav",), jobs=1))
+    assert any("FluidSynth is off" in w for w in heard.warnings)
+    assert heard.warnings == json.loads(heard.manifest.read_text())["warnings"]
+    midi = make_songbook(source, tmp_path / "midi", SongbookOptions(formats=("mid",), jobs=1))
+    assert midi.warnings == []
 
 
 def test_cli_reports_bad_options_without_a_traceback(tmp_path):

@@ -14,8 +14,10 @@ with warnings.catch_warnings():  # starlette 1.x prefers the httpx2 fork; httpx 
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
 
+from abcgen.render.audio import NO_FLUIDSYNTH_ENV
 from abcgen.web.app import create_app
 from abcgen.web.forms import MAX_PASTE_BYTES, MAX_TUNES
+from abcgen.web.jobs import Job, render_tunes
 
 TUNE = """X:1
 T:Web Test Polka
@@ -70,6 +72,16 @@ def test_bad_generate_form_gets_a_clear_400(client, form, words):
     assert words in _error(client.post("/api/generate", json=form), 400)
 
 
+def test_the_key_menus_are_notations_keys_and_a_key_without_a_signature_is_refused(client):
+    offered = client.get("/api/options").json()
+    assert {"F#", "C#", "Ab", "Db"} <= set(offered["tonics"])  # the form offered 9 tonics
+    assert offered["modes"][:2] == ["", "m"] and {"dor", "mix", "lyd", "phr", "loc"} <= set(
+        offered["modes"])
+    message = _error(client.post("/api/generate", json={"tonic": "Eb", "mode": "loc"}), 400)
+    assert "K:Ebloc has no key signature" in message  # was taken, then repaired to a guess
+    assert client.post("/api/generate", json={"tonic": "F#", "mode": "m"}).status_code == 202
+
+
 def test_title_with_markup_is_refused_and_never_echoed(client):
     response = client.post("/api/generate", json={"n": 1, "title": MARKUP_TITLE})
     assert "markup" in _error(response, 400)
@@ -111,6 +123,38 @@ def test_rendering_too_many_pasted_tunes_fails_with_a_message(client):
     assert job["state"] == "failed" and f"at most {MAX_TUNES}" in job["error"]
 
 
+UNREADABLE_FIRST = "X:1\nT:No Key\nM:2/4\nABcd|\n\n" + TUNE.replace("X:1", "X:2") + """
+X:3
+T:Bad Key
+K:Xyzzy
+ABcd|
+"""
+
+
+def test_a_tune_that_cant_be_read_and_missing_fluidsynth_are_shown(client, monkeypatch):
+    monkeypatch.setenv(NO_FLUIDSYNTH_ENV, "1")  # as on a machine without FluidSynth
+    job = _wait(client, client.post("/api/render", json={"abc": UNREADABLE_FIRST}).json()["job"])
+    assert job["state"] == "done", job
+    no_key, polka, bad_key = job["result"]["tunes"]
+    assert [t["number"] for t in job["result"]["tunes"]] == [1, 2, 3]
+    assert no_key["status"] == "error" and "no K:" in no_key["error"]  # was played keyless
+    assert no_key["title"] == "No Key" and no_key["abc"].startswith("X:1\nT:No Key")
+    assert bad_key["status"] == "error" and "Xyzzy" in bad_key["error"]
+    assert polka["status"] == "ok" and set(polka["files"]) == {"abc", "mid", "wav"}
+    assert client.get(f"/files/jobs/{job['id']}/{polka['files']['abc']}").text == TUNE.replace(
+        "X:1", "X:2")
+    (warning,) = job["result"]["warnings"]
+    assert "FluidSynth is off" in warning and NO_FLUIDSYNTH_ENV in warning
+    assert client.post("/api/keep", json={"job": job["id"], "number": 1}).json() == {"kept": 1}
+
+
+def test_each_tune_lands_in_its_own_card_as_it_is_rendered(tmp_path):
+    job = Job("0" * 32, "render", tmp_path / "job")
+    result = render_tunes(job, UNREADABLE_FIRST, "piano", 240)
+    assert job.preview == result["tunes"]
+    assert [t["title"] for t in job.preview] == ["No Key", "Web Test Polka", "Bad Key"]
+
+
 def test_check_and_repair_a_pasted_tune(client):
     issues = client.post("/api/check", json={"abc": BROKEN}).json()["issues"]
     assert any(issue["severity"] == "error" for issue in issues)
@@ -133,6 +177,22 @@ def test_render_keep_and_songbook_write_only_inside_the_data_folder(client, tmp_
     data = tmp_path / "data"
     outside = [p for p in tmp_path.rglob("*") if data not in p.parents and p != data]
     assert outside == []
+
+
+def test_kept_titles_follow_kept_abc_and_a_songbook_build_holds_up_no_poll(client, tmp_path):
+    job = _wait(client, client.post("/api/render", json={"abc": TUNE}).json()["job"])
+    assert client.post("/api/keep", json={"job": job["id"], "number": 1}).json() == {"kept": 1}
+    assert client.get("/api/status").json()["kept"] == ["Web Test Polka"]
+    (tmp_path / "data" / "kept.abc").write_text(TUNE.replace("Web Test", "Edited"))  # by hand
+    assert client.get("/api/status").json()["kept"] == ["Edited Polka"]
+    with client.app.state.songbook.building:  # as while a long build runs
+        build = client.post("/api/songbook/build", json={}).json()["job"]
+        assert client.get("/api/status").json()["kept"] == ["Edited Polka"]
+        assert client.post("/api/keep", json={"job": job["id"], "number": 1}).json() == {
+            "kept": 2}
+        assert client.get("/api/status").json()["kept"] == ["Edited Polka", "Web Test Polka"]
+        assert client.get(f"/api/jobs/{build}").json()["state"] in ("queued", "running")
+    assert _wait(client, build, 120)["result"]["tunes"] == 2
 
 
 def test_generation_without_a_model_fails_with_a_message_not_a_500(client):

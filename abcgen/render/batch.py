@@ -1,7 +1,8 @@
 """Render every tune of a tunebook to MIDI and audio files, with a manifest of what happened.
 
 `render_file(path, out_dir, options)` writes `NNN-title.mid/.wav/...` per tune (NNN = the
-tune's position in the file, so duplicate X: numbers never collide) and `manifest.json`:
+tune's position among the file's readable tunes, so duplicate X: numbers never collide; named
+by abcgen.fileio.tune_stems, as the songbook and the web app name theirs) and `manifest.json`:
 
     {"source": ..., "formats": [...], "warnings": [...], "options": {MidiOptions' fields},
      "tunes": [{"x", "title", "status": "ok"|"error", "files": {"mid": name, ...},
@@ -24,7 +25,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from abcgen.errors import AbcgenError, InputError
-from abcgen.fileio import atomic_write_bytes, atomic_write_text, slugify
+from abcgen.fileio import atomic_write_bytes, atomic_write_text, tune_stems
 from abcgen.notation.errors import AbcError
 from abcgen.notation.parse import collector_paused
 from abcgen.render.audio import (
@@ -55,25 +56,22 @@ class RenderOptions:
     jobs: int = 1
 
 
-def parse_formats(text: str) -> tuple[str, ...]:
-    """'mid,wav,mp3' -> ('mid', 'wav', 'mp3'); unknown names raise InputError."""
+def parse_formats(text: str, choices: tuple[str, ...] = FORMATS,
+                  what: str = "format") -> tuple[str, ...]:
+    """'mid,wav,mp3' -> ('mid', 'wav', 'mp3'); names not in `choices` raise InputError (the
+    songbook passes its own choices)."""
     names = tuple(dict.fromkeys(n.strip().lower() for n in text.split(",") if n.strip()))
-    check_formats(names)
+    check_formats(names, choices, what)
     return names
 
 
-def check_formats(names: tuple[str, ...]) -> None:
-    """Raise InputError unless `names` is a non-empty selection from FORMATS."""
-    unknown = [n for n in names if n not in FORMATS]
+def check_formats(names: tuple[str, ...], choices: tuple[str, ...] = FORMATS,
+                  what: str = "format") -> None:
+    """Raise InputError unless `names` is a non-empty selection from `choices`."""
+    unknown = [n for n in names if n not in choices]
     if unknown or not names:
-        raise InputError(f"unknown format(s) {', '.join(unknown) or '(none)'}; "
-                         f"choose from {','.join(FORMATS)}")
-
-
-def slug(title: str) -> str:
-    """A file-name-safe form of a title: 'The Kesh (jig)' -> 'the-kesh-jig' (the songbook's
-    rule, with 'untitled' for a title without letters)."""
-    return slugify(title, fallback="untitled")
+        raise InputError(f"unknown {what}(s) {', '.join(unknown) or '(none)'}; "
+                         f"choose from {','.join(choices)}")
 
 
 def _entry(tune_or_error, status: str, files: dict | None = None, seconds: float | None = None,
@@ -147,19 +145,26 @@ def render_tune(tune, stem: Path, options: RenderOptions, synth: LazySynthesizer
     return _entry(tune, "ok", files, round(performance.seconds, 3))
 
 
+def check_options(options: RenderOptions) -> list[str]:
+    """Raise for options that can't be rendered (an unknown format, MP3/OGG/FLAC without
+    ffmpeg, bad MIDI options); the warnings for those that render less well (audio without
+    FluidSynth or a soundfont plays the sine fallback)."""
+    check_formats(options.formats)
+    require_ffmpeg(options.formats)
+    options.midi.check()
+    if not any(f in AUDIO_FORMATS for f in options.formats):
+        return []
+    warning = fallback_warning(find_soundfont(options.soundfont), options.fluidsynth)
+    return [warning] if warning else []
+
+
 def _prepare(path: Path, options: RenderOptions) -> tuple[list, list, list[str]]:
     """Parse the book and check the environment: (tunes, parse failures, warnings)."""
     from abcgen.notation import parse_file
 
     if not path.is_file():
         raise InputError(f"{path} does not exist or is not a file")
-    check_formats(options.formats)
-    require_ffmpeg(options.formats)
-    options.midi.check()
-    notes = []
-    if any(f in AUDIO_FORMATS for f in options.formats):
-        warning = fallback_warning(find_soundfont(options.soundfont), options.fluidsynth)
-        notes += [warning] if warning else []
+    notes = check_options(options)
     tunes, failures = parse_file(path)
     return tunes, failures, notes
 
@@ -186,20 +191,31 @@ def _render_book(path: Path, out_dir: Path, options: RenderOptions,
     """`render_file`'s work, with the collector paused."""
     tunes, failures, notes = _prepare(path, options)
     out_dir.mkdir(parents=True, exist_ok=True)
-    jobs = [(tune, out_dir / f"{i:03d}-{slug(tune.title)}", options)
-            for i, tune in enumerate(tunes, start=1)]
-    report = _reporter(progress, len(tunes) + len(failures))
-    placed = [(err.line, report(_entry(err, "error", error=str(err)))) for err in failures]
-    rendered = _run_jobs(jobs, options, report)
-    placed += [(tune.start_line, entry) for tune, entry in zip(tunes, rendered, strict=True)]
     manifest = {"source": str(path), "formats": list(options.formats), "warnings": notes,
                 "options": asdict(options.midi),
-                "tunes": [entry for _, entry in sorted(placed, key=lambda p: p[0])]}
+                "tunes": render_tunes(tunes, failures, out_dir, options, progress)}
     # not fsynced, like the files it lists: a manifest that survives a power cut while they
     # don't would vouch for empty files
     atomic_write_text(out_dir / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False) + "\n",
                       durable=False)
     return manifest
+
+
+def render_tunes(tunes: list, failures: list, out_dir: Path, options: RenderOptions,
+                 progress: Callable[[dict, int, int], None] | None = None) -> list[dict]:
+    """The manifest entries of a parsed book (`parse_tunebook`'s tunes and failures), in the
+    book's order, each tune rendered into `out_dir` under its `tune_stems` name (so a caller
+    can put files of its own beside them); call `check_options` first.
+
+    `progress(entry, done, total)` gets the failures' entries first, then each tune's as it
+    finishes, in the book's order."""
+    jobs = [(tune, out_dir / stem, options)
+            for tune, stem in zip(tunes, tune_stems([t.title for t in tunes]), strict=True)]
+    report = _reporter(progress, len(tunes) + len(failures))
+    placed = [(err.line, report(_entry(err, "error", error=str(err)))) for err in failures]
+    rendered = _run_jobs(jobs, options, report)
+    placed += [(tune.start_line, entry) for tune, entry in zip(tunes, rendered, strict=True)]
+    return [entry for _, entry in sorted(placed, key=lambda p: p[0])]
 
 
 def _reporter(progress: Callable[[dict, int, int], None] | None,

@@ -19,6 +19,7 @@ from pathlib import Path
 from abcgen.errors import InputError
 from abcgen.fileio import atomic_write_text
 from abcgen.render import MidiOptions, RenderOptions
+from abcgen.render.batch import check_formats, check_options, parse_formats
 from abcgen.songbook.html import HTML_NAME, make_html
 from abcgen.songbook.index_pages import PAPERS
 from abcgen.songbook.pdf import PdfResult, make_pdf
@@ -28,6 +29,7 @@ from abcgen.songbook.tunefiles import (STATE_DIR, cached_entry, make_job, remove
 from abcgen.songbook.tunes import BookTune, read_book
 
 BOOK_FORMATS = ("pdf", "html", "mid", "wav", "mp3")
+BOOK_FORMAT = "songbook format"  # as errors name a songbook's formats
 TUNE_FORMATS = ("mid", "wav", "mp3")  # rendered per tune by the render stage
 MANIFEST_NAME = "manifest.json"
 REPORT_NAME = "report.md"
@@ -69,22 +71,18 @@ class SongbookResult:
 
 def parse_book_formats(text: str) -> tuple[str, ...]:
     """'pdf,html,mp3' -> ('pdf', 'html', 'mp3'); unknown names raise InputError."""
-    names = tuple(dict.fromkeys(n.strip().lower() for n in text.split(",") if n.strip()))
-    unknown = [n for n in names if n not in BOOK_FORMATS]
-    if unknown or not names:
-        raise InputError(f"unknown songbook format(s) {', '.join(unknown) or '(none)'}; "
-                         f"choose from {','.join(BOOK_FORMATS)}")
-    return names
+    return parse_formats(text, BOOK_FORMATS, BOOK_FORMAT)
 
 
 def _checked(options: SongbookOptions) -> tuple[RenderOptions, list[str]]:
-    """The render stage's options for the tunes' files, and warnings for features off.
-    Raises InputError for a bad paper, format, instrument or job count."""
+    """The render stage's options for the tunes' files, and warnings for features off (MP3
+    without ffmpeg, instrument sounds without FluidSynth). Raises InputError for a bad paper,
+    format, instrument, soundfont or job count."""
     if options.paper not in PAPERS:
         raise InputError(f"unknown paper {options.paper!r}; choose from {', '.join(PAPERS)}")
     if options.jobs < 1:
         raise InputError(f"jobs must be at least 1, got {options.jobs}")
-    parse_book_formats(",".join(options.formats))
+    check_formats(options.formats, BOOK_FORMATS, BOOK_FORMAT)
     formats = tuple(f for f in TUNE_FORMATS if f in options.formats)
     warnings = []
     if "mp3" in formats and shutil.which("ffmpeg") is None:
@@ -92,7 +90,9 @@ def _checked(options: SongbookOptions) -> tuple[RenderOptions, list[str]]:
         warnings.append("MP3 off: ffmpeg is not installed (Debian package ffmpeg)")
     midi = MidiOptions(instrument=options.instrument)
     midi.check()
-    return RenderOptions(formats=formats, midi=midi, soundfont=options.soundfont), warnings
+    render_options = RenderOptions(formats=formats, midi=midi, soundfont=options.soundfont)
+    warnings += check_options(render_options) if formats else []  # the sine fallback's
+    return render_options, warnings
 
 
 def _book_title(options: SongbookOptions, source: Path) -> str:
@@ -142,7 +142,7 @@ def make_songbook(input_abc: str | Path, out_dir: str | Path,
         entries, up_to_date = _render(book, out_dir, render_options, options.jobs,
                                       progress or (lambda *_: None))
         pdf = pdf_future.result() if pdf_future else PdfResult("off")
-    warnings += [pdf.error] if pdf.status == "skipped" else []
+    warnings += [pdf.warning] if pdf.warning else []  # a failed PDF was only in the manifest
     if "html" in options.formats:
         warning = make_html(title, book, entries, out_dir, has_pdf=pdf.status == "ok")
         warnings += [warning] if warning else []

@@ -67,7 +67,7 @@ def _notation_abc(tune: BookTune) -> str:
                                             if f.name not in SHOWN_ABOVE]))
 
 
-def _links(stem: str, files: dict[str, str]) -> str:
+def _links(files: dict[str, str]) -> str:
     links = [f'<a href="{TUNES_DIR}/{html.escape(files[ext])}" download>{label}</a>'
              for ext, label in DOWNLOADS if ext in files]
     return f'<p class="downloads">Download: {" · ".join(links)}</p>' if links else ""
@@ -89,7 +89,7 @@ def _section(tune: BookTune, index: int, group: str, entry: dict) -> str:
             f'<h2><span class="number">{tune.number}.</span> {html.escape(tune.title)}</h2>\n'
             f'<p class="meta">{html.escape(info_line(tune))}</p>\n'
             f'<div class="notation" role="img" aria-label="{html.escape(tune.title)}"></div>\n'
-            f'{_player(files, entry.get("error"))}\n{_links(tune.stem, files)}\n</section>')
+            f'{_player(files, entry.get("error"))}\n{_links(files)}\n</section>')
 
 
 def _options(values: list[str], everything: str) -> str:
@@ -117,7 +117,8 @@ def _controls(groups: dict[str, list[BookTune]], tunes: list[BookTune]) -> str:
 def page_html(title: str, tunes: list[BookTune], entries: dict[int, dict],
               has_pdf: bool, has_abcjs: bool = True) -> str:
     """The whole index.html; `entries` maps a tune's number to its rendered files entry."""
-    group_of = {t.number: name for name, group in rhythm_groups(tunes).items() for t in group}
+    groups = rhythm_groups(tunes)
+    group_of = {t.number: name for name, group in groups.items() for t in group}
     sections = "\n".join(_section(t, i, group_of[t.number], entries.get(t.number, {}))
                          for i, t in enumerate(tunes))
     data = json.dumps([_notation_abc(t) for t in tunes], ensure_ascii=False)
@@ -136,7 +137,7 @@ def page_html(title: str, tunes: list[BookTune], entries: dict[int, dict],
 </head>
 <body>
 <header><h1>{html.escape(title)}</h1><p class="subtitle">{count}{pdf}</p>
-{_controls(rhythm_groups(tunes), tunes)}</header>
+{_controls(groups, tunes)}</header>
 {_contents(tunes)}
 <main>
 {sections}

@@ -84,6 +84,12 @@ class PdfResult:
     tune_errors: dict[int, list[str]] = field(default_factory=dict)
     error: str | None = None
 
+    @property
+    def warning(self) -> str | None:
+        """What the book's warnings say of the PDF: why it is off or failed; None when it
+        was made or not asked for."""
+        return f"PDF failed: {self.error}" if self.status == "error" else self.error
+
 
 def missing_tools() -> list[str]:
     return [tool for tool in TOOLS if shutil.which(tool) is None]

@@ -21,11 +21,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from abcgen import __version__
-from abcgen.fileio import atomic_write_text
+from abcgen.fileio import atomic_write_text, inside
 from abcgen.notation import Tune, dumps
 from abcgen.render import RenderOptions
 from abcgen.render.batch import LazySynthesizer, render_tune
-from abcgen.songbook.slugs import inside
 
 TUNES_DIR = "tunes"
 STATE_DIR = ".songbook"  # stamps and temporary files; hidden, not part of the book

@@ -14,16 +14,18 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from abcgen.errors import InputError
+from abcgen.fileio import tune_stems
 from abcgen.notation import AbcError, BodyLine, Field, Tune, build_timeline, read_abc, read_tunes
-from abcgen.songbook.slugs import tune_stems
 
 DIRECTIVE_FIELDS = frozenset({"%", "I"})
 # File-header fields that are defaults for every tune: copied into a tune that lacks them,
 # so each tune's own .abc file plays and prints the same on its own.
 INHERITED_FIELDS = ("L", "M", "Q", "R")
 BLOCK_START, BLOCK_END = "%%begin", "%%end"  # %%beginps ... %%endps, %%begintext ...
-MODE_NAMES = {"maj": "major", "ion": "major", "min": "minor", "aeo": "minor", "dor": "Dorian",
-              "mix": "Mixolydian", "phr": "Phrygian", "lyd": "Lydian", "loc": "Locrian"}
+# How the book names each of notation's modes (Key.mode: notation.fields.MODE_NAMES' values;
+# it reads 'ion' and 'aeo' as 'maj' and 'min' already).
+MODE_WORDS = {"maj": "major", "min": "minor", "dor": "Dorian", "mix": "Mixolydian",
+              "phr": "Phrygian", "lyd": "Lydian", "loc": "Locrian"}
 NO_RHYTHM = ""
 
 
@@ -102,7 +104,7 @@ def numbered(tune: Tune, number: int) -> Tune:
 
 def describe_key(tonic: str, mode: str) -> str:
     """'D' 'dor' -> 'D Dorian'; no tonic (K:none, K:HP) -> ''."""
-    return f"{tonic} {MODE_NAMES.get(mode, mode)}" if tonic else ""
+    return f"{tonic} {MODE_WORDS[mode]}" if tonic else ""
 
 
 def _book_tune(number: int, repair) -> BookTune:

@@ -118,7 +118,7 @@ async def job_state(request: Request) -> JSONResponse:
 
 
 async def job_file(request: Request) -> FileResponse:
-    from abcgen.songbook.slugs import inside
+    from abcgen.fileio import inside
 
     job = _job_or_404(request, request.path_params["job_id"])
     try:

@@ -12,7 +12,8 @@ import re
 from dataclasses import dataclass
 
 from abcgen.errors import AbcgenError
-from abcgen.notation.fields import UNSAFE_HEADER_TEXT
+from abcgen.notation import AbcError, parse_key
+from abcgen.notation.fields import MAJOR_KEY_SHARPS, MODE_NAMES, UNSAFE_HEADER_TEXT
 
 MAX_TUNES = 50  # one request's tunes: ~1 min of CPU sampling for the bundled model
 MAX_TITLE_CHARS = 200
@@ -22,13 +23,35 @@ TEMPERATURE_RANGE = (0.05, 3.0)  # below: always the same tune; above: noise
 TEMPO_RANGE = (30.0, 400.0)  # quarter notes per minute a player might ask for
 MAX_SEED = 2**31 - 1
 METERS = ("4/4", "6/8", "3/4", "2/4", "9/8", "12/8", "3/2", "2/2", "C", "C|")
-TONICS = ("C", "G", "D", "A", "E", "B", "F", "Bb", "Eb")
-MODES = ("", "m", "dor", "mix", "lyd", "phr", "loc")  # "" major; "m" minor (aeolian)
 RHYTHMS = ("reel", "jig", "slip jig", "hornpipe", "polka", "waltz", "slide", "march",
            "strathspey", "mazurka", "barndance", "air")
 # Characters refused in a title: markup and control characters; what ABC can't hold in a
 # header line is notation's rule (UNSAFE_HEADER_TEXT).
 BAD_TITLE = re.compile(r"[<>&\x00-\x1f\x7f]")
+
+
+def _key_problem(text: str) -> str | None:
+    """Why notation can't read `text` as a K: value, or None when it can."""
+    try:
+        parse_key(text)
+    except AbcError as exc:
+        return str(exc)
+    return None
+
+
+def _shortest_spellings(names: dict[str, str]) -> tuple[str, ...]:
+    """Each mode once, by its shortest spelling in notation's table ('' major, 'm' minor)."""
+    shortest: dict[str, str] = {}
+    for word, mode in names.items():
+        if mode not in shortest or len(word) < len(shortest[mode]):
+            shortest[mode] = word
+    return tuple(shortest.values())
+
+
+# The key menus come from notation: every tonic whose major key has a signature, and every
+# mode; a pair whose key has none (Eb Locrian, 8 flats) is refused with parse_key's reason.
+TONICS = tuple(tonic for tonic in MAJOR_KEY_SHARPS if _key_problem(tonic) is None)
+MODES = _shortest_spellings(MODE_NAMES)
 
 
 class FormError(AbcgenError):
@@ -113,7 +136,11 @@ def _key(body: dict) -> str | None:
     tonic, mode = _choice(body, "tonic", TONICS), body.get("mode") or ""
     if mode not in MODES:
         raise FormError(f"mode must be one of major, {', '.join(m for m in MODES if m)}")
-    return None if tonic is None else tonic + mode
+    if tonic is None:
+        return None
+    if (problem := _key_problem(tonic + mode)) is not None:
+        raise FormError(f"key: {problem}; choose another tonic or mode")
+    return tonic + mode
 
 
 def instrument_field(body: dict) -> str:

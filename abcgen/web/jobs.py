@@ -6,7 +6,7 @@ start-up, so the server answers at once and reports "model loading" until it is 
 
 Files go under the app's data folder only:
 
-    DATA/jobs/<job id>/book.abc, NNN-slug.{abc,mid,wav,mp3}   one generation or paste render
+    DATA/jobs/<job id>/book.abc, NNN-slug.{abc,mid,wav}       one generation or paste render
     DATA/kept.abc                                               the tunes kept for the songbook
     DATA/songbook/                                              make_songbook's output
 """
@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from abcgen.errors import AbcgenError
-from abcgen.fileio import atomic_write_text
+from abcgen.fileio import atomic_write_text, inside, tune_stems
 from abcgen.web.forms import MAX_TUNES, FormError, GenerateRequest, PasteRequest
 
 WORKERS = 2  # jobs at once: the machine's CPUs are few and sampling uses them all
@@ -146,43 +146,59 @@ def _render_options(instrument: str, tempo: float | None):
     of ffmpeg per tune before it could be heard, and the songbook makes MP3s)."""
     from abcgen.render import MidiOptions, RenderOptions
 
-    midi = MidiOptions(instrument=instrument, tempo=tempo)
-    midi.check()
-    return RenderOptions(formats=("mid", "wav"), midi=midi)
+    return RenderOptions(formats=("mid", "wav"), midi=MidiOptions(instrument=instrument,
+                                                                  tempo=tempo))
 
 
-def render_tunes(job: Job, text: str, instrument: str, tempo: float | None) -> list[dict]:
-    """Write each tune of `text` to the job's folder as NNN-slug.abc and render it to
-    MIDI/WAV with the render stage; one entry per tune (status, files, error).
+def _shown(pending: dict, entry: dict, abc_file: str | None) -> dict:
+    """The render stage's `entry` for a tune as the page shows it: its number, title, ABC and
+    .abc file kept from the `pending` preview."""
+    files = {"abc": abc_file} if abc_file else {}
+    return {**entry, "number": pending["number"], "title": pending["title"],
+            "abc": pending["abc"], "files": {**files, **entry["files"]}}
+
+
+def render_tunes(job: Job, text: str, instrument: str, tempo: float | None) -> dict:
+    """Render each tune of `text` into the job's folder with the render stage
+    (abcgen.render.batch.render_tunes) and write it beside as NNN-slug.abc; returns
+    {"tunes": one entry per tune block of `text`, in order (status, files, error; a tune
+    that can't be read is an error), "warnings": the render stage's (no FluidSynth ...)}.
 
     `job.preview` lists the tunes at once (status 'pending'), and each entry replaces its
     tune's there as soon as it is rendered, so the page shows notation, then audio tune by tune.
     """
-    from abcgen.notation import dumps, read_tunes
-    from abcgen.render.batch import LazySynthesizer, render_tune
-    from abcgen.songbook.slugs import inside, tune_stems
+    from abcgen.notation import dumps, parse_tunebook, read_tunes
+    from abcgen.render.batch import check_options
+    from abcgen.render.batch import render_tunes as render_book
 
     options = _render_options(instrument, tempo)
-    tunes = read_tunes(text)
-    if not tunes:
+    warnings = check_options(options)
+    blocks = read_tunes(text)  # every tune block, readable or not: the page shows them all
+    if not blocks:
         raise FormError("no tune found: a tune starts with X: and has a K: line")
-    if len(tunes) > MAX_TUNES:
-        raise FormError(f"{len(tunes)} tunes pasted; render at most {MAX_TUNES} at a time")
-    job.preview = [{"number": number, "title": tune.title, "abc": dumps(tune), "status": "pending",
-                    "files": {}} for number, tune in enumerate(tunes, start=1)]
-    synth = LazySynthesizer(options)
-    try:
-        for index, (tune, stem) in enumerate(zip(tunes, tune_stems([t.title for t in tunes]),
-                                                 strict=True)):
-            job.progress("rendering audio", index, len(tunes))
-            shown = job.preview[index]
-            atomic_write_text(inside(job.folder, f"{stem}.abc"), shown["abc"])
-            entry = render_tune(tune, inside(job.folder, stem), options, synth)
-            entry["files"] = {"abc": f"{stem}.abc", **entry["files"]}
-            job.preview[index] = {**entry, "number": shown["number"], "abc": shown["abc"]}
-    finally:
-        synth.close()
-    return list(job.preview)
+    if len(blocks) > MAX_TUNES:
+        raise FormError(f"{len(blocks)} tunes pasted; render at most {MAX_TUNES} at a time")
+    tunes, failures = parse_tunebook(text)
+    job.preview = [{"number": number, "title": block.title, "abc": dumps(block),
+                    "status": "pending", "files": {}} for number, block in enumerate(blocks, 1)]
+    slot = {block.start_line: index for index, block in enumerate(blocks)}
+    readable = [slot[tune.start_line] for tune in tunes]
+    abc_files = {}
+    for index, stem in zip(readable, tune_stems([t.title for t in tunes]), strict=True):
+        abc_files[index] = atomic_write_text(inside(job.folder, f"{stem}.abc"),
+                                             job.preview[index]["abc"]).name
+    # render_book reports the failures first, then the tunes in order
+    reported = [i for i in range(len(blocks)) if i not in abc_files] + readable
+
+    def show(entry: dict, done: int, total: int) -> None:
+        index = reported[done - 1]
+        job.preview[index] = _shown(job.preview[index], entry, abc_files.get(index))
+        job.progress("rendering audio", done, total)
+
+    entries = render_book(tunes, failures, job.folder, options, show)
+    return {"tunes": [_shown(pending, entry, abc_files.get(index)) for index, (pending, entry)
+                      in enumerate(zip(job.preview, entries, strict=True))],
+            "warnings": warnings}
 
 
 def generation_work(request: GenerateRequest, model: ModelHolder) -> Callable[[Job], dict]:
@@ -203,9 +219,8 @@ def generation_work(request: GenerateRequest, model: ModelHolder) -> Callable[[J
         atomic_write_text(job.folder / "book.abc", made.text)
         if not made.text.strip():
             raise AbcgenError("the model wrote no playable tune; try another seed")
-        tunes = render_tunes(job, made.text, request.instrument, request.tempo)
-        return {"seed": request.seed, "summary": made.summary, "tunes": tunes,
-                "book": "book.abc"}
+        rendered = render_tunes(job, made.text, request.instrument, request.tempo)
+        return {"seed": request.seed, "summary": made.summary, **rendered, "book": "book.abc"}
 
     return work
 
@@ -216,7 +231,7 @@ def paste_work(request: PasteRequest) -> Callable[[Job], dict]:
     def work(job: Job) -> dict:
         job.folder.mkdir(parents=True, exist_ok=True)
         atomic_write_text(job.folder / "book.abc", request.abc)
-        return {"tunes": render_tunes(job, request.abc, request.instrument, request.tempo),
+        return {**render_tunes(job, request.abc, request.instrument, request.tempo),
                 "book": "book.abc"}
 
     return work
@@ -228,24 +243,44 @@ class Songbook:
     def __init__(self, data_dir: Path):
         self.kept = data_dir / KEPT_NAME
         self.out = data_dir / SONGBOOK_DIR
-        self.lock = threading.Lock()
+        self.lock = threading.Lock()  # kept.abc and the titles read from it
+        self.building = threading.Lock()  # one build at a time in DATA/songbook
+        self._titles: list[str] = []
+        self._read_as: tuple | None = None  # kept.abc's stat when _titles was read
+
+    def _stat(self) -> tuple | None:
+        """What changes when kept.abc does (an atomic write gives a new inode)."""
+        try:
+            found = self.kept.stat()
+        except FileNotFoundError:
+            return None
+        return found.st_ino, found.st_mtime_ns, found.st_size
+
+    def _text(self) -> str:
+        return self.kept.read_text(encoding="utf-8") if self.kept.is_file() else ""
+
+    def _remember(self, text: str, read_as: tuple | None) -> None:
+        from abcgen.notation import read_tunes
+
+        self._titles, self._read_as = [tune.title for tune in read_tunes(text)], read_as
 
     def keep(self, abc: str) -> int:
         """Append one tune's ABC; returns how many tunes are kept now."""
-        from abcgen.notation import read_tunes
-
         with self.lock:
-            old = self.kept.read_text(encoding="utf-8") if self.kept.is_file() else ""
+            old = self._text()
             text = (old.rstrip("\n") + "\n\n" if old.strip() else "") + abc.strip("\n") + "\n"
             atomic_write_text(self.kept, text)
-            return len(read_tunes(text))
+            self._remember(text, self._stat())
+            return len(self._titles)
 
     def titles(self) -> list[str]:
-        from abcgen.notation import read_tunes
-
+        """The kept tunes' titles, read again only when kept.abc has changed (the page asks
+        on every status poll)."""
         with self.lock:
-            text = self.kept.read_text(encoding="utf-8") if self.kept.is_file() else ""
-        return [tune.title for tune in read_tunes(text)]
+            now = self._stat()  # before reading: a change while reading is seen next time
+            if now != self._read_as:
+                self._remember(self._text(), now)
+            return list(self._titles)
 
     def work(self, instrument: str | None) -> Callable[[Job], dict]:
         """The job that builds the songbook (PDF, HTML, per-tune files) with make_songbook."""
@@ -256,7 +291,9 @@ class Songbook:
             if not self.kept.is_file():
                 raise FormError("keep a tune first: the songbook is empty")
             options = SongbookOptions(title=SONGBOOK_TITLE, instrument=instrument, jobs=1)
-            with self.lock:
+            # Not under self.lock: kept.abc is only ever replaced whole, so the build reads
+            # it safely while a tune is kept or the page asks for the titles.
+            with self.building:
                 made = make_songbook(self.kept, self.out, options,
                                      lambda done, total, _: job.progress("building", done, total))
             return {"pdf": made.pdf.name if made.pdf else None,

@@ -123,21 +123,31 @@ function showTunes(target, job) {
     const card = tuneCard(job.id, tune);
     if (old) old.replaceWith(card); else target.append(card);
   }
-  if (job.result && job.result.summary) target.prepend(element("p", { class: "summary" }, summaryLine(job.result)));
+  if (!job.result) return;
+  // the render stage's warnings (no FluidSynth: sine-wave audio) come above the tunes
+  for (const warning of job.result.warnings || []) target.prepend(element("p", { class: "warning" }, warning));
+  if (job.result.summary) target.prepend(element("p", { class: "summary" }, summaryLine(job.result)));
 }
 
-async function runJob(start, statusLine, target, button) {
+// Runs `work` with `button` disabled (one job per click); what it throws is said on `statusLine`.
+async function whileBusy(button, statusLine, work) {
   button.disabled = true;
   try {
-    const { job: id } = await start();
-    const job = await waitForJob(id, statusLine, (partial) => showTunes(target, partial));
-    showTunes(target, job);
-    say(statusLine, `done in ${job.seconds.toFixed(1)} s`);
+    await work();
   } catch (error) {
     say(statusLine, error.message, true);
   } finally {
     button.disabled = false;
   }
+}
+
+function runJob(start, statusLine, target, button) {
+  return whileBusy(button, statusLine, async () => {
+    const { job: id } = await start();
+    const job = await waitForJob(id, statusLine, (partial) => showTunes(target, partial));
+    showTunes(target, job);
+    say(statusLine, `done in ${job.seconds.toFixed(1)} s`);
+  });
 }
 
 async function keepTune(jobId, number, button) {
@@ -152,24 +162,20 @@ async function keepTune(jobId, number, button) {
   }
 }
 
-async function buildSongbook() {
+function buildSongbook() {
   const statusLine = $("#songbook-status");
-  const button = $("#build-songbook");
-  button.disabled = true;
-  try {
+  return whileBusy($("#build-songbook"), statusLine, async () => {
     const { job: id } = await api("/api/songbook/build", { instrument: $("select[name=instrument]").value });
     const job = await waitForJob(id, statusLine);
     const links = $("#songbook-links");
     links.replaceChildren();
     if (job.result.pdf) links.append(element("a", { id: "songbook-pdf", href: `/songbook/${job.result.pdf}` }, "Songbook PDF"), " ");
     if (job.result.html) links.append(element("a", { id: "songbook-html", href: `/songbook/${job.result.html}` }, "Songbook web page"));
-    say(statusLine, `${job.result.tunes} tune(s) in the book` +
-      (job.result.warnings.length ? `; ${job.result.warnings.join("; ")}` : ""));
-  } catch (error) {
-    say(statusLine, error.message, true);
-  } finally {
-    button.disabled = false;
-  }
+    // a kept tune that could not be repaired or rendered says why, as the CLI does
+    const failed = job.result.failures.map((f) => `failed: ${f.title || "(no title)"} (${f.reason})`);
+    say(statusLine, [`${job.result.tunes} tune(s) in the book`, ...job.result.warnings, ...failed].join("; "),
+      failed.length > 0);
+  });
 }
 
 function formValues(form) {
