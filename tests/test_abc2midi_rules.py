@@ -51,6 +51,15 @@ BROKEN = [
     (tune("ABcd ((3(3efe) d4 | e8 |]"), "bad-tuplet"),                # nested tuplets
     (tune("ABcd e4|]").replace("L:1/8", "L:C|\nL:1/8"), "invalid-length"),  # a second L:
     (tune("ABcd e4|]").replace("M:4/4", "M:Reel -- Jig\nM:4/4"), "invalid-meter"),
+    (tune("GABc d2 (3ef|g defg abc|GABc defg|]"), "bad-tuplet"),      # a tuplet over a bar line
+    (tune("A8|A~B cd efga|A8|]", rhythm="hornpipe"), "swung-decoration"),  # roll on a swung note
+    (tune("GABc defg|GABc defg|]", length="8"), "invalid-length"),   # a slip for L:1/8
+    (tune("G/8A/8B/8c/8 d/8e/8f/8g/8|]", length="1"), "invalid-length"),  # abc2midi wants 1/1
+    (tune("ABcd efga|[B,2D2DG GB Befg|ABcd efga|]"), "unclosed-chord"),
+    (tune("ABcd efga|[c2{d}cB] cBAF z2|ABcd efga|]"), "bad-character"),  # grace notes in a chord
+    (tune("ABcd e(f {a}(3{b}agf)|ABcd efga|]"), "bad-character"),  # a tuplet mark between graces
+    (tune("ABcd efga|]\nL:1\nz/|z/|]", meter="2/4", length="1/16"), "invalid-length"),  # body L:
+    (tune("ABcd efga|\nK:D|\nABcd efga|]", meter="2/4", length="1/16"), "invalid-key"),
 ]
 REPEATS = [
     (tune("|: ABcd efga | bagf edcB :|2 ABcd e4 |]"), "ending-outside-repeat"),  # first :|2
@@ -59,11 +68,17 @@ REPEATS = [
     (tune("|: ABcd efga | bagf edcB :: ABcd e4 |]"), "unclosed-repeat"),
     (tune("|: ABcd efga |: bagf edcB :| ABcd e4 |]"), "repeat-reopened"),
     (tune("|:1 ABcd efga :| bagf e4 |]"), "ending-outside-repeat"),
+    (tune("|: ABcd efga | bagf e4 :|]\n|:"), "repeat-not-closed"),   # a |: after the last note
+    (tune("|: ABcd efga | bagf edcB ::\n[V:1] ABcd efga | bagf e4 :|\n|: ABcd efga | bagf e4 :|"),
+     "late-voice"),                                                   # the one voice named late
+    (tune("D2::\nFG|A2 ABGFGAB|[1 BAGA B2cd|e2ee e2 z2:|1ffec dcdB:|]"),  # no bar line takes |:
+     "unopened-repeat"),
 ]
 # abc2midi counts a bar on across a repeat mark that falls mid-bar and warns where check's
 # own bar rules (a short bar at a section end that adds up with a neighbour) let it pass.
 BARS = [
     (tune("d2 |: ABcd efga | bagf edcB | e2 e4 :: cBAG A2 :|]"), "bar-length"),
+    (tune("ABcd efga | ABcd &efg | ABcd efga|]"), "bar-length"),      # a short bar with an overlay
     (tune("D|GEDEz2|G2 BGz2|e/f/g/f/ e3||:\nz2ed (BG/A/)|G5:|", meter="3/4"), "bar-length"),
     (tune("D2 | GABc d4 |1 G3 EDE G2 :|\n|: A2 | GBdB ABcd | e8 :|"), "bar-length"),
 ]
@@ -124,6 +139,7 @@ MUSIC21_FAILS = [
     (tune('ABcd "^B,"e4|]'), "quoted-comma"),
     (tune("ABcd e4|]").replace("L:1/8", "L:C|\nL:1/8"), "invalid-length"),
     (tune("ABcd e4|]").replace("M:4/4", "M:Reel -- Jig\nM:4/4"), "invalid-meter"),
+    (tune("ABcd e4|]").replace("T:Test", "T:|Test"), "header-bar"),  # read as a music line
 ]
 
 

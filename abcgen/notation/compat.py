@@ -42,6 +42,8 @@ ABC2MIDI_BODY_FIELDS = frozenset("EIKLMPQTVdrswW+")
 _NOTE_LETTERS = frozenset("ABCDEFGXYZabcdefgxyz")
 # Header fields every line of which abc2midi and music21 read (not only the last one).
 HEADER_PARSERS = {"M": ("invalid-meter", parse_meter), "L": ("invalid-length", parse_unit_length)}
+# Decorations a swung hornpipe note can't carry in abc2midi (swung-decoration).
+SWING_BREAKERS = LENGTH_DECORATIONS | {"roll"}
 # Kinds that may stand between a note's decorations and the note (parseabc.c parsenote()).
 _NOTE_PREFIXES = frozenset({"deco", "short_deco", "quoted"})
 
@@ -116,9 +118,21 @@ def _group_mark(kind: str, chord: bool, grace: bool, next_kind: str) -> str | No
         return "'}' closes no grace notes"
     if kind == "grace_start" and grace:
         return "'{' inside grace notes (abc2midi: 'nested { not allowed')"
+    if kind == "grace_start" and chord:
+        return "'{' inside a chord (abc2midi: 'Grace notes not allowed in chord')"
     if kind == "grace_end" and next_kind == "grace_start":
         return "two grace groups in a row (abc2midi needs a note between them)"
     return None
+
+
+# What abc2midi looks at after grace notes for the note they lead to.
+_GRACE_TARGETS = frozenset({"note", "rest", "chord_start", "grace_start", "bar"})
+
+
+def _next_target(tokens: list[Token], index: int) -> str:
+    """The kind of the first note, rest, chord, grace group or bar line after token `index`
+    (`{a}(3{b}a`: the tuplet mark stands between two grace groups, no note)."""
+    return next((t[0] for t in tokens[index + 1:] if t[0] in _GRACE_TARGETS), "")
 
 
 def _stray_marks(tune: Tune, tokens: list[Token]) -> Iterator[Issue]:
@@ -129,8 +143,8 @@ def _stray_marks(tune: Tune, tokens: list[Token]) -> Iterator[Issue]:
     chord, grace = False, False
     for index, (kind, line, col, match) in enumerate(tokens):
         message, code = None, "bad-character"
-        following = tokens[index + 1][0] if index + 1 < len(tokens) else ""
         if kind in ("chord_start", "chord_end", "grace_start", "grace_end"):
+            following = _next_target(tokens, index) if kind == "grace_end" else ""
             message = _group_mark(kind, chord, grace, following)
             chord = kind == "chord_start" or (chord and kind.startswith("grace"))
             grace = kind == "grace_start" or (grace and kind.startswith("chord"))
@@ -164,6 +178,48 @@ def _header_values(tune: Tune) -> Iterator[Issue]:
                          f"music21 read every {field.name}: line)", field.line, 1)
 
 
+def _all_fields(tune: Tune, tokens: list[Token]) -> Iterator[tuple[str, str, int, int]]:
+    """(name, value, line, col) of every header field, body field line and inline field."""
+    for field in tune.header:
+        yield field.name, field.value, field.line, 1
+    for token in tokens:
+        named = _field_name_value(token)
+        if named is not None:
+            yield *named, token[1], token[2]
+
+
+def _unit_fraction(tune: Tune, tokens: list[Token]) -> Iterator[Issue]:
+    """parseabc.c parsefield(): abc2midi reads L: only as 1/X ('Missing /', 'Default length
+    must be 1/X'): `L:8` or `L:1` stops it, `L:3/8` too, in the header or the body."""
+    for name, value, line, col in _all_fields(tune, tokens):
+        if name != "L":
+            continue
+        try:
+            if parse_unit_length(value).numerator == 1 and "/" in value:
+                continue
+        except AbcError:
+            continue  # unreadable: _header_values or the scorer reports it
+        yield tune_issue(tune, "invalid-length", f"L:{value.strip()}: abc2midi reads a unit "
+                     "length only as 1/X", line, col)
+
+
+def _bar_in_key(tune: Tune, tokens: list[Token]) -> Iterator[Issue]:
+    """`K:D|`: abc2midi reads the `|` as the mode ('Unknown mode')."""
+    for name, value, line, col in _all_fields(tune, tokens):
+        if name == "K" and "|" in value.split("%")[0]:
+            yield tune_issue(tune, "invalid-key", f"K:{value.strip()}: abc2midi reads the '|' "
+                         "as a mode", line, col)
+
+
+def _header_bars(tune: Tune) -> Iterator[Issue]:
+    """A header value starting with `|` (`T:|oulley Lasses`): music21 reads the line as music
+    and raises ('no active default note length')."""
+    for field in tune.header:
+        if field.value.lstrip().startswith("|"):
+            yield tune_issue(tune, "header-bar", f"{field.name}:{field.value.strip()} starts "
+                         "with '|' (music21 reads the line as music)", field.line, 1)
+
+
 def _key_spelling(tune: Tune) -> Iterator[Issue]:
     """`K:gm`: abc2midi wants the key's letter in upper case ('First K: field must specify
     key signature'); `K:Dm\\` it reads as mode `m\\` ('Unknown mode')."""
@@ -194,17 +250,22 @@ def _dangling_ties(tune: Tune, tokens: list[Token]) -> Iterator[Issue]:
 
 
 def _nested_tuplets(tune: Tune, tokens: list[Token]) -> Iterator[Issue]:
-    """A tuplet opened before the last one has all its notes ('nested tuples')."""
-    left, in_chord, in_grace = 0, False, False
+    """A tuplet opened before the last one has all its notes ('nested tuples'), and one whose
+    notes go on past a bar line (abc2midi then finds both bars the wrong length)."""
+    left, in_chord, in_grace, opened = 0, False, False, None
     for kind, line, col, match in tokens:
         if kind in ("chord_start", "chord_end", "grace_start", "grace_end"):
             in_chord = kind == "chord_start" or (in_chord and kind.startswith("grace"))
             in_grace = kind == "grace_start"
+        if kind in ("bar", "ending") and left:
+            yield tune_issue(tune, "bad-tuplet", f"'{opened[2]}' still lacks {left} note(s) at "
+                         "the bar line (abc2midi counts them into the next bar)", *opened[:2])
+            left = 0
         if kind == "tuplet":
             if left:
                 yield tune_issue(tune, "bad-tuplet", f"'{match.group(0)}' opens a tuplet inside "
                              "another (abc2midi: 'nested tuples')", line, col)
-            left = int(match["tr"] or match["tp"])
+            left, opened = int(match["tr"] or match["tp"]), (line, col, match.group(0))
         elif ((kind in ("note", "rest") and not in_chord) or kind == "chord_end") \
                 and not in_grace:
             left = max(0, left - 1)
@@ -362,6 +423,7 @@ def _hornpipe_swing(tune: Tune, tokens: list[Token]) -> Iterator[Issue]:
                 yield _broken_chain(tune, blamed[1], blamed[2], blamed[3].group(0))
             if partner is not None:
                 yield from _swung_marks(tune, [partner, (token, marks)])
+                yield from _swung_roll(tune, tokens, index)
 
 
 def _broken_chain(tune: Tune, line: int, col: int, text: str) -> Issue:
@@ -378,6 +440,45 @@ def _swung_marks(tune: Tune, pair: list[tuple]) -> Iterator[Issue]:
             yield tune_issue(tune, "swung-decoration", f"{'/'.join(sorted(marks))} on a note "
                              "that abc2midi swings with its neighbour in a hornpipe (it stops: "
                              "'Cannot apply broken rhythm')", token[1], token[2])
+
+
+def _field_name_value(token: Token) -> tuple[str, str] | None:
+    """A body field line or inline field token's (name, value)."""
+    if token[0] == "field":
+        return token[3]["name"], token[3]["value"]
+    if token[0] == "inline":
+        return token[3]["iname"], token[3]["ivalue"]
+    return None
+
+
+def _late_voice(tune: Tune, tokens: list[Token]) -> Iterator[Issue]:
+    """A tune whose only voice is first named after its music began (`[V:1]` mid-tune, no V:
+    in the header): abc2midi 'will combine this body with this voice' and replays the
+    repeats before it again ('found another |: after a |:'). Dropping it changes nothing."""
+    if tune.get("V") is not None:
+        return
+    voices, late, sounded = set(), [], False
+    for kind, line, col, match in tokens:
+        sounded = sounded or kind in ("note", "rest")
+        named = _field_name_value((kind, line, col, match))
+        if named is not None and named[0] == "V":
+            voices.add((named[1].split() or [""])[0])
+            if sounded:
+                late.append((line, col))
+    if len(voices) == 1:
+        for line, col in late:
+            yield tune_issue(tune, "late-voice", "V: after the music began, in a tune of one "
+                             "voice (abc2midi joins the voices and replays earlier repeats)",
+                             line, col)
+
+
+def _swung_roll(tune: Tune, tokens: list[Token], note: int) -> Iterator[Issue]:
+    """A roll on the second note of a swung pair: abc2midi plays the roll's notes from the
+    written length and the bar comes out short (`A~B`: 34/9 quarters where 4 are due)."""
+    if any(decoration_name(tokens[i][0], tokens[i][3]) == "roll"
+           for i in note_prefix_tokens(tokens, note)):
+        yield tune_issue(tune, "swung-decoration", "a roll on a note abc2midi swings after its "
+                         "neighbour in a hornpipe (it mistimes the bar)", *tokens[note][1:3])
 
 
 def _fermatas(tune: Tune, bars: list[WrittenBar]) -> Iterator[Issue]:
@@ -410,6 +511,8 @@ def check_compat(tune: Tune, bars: list[WrittenBar]) -> list[Issue]:
     found = chain(
         _token_rules(tune, tokens), _chained_broken_rhythm(tune, tokens),
         _stray_marks(tune, tokens), _key_spelling(tune), _header_values(tune),
+        _unit_fraction(tune, tokens), _bar_in_key(tune, tokens), _header_bars(tune),
+        _late_voice(tune, tokens),
         _dangling_ties(tune, tokens), _nested_tuplets(tune, tokens),
         _hornpipe_swing(tune, tokens), _fermatas(tune, bars), _rest_fermatas(tune, tokens),
         check_played_repeats(tune, tokens, bars))

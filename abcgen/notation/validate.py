@@ -64,6 +64,8 @@ CODES = {
     "stray-repeat": "a :| or :: with no repeat to close",
     "repeat-not-closed": "a repeat still open at the end of the tune",
     "quoted-comma": "a comma in a chord symbol or annotation (music21 fails on it)",
+    "late-voice": "the only voice named after the music began (abc2midi replays repeats)",
+    "header-bar": "a header value starting with | (music21 reads the line as music)",
 }
 # Our repeat checks, and abc2midi's (repeats.py), which wait until ours are settled.
 REPEAT_CODES = frozenset({"unclosed-repeat", "bad-ending", "unopened-repeat"})

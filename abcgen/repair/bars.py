@@ -30,7 +30,8 @@ def mend_bars(tune: Tune, issues: list[Issue]) -> tuple[Tune, list[Edit]]:
     for index in flagged:
         if index in touched:
             continue
-        fix = _replace_bar_lines(score, index, touched) or _mend_bar(score, index, touched)
+        fix = _drop_overlay(score, index) or _replace_bar_lines(score, index, touched) \
+            or _mend_bar(score, index, touched)
         if fix is not None:
             bars, new_body_edits, message = fix
             touched.update(bars)
@@ -38,6 +39,20 @@ def mend_bars(tune: Tune, issues: list[Issue]) -> tuple[Tune, list[Edit]]:
             bar = score.bars[index]
             edits.append(Edit("bar-length", bar.line, bar.col, message))
     return rebuild(tune, body=apply_body_edits(tune.body, body_edits)), edits
+
+
+def _drop_overlay(score: Score, index: int):
+    """A flagged bar holding a voice overlay `&` (which only the first voice's notes time)
+    loses the overlay, so that its own notes can be mended."""
+    start = _bar_start(score, index)
+    stop = score.bar_tokens[index] if score.bar_tokens[index] is not None else len(score.tokens)
+    overlay = next((i for i in range(start, stop) if score.tokens[i][0] == "overlay"), None)
+    if overlay is None:
+        return None
+    edits = [replace_token(score.tokens[i], "") for i in range(overlay, stop)
+             if score.tokens[i][0] in MUSIC_TOKEN_KINDS]
+    return [index], edits, f"removed the voice overlay from bar {index + 1} (the bar is " \
+        "timed by its first voice)"
 
 
 # -- re-placing bar lines --------------------------------------------------------------------

@@ -99,8 +99,31 @@ def annotate_chord_symbols(tune: Tune, issues: list[Issue]) -> tuple[Tune, list[
 
 
 def open_repeat_for_endings(tune: Tune, issues: list[Issue]) -> tuple[Tune, list[Edit]]:
-    """Endings in a part whose `:|` has no `|:`: open the repeat where the part begins."""
-    return open_repeats(tune)
+    """Endings in a part whose `:|` has no `|:`: open the repeat where the part begins, or,
+    where no bar line can take the `|:`, the endings lose their numbers."""
+    opened, edits = open_repeats(tune)
+    if edits:
+        return opened, edits
+    score = score_groups(tune)
+    body_edits = []
+    for issue in issues:
+        bar = _bar_at(score, issue.line, issue.col)
+        dropped = None if bar is None else _drop_ending_number(score, bar, issue)
+        if dropped is not None:
+            body_edits.append(dropped[0])
+            edits.append(dropped[1])
+    return apply_edits(tune, body_edits), edits
+
+
+def _drop_ending_number(score: Score, bar: int, issue: Issue) -> tuple[BodyEdit, Edit] | None:
+    """The edit taking the number off the mark that starts ending `bar` (`[2`, `:|2`)."""
+    mark = _ending_mark(score, bar)
+    if mark is None:
+        return None
+    token = score.tokens[mark]
+    return replace_token(token, without_ending_text(token)), Edit(
+        issue.code, *_where(token), f"removed the ending number of '{token[3].group(0)}' "
+        f"({issue.message})")
 
 
 def close_groups(tune: Tune, issues: list[Issue]) -> tuple[Tune, list[Edit]]:
@@ -216,13 +239,10 @@ def balance_repeats(tune: Tune, issues: list[Issue]) -> tuple[Tune, list[Edit]]:
             last = _section_last_bar(score, bar, endings=issue.code == "bad-ending")
             body_edit, edit = close_repeat_after(score, last, issue.message)
         else:
-            mark = _ending_mark(score, bar)
-            if mark is None:
+            dropped = _drop_ending_number(score, bar, issue)
+            if dropped is None:
                 continue
-            token = score.tokens[mark]
-            body_edit = replace_token(token, without_ending_text(token))
-            edit = Edit("bad-ending", *_where(token), f"removed the ending number of "
-                        f"'{token[3].group(0)}' ({issue.message})")
+            body_edit, edit = dropped
         body_edits.append(body_edit)
         edits.append(Edit(issue.code, edit.line, edit.col, edit.message))
     return apply_edits(tune, body_edits), edits

@@ -10,7 +10,8 @@ from fractions import Fraction
 from abcgen.notation import Field, Issue, MeterError, Tune, build_timeline, parse_meter
 from abcgen.notation.edit import (BodyEdit, apply_body_edits, meter_from_bars, rebuild,
                                   score_groups, token_span, unit_for_meter)
-from abcgen.notation.fields import CANONICAL_ORDER
+from abcgen.notation.errors import UnitLengthError
+from abcgen.notation.fields import CANONICAL_ORDER, parse_unit_length
 from abcgen.notation.lexer import body_field, tokenize
 from abcgen.repair.infer import content_title, infer_key, rhythm_meter
 from abcgen.repair.result import Edit, TitleWriter
@@ -51,6 +52,12 @@ def _drop_body_token(tune: Tune, issue: Issue) -> tuple[Tune, list[Edit]]:
                                                    f"removed {token[3].group(0).strip()}: "
                                                    f"{issue.message}")]
     return tune, []
+
+
+def drop_late_voice(tune: Tune, issues: list[Issue]) -> tuple[Tune, list[Edit]]:
+    """The one voice's V: written after the music began goes (one per round: the positions
+    of the others move)."""
+    return _drop_body_token(tune, issues[0])
 
 
 def fix_reference_number(tune: Tune, issues: list[Issue]) -> tuple[Tune, list[Edit]]:
@@ -108,7 +115,7 @@ def fix_unit_length(tune: Tune, issues: list[Issue]) -> tuple[Tune, list[Edit]]:
         header = [f for f in tune.header if f is not fld]
         return rebuild(tune, header=header), [Edit(issue.code, issue.line, issue.col,
                                                    f"removed L:{fld.value} ({issue.message})")]
-    unit = build_timeline(tune, strict=False).unit  # the scorer fell back to the default
+    unit = _unit_for(fld.value, tune)
     header = [Field("L", str(unit), f.line) if f is fld else f for f in tune.header]
     return rebuild(tune, header=header), [Edit(issue.code, issue.line, issue.col,
                                                f"L:{unit} (the meter's default; {issue.message})")]
@@ -159,6 +166,18 @@ def _without_field(header: list[Field], name: str, tune: Tune, value: str) -> li
     return kept
 
 
+def _unit_for(value: str, tune: Tune) -> Fraction | str:
+    """The L: to write for an L: that `check` refused: `L:1` as abc2midi spells it (`1/1`,
+    the same unit); otherwise the meter's default, since `L:8` or `L:3/8` is a slip (the
+    bars, written in the usual unit, then fit)."""
+    try:
+        if parse_unit_length(value) == 1:
+            return "1/1"
+    except UnitLengthError:
+        pass
+    return _default_unit(tune.get("M") or DEFAULT_METER) or build_timeline(tune, strict=False).unit
+
+
 def _default_unit(meter: str) -> Fraction | None:
     try:
         return unit_for_meter(meter)
@@ -192,6 +211,16 @@ def drop_parts(tune: Tune, issues: list[Issue]) -> tuple[Tune, list[Edit]]:
     """A header P: that is no play order, or names parts the body never labels, is dropped
     (the body's parts then play in written order); so is a body P: that is no part letter."""
     return _drop_field_lines(tune, issues, "P")
+
+
+def strip_header_bars(tune: Tune, issues: list[Issue]) -> tuple[Tune, list[Edit]]:
+    """A header value written after a `|` (`T:|oulley Lasses`) loses the bar lines in front."""
+    lines = {issue.line for issue in issues}
+    header = [Field(f.name, f.value.lstrip().lstrip("|").lstrip(), f.line) if f.line in lines
+              else f for f in tune.header]
+    edits = [Edit(issue.code, issue.line, issue.col, f"removed the '|' before the value "
+                  f"({issue.message})") for issue in issues]
+    return rebuild(tune, header=header), edits
 
 
 def drop_tempo(tune: Tune, issues: list[Issue]) -> tuple[Tune, list[Edit]]:

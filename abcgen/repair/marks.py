@@ -4,7 +4,7 @@ abc2midi can't place. Like body.py, each repair edits tokens at the positions `c
 """
 
 from abcgen.notation import Issue, Tune
-from abcgen.notation.compat import LENGTH_DECORATIONS, note_prefix_tokens
+from abcgen.notation.compat import SWING_BREAKERS, note_prefix_tokens
 from abcgen.notation.edit import rebuild, score_groups, without_ending_text
 from abcgen.notation.score import decoration_name
 from abcgen.notation.lexer import Token
@@ -29,21 +29,31 @@ def respell_octaves(tune: Tune, issues: list[Issue]) -> tuple[Tune, list[Edit]]:
 
 
 def drop_length_decorations(tune: Tune, issues: list[Issue]) -> tuple[Tune, list[Edit]]:
-    """Staccato and fermata marks that abc2midi can't play in their place are removed from
-    the note (a swung hornpipe pair, a bar a fermata would overfill)."""
+    """Staccato, fermata and roll marks that abc2midi can't play in their place are removed
+    from the note (a swung hornpipe pair, a bar a fermata would overfill)."""
     tokens = score_groups(tune).tokens
-    body_edits, edits = [], []
+    body_edits, edits, removed = [], [], set()
     for issue in issues:
         note = token_at(tokens, issue.line, issue.col)
         if note is None:
             continue
-        wanted = {"fermata"} if issue.code == "fermata" else LENGTH_DECORATIONS
-        for index in note_prefix_tokens(tokens, note):
-            if decoration_name(tokens[index][0], tokens[index][3]) in wanted:
+        wanted = {"fermata"} if issue.code == "fermata" else SWING_BREAKERS
+        for index in note_prefix_tokens(tokens, _marked_token(tokens, note)):
+            if index not in removed and \
+                    decoration_name(tokens[index][0], tokens[index][3]) in wanted:
+                removed.add(index)
                 body_edits.append(replace_token(tokens[index], ""))
                 edits.append(Edit(issue.code, tokens[index][1], tokens[index][2],
                                   f"removed '{tokens[index][3].group(0)}' ({issue.message})"))
     return apply_edits(tune, body_edits), edits
+
+
+def _marked_token(tokens: list[Token], note: int) -> int:
+    """The note, or the chord it sits in: a chord's decorations stand before its `[`."""
+    start = note
+    while start > 0 and tokens[start - 1][0] == "note":
+        start -= 1
+    return start - 1 if start > 0 and tokens[start - 1][0] == "chord_start" else note
 
 
 def _mended_mark(code: str, token: Token) -> str:
@@ -70,6 +80,34 @@ def _close_at_end(score, why: str):
     return close_repeat_after(score, len(score.bars) - 1, why)
 
 
+# What makes a token sound: a repeat opened after the last of them opens nothing.
+_SOUNDING = frozenset({"note", "rest", "chord_end"})
+
+
+def _opening_after_music(tokens: list[Token]) -> int | None:
+    """The `|:` or `::` written after the tune's last note (it opens a repeat of nothing)."""
+    for index in range(len(tokens) - 1, -1, -1):
+        kind, _, _, match = tokens[index]
+        if kind in _SOUNDING:
+            return None
+        if kind == "bar" and (match["rcolon"] or match["dcolon"]):
+            return index
+    return None
+
+
+def _close_open_repeat(score, why: str):
+    """A repeat left open: a `|:` after the last note loses its colon (`::` becomes `:|`);
+    any other gets `:|` on the last bar line."""
+    index = _opening_after_music(score.tokens)
+    if index is None:
+        return _close_at_end(score, why)
+    token = score.tokens[index]
+    text = ":|" if token[3]["dcolon"] else token[3].group(0).rstrip(":")
+    return replace_token(token, text), Edit("repeat-not-closed", token[1], token[2],
+                                            f"made '{token[3].group(0)}' '{text}': it opens a "
+                                            f"repeat after the last note ({why})")
+
+
 def mend_played_repeats(tune: Tune, issues: list[Issue]) -> tuple[Tune, list[Edit]]:
     """Repeat marks abc2midi can't play: a second `|:` before the first is closed becomes
     `::`; an ending it can't place loses its number; a `:|` with nothing to close becomes `|`
@@ -79,7 +117,7 @@ def mend_played_repeats(tune: Tune, issues: list[Issue]) -> tuple[Tune, list[Edi
     for issue in issues:
         index = token_at(tokens, issue.line, issue.col)
         if issue.code == "repeat-not-closed" and score.bars:
-            body_edit, edit = _close_at_end(score, issue.message)
+            body_edit, edit = _close_open_repeat(score, issue.message)
             body_edits.append(body_edit)
             edits.append(Edit(issue.code, edit.line, edit.col, edit.message))
             continue

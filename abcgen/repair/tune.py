@@ -17,6 +17,7 @@ from abcgen.repair.result import Edit, RepairResult, TitleWriter
 # lengths; deleting characters changes durations; the title writer wants the final header).
 STAGES = (
     (frozenset({"key-not-last"}), header.move_fields_before_key),
+    (frozenset({"header-bar"}), header.strip_header_bars),
     (frozenset({"bad-parts"}), header.drop_parts),
     (frozenset({"invalid-tempo"}), header.drop_tempo),
     (frozenset({"hornpipe-meter"}), header.fix_hornpipe_meter),
@@ -29,6 +30,7 @@ STAGES = (
      body.delete_bad_tokens),
     (frozenset({"octave-spelling"}), marks.respell_octaves),
     (frozenset({"field-in-body"}), marks.drop_body_fields),
+    (frozenset({"late-voice"}), header.drop_late_voice),
     (frozenset({"quoted-comma"}), marks.drop_quoted_commas),
     (frozenset({"swung-decoration", "fermata"}), marks.drop_length_decorations),
     (frozenset({"unclosed-chord", "unclosed-grace"}), body.close_groups),
@@ -54,7 +56,7 @@ def _first_change(tune: Tune, issues: list[Issue], *repairs) -> tuple[Tune, list
 TITLE_CODES = frozenset({"missing-title", "empty-title"})
 # Errors no edit can fix: the tune fails with the checker's message as its reason.
 HOPELESS_CODES = frozenset({"no-notes"})
-MAX_ROUNDS = 24
+MAX_ROUNDS = 64
 # Longer bodies (a 100,000-bar tune) fail at once instead of being checked round after round.
 MAX_BODY_CHARS = 200_000
 
