@@ -36,6 +36,7 @@ BROKEN = [
     (tune("c, D E F G4|]"), "octave-spelling"),
     (tune("C' D E F G4|]"), "octave-spelling"),
     (tune("~\"G\"A B c d e4|]"), "misplaced-decoration"),
+    (tune("A8|(f~ e2) ABcd e|A8|]"), "misplaced-decoration"),          # a space after a roll
     (tune("A B c d \\ e4|]"), "bad-character"),                       # \ in mid-line
     (tune("AB!cd e4|]"), "bad-character"),                            # ! in mid-line
     (tune("\"Dmin\"A B c d e4|]"), "bad-chord-symbol"),
@@ -58,6 +59,10 @@ BROKEN = [
     (tune("ABcd efga|[B,2D2DG GB Befg|ABcd efga|]"), "unclosed-chord"),
     (tune("ABcd efga|[c2{d}cB] cBAF z2|ABcd efga|]"), "bad-character"),  # grace notes in a chord
     (tune("ABcd e(f {a}(3{b}agf)|ABcd efga|]"), "bad-character"),  # a tuplet mark between graces
+    (tune("A8|A2 [|] A2A4|A8|]"), "invisible-bar"),
+    (tune("A8|[G4F2]-[B2G2] A2|A8|]"), "bad-tie"),                  # F tied to no F
+    (tune("A8|(3fff>d A4|A8|]"), "unequal-broken-rhythm"),           # > out of a tuplet
+    (tune("A8|d>(3fff A4|A8|]"), "unequal-broken-rhythm"),           # > into a tuplet
     (tune("ABcd efga|]\nL:1\nz/|z/|]", meter="2/4", length="1/16"), "invalid-length"),  # body L:
     (tune("ABcd efga|\nK:D|\nABcd efga|]", meter="2/4", length="1/16"), "invalid-key"),
 ]
@@ -110,6 +115,7 @@ CLEAN = [
     tune("C, c' B,, b'' A4 |]"),
     tune("A B c d e4 |\\\n f g a b c'4 |]"),      # a continuation at the end of a line
     tune("ABcd efga | ABcd [G4F2z2] | ABcd efga |]"),  # a rest in a chord takes no time
+    tune("ABc [GB]-[GB]2 e2 | G2-[GB]2 ABcd | (3efg f>e d4 |]"),  # ties a chord can keep
 ]
 
 

@@ -96,10 +96,17 @@ def _token_rules(tune: Tune, tokens: list[Token]) -> Iterator[Issue]:
         elif kind == "short_deco" and following == "quoted":
             message, code = f"'{match.group(0)}' before a chord symbol: abc2midi wants the " \
                             "symbol first (\"G\"~A)", "misplaced-decoration"
+        elif kind == "short_deco" and index + 1 < len(tokens) and \
+                tokens[index + 1][1:3] != (line, col + len(match.group(0))):
+            message, code = f"'{match.group(0)}' with a space after it (abc2midi: 'Malformed " \
+                            "note')", "misplaced-decoration"
         elif kind in ("continuation", "linebreak") and following != "eol" \
                 and match.group(0) in "\\!":
             message, code = f"'{match.group(0)}' in the middle of a line (abc2midi: only at " \
                             "the end of one)", "bad-character"
+        elif kind == "bar" and match["btype"] == "[|]":
+            message, code = f"'{match.group(0)}': abc2midi reads '[' as a chord ('Chord already " \
+                            "finished')", "invisible-bar"
         elif kind == "quoted" and "," in match["qtext"]:
             message, code = f'"{match["qtext"]}": music21 fails on a comma in a quoted ' \
                             "text", "quoted-comma"
@@ -249,10 +256,48 @@ def _dangling_ties(tune: Tune, tokens: list[Token]) -> Iterator[Issue]:
                          "'Could not find note to be tied')", line, match.start("tie") + 1)
 
 
+def _written_pitch(match) -> str:
+    return match["letter"] + match["oct"]
+
+
+def _tie_target(tokens: list[Token], index: int) -> set[str]:
+    """The written pitches (letter and octave marks) of the note or chord after token `index`."""
+    following = next((i for i in range(index + 1, len(tokens))
+                      if tokens[i][0] not in _TIE_PASSES), None)
+    if following is None or tokens[following][0] not in ("note", "chord_start"):
+        return set()
+    if tokens[following][0] == "note":
+        return {_written_pitch(tokens[following][3])}
+    pitches = set()
+    for kind, _, _, match in tokens[following + 1:]:
+        if kind == "chord_end":
+            break
+        if kind == "note":
+            pitches.add(_written_pitch(match))
+    return pitches
+
+
+def _chord_ties(tune: Tune, tokens: list[Token]) -> Iterator[Issue]:
+    """`[GB]-[Gd]`, `[GB]-G`: abc2midi ties every note of a tied chord and finds no B to tie
+    to ('Could not find note to be tied'). The issue points at the tie mark."""
+    chord: list[str] = []
+    for index, (kind, line, _, match) in enumerate(tokens):
+        if kind == "chord_start":
+            chord = []
+        elif kind == "note":
+            chord.append(_written_pitch(match))
+        elif kind == "chord_end" and match["ctie"] and not set(chord) <= _tie_target(tokens, index):
+            yield tune_issue(tune, "bad-tie", f"'{match.group(0)}' ties notes the next chord or "
+                         "note lacks (abc2midi: 'Could not find note to be tied')", line,
+                         match.start("ctie") + 1)
+
+
 def _nested_tuplets(tune: Tune, tokens: list[Token]) -> Iterator[Issue]:
-    """A tuplet opened before the last one has all its notes ('nested tuples'), and one whose
-    notes go on past a bar line (abc2midi then finds both bars the wrong length)."""
-    left, in_chord, in_grace, opened = 0, False, False, None
+    """A tuplet opened before the last one has all its notes ('nested tuples'), one whose
+    notes go on past a bar line (abc2midi then finds both bars the wrong length), and broken
+    rhythm between a tuplet's note and one outside it (`(3fff>d`: 'Cannot apply broken
+    rhythm', the two are played at different lengths)."""
+    left, in_chord, in_grace, opened, broken, in_tuplet = 0, False, False, None, None, False
     for kind, line, col, match in tokens:
         if kind in ("chord_start", "chord_end", "grace_start", "grace_end"):
             in_chord = kind == "chord_start" or (in_chord and kind.startswith("grace"))
@@ -266,9 +311,16 @@ def _nested_tuplets(tune: Tune, tokens: list[Token]) -> Iterator[Issue]:
                 yield tune_issue(tune, "bad-tuplet", f"'{match.group(0)}' opens a tuplet inside "
                              "another (abc2midi: 'nested tuples')", line, col)
             left, opened = int(match["tr"] or match["tp"]), (line, col, match.group(0))
+        elif kind == "broken":
+            broken = (line, col, match.group(0), in_tuplet)  # was the note before in one?
         elif ((kind in ("note", "rest") and not in_chord) or kind == "chord_end") \
                 and not in_grace:
-            left = max(0, left - 1)
+            in_tuplet, left = left > 0, max(0, left - 1)
+            if broken is not None and broken[3] != in_tuplet:
+                yield tune_issue(tune, "unequal-broken-rhythm", f"'{broken[2]}' between a "
+                                 "tuplet's note and a note outside it (abc2midi can't apply "
+                                 "it)", *broken[:2])
+            broken = None
 
 
 def _chained_broken_rhythm(tune: Tune, tokens: list[Token]) -> Iterator[Issue]:
@@ -513,7 +565,7 @@ def check_compat(tune: Tune, bars: list[WrittenBar]) -> list[Issue]:
         _stray_marks(tune, tokens), _key_spelling(tune), _header_values(tune),
         _unit_fraction(tune, tokens), _bar_in_key(tune, tokens), _header_bars(tune),
         _late_voice(tune, tokens),
-        _dangling_ties(tune, tokens), _nested_tuplets(tune, tokens),
+        _dangling_ties(tune, tokens), _chord_ties(tune, tokens), _nested_tuplets(tune, tokens),
         _hornpipe_swing(tune, tokens), _fermatas(tune, bars), _rest_fermatas(tune, tokens),
         check_played_repeats(tune, tokens, bars))
     return list({(i.code, i.line, i.col): i for i in found}.values())

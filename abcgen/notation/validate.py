@@ -64,6 +64,7 @@ CODES = {
     "stray-repeat": "a :| or :: with no repeat to close",
     "repeat-not-closed": "a repeat still open at the end of the tune",
     "quoted-comma": "a comma in a chord symbol or annotation (music21 fails on it)",
+    "invisible-bar": "an invisible bar line [|], which abc2midi reads as a chord",
     "late-voice": "the only voice named after the music began (abc2midi replays repeats)",
     "header-bar": "a header value starting with | (music21 reads the line as music)",
 }

@@ -133,6 +133,13 @@ def mend_played_repeats(tune: Tune, issues: list[Issue]) -> tuple[Tune, list[Edi
     return apply_edits(tune, body_edits), edits
 
 
+def plain_invisible_bars(tune: Tune, issues: list[Issue]) -> tuple[Tune, list[Edit]]:
+    """`[|]` written `|`: the same bar line, shown, and one abc2midi reads."""
+    return rewrite_tokens(tune, issues, "bar", lambda match: (
+        match.group(0).replace("[|]", "|"), f"wrote '{match.group(0)}' as a plain bar line "
+        "(abc2midi reads '[|]' as a chord)"))
+
+
 def drop_body_fields(tune: Tune, issues: list[Issue]) -> tuple[Tune, list[Edit]]:
     """Field lines abc2midi refuses in the tune body (`U:`, `N:` ...) are removed."""
     lines = {issue.line for issue in issues}

@@ -29,6 +29,7 @@ STAGES = (
                 "bad-broken-rhythm", "unequal-broken-rhythm", "misplaced-decoration"}),
      body.delete_bad_tokens),
     (frozenset({"octave-spelling"}), marks.respell_octaves),
+    (frozenset({"invisible-bar"}), marks.plain_invisible_bars),
     (frozenset({"field-in-body"}), marks.drop_body_fields),
     (frozenset({"late-voice"}), header.drop_late_voice),
     (frozenset({"quoted-comma"}), marks.drop_quoted_commas),
