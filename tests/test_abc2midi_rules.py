@@ -84,6 +84,7 @@ REPEATS = [
 BARS = [
     (tune("d2 |: ABcd efga | bagf edcB | e2 e4 :: cBAG A2 :|]"), "bar-length"),
     (tune("ABcd efga | ABcd &efg | ABcd efga|]"), "bar-length"),      # a short bar with an overlay
+    (tune("EG|:A8|A>BA>B G2:|:|\n|:z6 ef|gfed cBAG:|"), "bar-length"),  # :|:| read as :| :|
     (tune("D|GEDEz2|G2 BGz2|e/f/g/f/ e3||:\nz2ed (BG/A/)|G5:|", meter="3/4"), "bar-length"),
     (tune("D2 | GABc d4 |1 G3 EDE G2 :|\n|: A2 | GBdB ABcd | e8 :|"), "bar-length"),
 ]

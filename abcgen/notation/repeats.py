@@ -57,13 +57,32 @@ def _mark_kinds(text: str) -> Iterator[str]:
             yield DOUBLE
 
 
-def _bar_features(token: Token, bar: WrittenBar | None) -> list[Feature]:
-    """A bar-line token's features, the first holding the written bar it ends. abc2midi reads
-    an ending number only after `|` or `:|` (`|:1`, `|]1` leave it unread)."""
+def _joins_previous(tokens: list[Token], index: int) -> bool:
+    """A bar line written right after another (`:|:` then `|`): parseabc.c reads the
+    characters of both as one run of marks (`:|` `:|`), not as our two tokens."""
+    if index == 0 or tokens[index][0] != "bar" or tokens[index - 1][0] != "bar":
+        return False
+    previous = tokens[index - 1]
+    return not previous[3]["bnum"] and previous[1] == tokens[index][1] and \
+        previous[2] + len(previous[3].group(0)) == tokens[index][2]
+
+
+def _joined_text(tokens: list[Token], index: int) -> str:
+    """The marks of bar line `index` and of the bar lines written right after it."""
+    text, following = tokens[index][3].group(0), index + 1
+    while following < len(tokens) and _joins_previous(tokens, following):
+        text += tokens[following][3].group(0)
+        following += 1
+    return text
+
+
+def _bar_features(token: Token, bar: WrittenBar | None, text: str) -> list[Feature]:
+    """A bar-line token's features (`text`: its marks and those written right after it), the
+    first holding the written bar it ends. abc2midi reads an ending number only after `|` or
+    `:|` (`|:1`, `|]1` leave it unread)."""
     match = token[3]
     number = match["bnum"] or ""
-    features = [Feature(kind, token) for kind in _mark_kinds(match.group(0)[:len(
-        match.group(0)) - len(number)])]
+    features = [Feature(kind, token) for kind in _mark_kinds(text[:len(text) - len(number)])]
     if number and match["btype"] == "|" and not match["rcolon"]:
         features.append(Feature(ENDING, token, parse_endings(number)))
     if features:
@@ -77,10 +96,12 @@ def features_of(tokens: list[Token], bars: list[WrittenBar]) -> list[Feature] | 
     more than one voice (left alone, see the module docstring)."""
     ends = {(bar.end_line, bar.end_col): bar for bar in bars}
     features, voices = [Feature(DOUBLE, None)], set()
-    for token in tokens:
+    for index, token in enumerate(tokens):
         kind, line, col, match = token
+        if kind == "bar" and _joins_previous(tokens, index):
+            continue  # read with the bar line before it (see _bar_features)
         if kind == "bar":
-            features += _bar_features(token, ends.get((line, col)))
+            features += _bar_features(token, ends.get((line, col)), _joined_text(tokens, index))
         elif kind == "ending":
             features.append(Feature(ENDING, token, parse_endings(match["enums"])))
         elif _other_voice(kind, match, voices):
