@@ -61,6 +61,10 @@ BROKEN = [
     (tune("ABcd e(f {a}(3{b}agf)|ABcd efga|]"), "bad-character"),  # a tuplet mark between graces
     (tune("A8|A2 [|] A2A4|A8|]"), "invisible-bar"),
     (tune("A8|[G4F2]-[B2G2] A2|A8|]"), "bad-tie"),                  # F tied to no F
+    (tune("A8|[b4-f2-d2]z4|A8|]"), "bad-tie"),                       # chord notes tied to a rest
+    (tune("A8|~[Ac]2 A6|A8|]"), "misplaced-decoration"),             # a roll on a chord
+    (tune("A8|u[uA2c2] A6|A8|]"), "misplaced-decoration"),           # decorated twice
+    (tune("A8|\nK:E1\nA8|]"), "invalid-key"),                        # read as mode '1'
     (tune("A8|(3fff>d A4|A8|]"), "unequal-broken-rhythm"),           # > out of a tuplet
     (tune("A8|d>(3fff A4|A8|]"), "unequal-broken-rhythm"),           # > into a tuplet
     (tune("ABcd efga|]\nL:1\nz/|z/|]", meter="2/4", length="1/16"), "invalid-length"),  # body L:

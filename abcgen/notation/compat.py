@@ -155,9 +155,14 @@ def _stray_marks(tune: Tune, tokens: list[Token]) -> Iterator[Issue]:
             message = _group_mark(kind, chord, grace, following)
             chord = kind == "chord_start" or (chord and kind.startswith("grace"))
             grace = kind == "grace_start" or (grace and kind.startswith("chord"))
-        elif chord and decoration_name(kind, match) in ("roll", "trill"):
-            message, code = f"'{match.group(0)}' inside a chord (abc2midi plays no roll or " \
-                            "trill there)", "misplaced-decoration"
+        elif decoration_name(kind, match) in ("roll", "trill") and (
+                chord or tokens[min(index + 1, len(tokens) - 1)][0] == "chord_start"):
+            message, code = f"'{match.group(0)}' on or inside a chord (abc2midi plays no roll " \
+                            "or trill there)", "misplaced-decoration"
+        elif chord and kind in ("deco", "short_deco") and tokens[index - 1][0] == "chord_start" \
+                and index > 1 and tokens[index - 2][0] in ("deco", "short_deco"):
+            message, code = f"'{match.group(0)}' inside a chord that has a decoration before it " \
+                            "(abc2midi: 'Malformed note')", "misplaced-decoration"
         elif grace and kind in ("deco", "short_deco"):
             message, code = f"'{match.group(0)}' inside grace notes (abc2midi: 'nested {{ " \
                             "not allowed')", "misplaced-decoration"
@@ -210,12 +215,19 @@ def _unit_fraction(tune: Tune, tokens: list[Token]) -> Iterator[Issue]:
                      "length only as 1/X", line, col)
 
 
-def _bar_in_key(tune: Tune, tokens: list[Token]) -> Iterator[Issue]:
-    """`K:D|`: abc2midi reads the `|` as the mode ('Unknown mode')."""
+# parseabc.c: a key is a tonic, an optional # or b, then a mode read up to the next space.
+_KEY_WORD = re.compile(r"[A-G][#b]?[A-Za-z]*")
+
+
+def _key_word(tune: Tune, tokens: list[Token]) -> Iterator[Issue]:
+    """`K:D|`, `K:E1`: abc2midi reads what follows the tonic up to a space as the mode
+    ('Unknown mode')."""
     for name, value, line, col in _all_fields(tune, tokens):
-        if name == "K" and "|" in value.split("%")[0]:
-            yield tune_issue(tune, "invalid-key", f"K:{value.strip()}: abc2midi reads the '|' "
-                         "as a mode", line, col)
+        words = value.split("%")[0].split()
+        if name == "K" and words and words[0][0] in "ABCDEFG" \
+                and not _KEY_WORD.fullmatch(words[0]):
+            yield tune_issue(tune, "invalid-key", f"K:{value.strip()}: abc2midi reads "
+                             f"'{words[0][1:]}' as a mode", line, col)
 
 
 def _header_bars(tune: Tune) -> Iterator[Issue]:
@@ -278,18 +290,27 @@ def _tie_target(tokens: list[Token], index: int) -> set[str]:
 
 
 def _chord_ties(tune: Tune, tokens: list[Token]) -> Iterator[Issue]:
-    """`[GB]-[Gd]`, `[GB]-G`: abc2midi ties every note of a tied chord and finds no B to tie
-    to ('Could not find note to be tied'). The issue points at the tie mark."""
-    chord: list[str] = []
-    for index, (kind, line, _, match) in enumerate(tokens):
+    """`[GB]-[Gd]`, `[GB]-G`, `[B-d] z`: abc2midi ties each tied note of a chord (every note
+    after `]-`) to the same note in the next chord or note and stops where there is none
+    ('Could not find note to be tied'). The issue points at the tie mark."""
+    chord: list[Token] | None = None
+    for index, token in enumerate(tokens):
+        kind, line, _, match = token
         if kind == "chord_start":
             chord = []
-        elif kind == "note":
-            chord.append(_written_pitch(match))
-        elif kind == "chord_end" and match["ctie"] and not set(chord) <= _tie_target(tokens, index):
-            yield tune_issue(tune, "bad-tie", f"'{match.group(0)}' ties notes the next chord or "
-                         "note lacks (abc2midi: 'Could not find note to be tied')", line,
-                         match.start("ctie") + 1)
+        elif kind == "note" and chord is not None:
+            chord.append(token)
+        elif kind == "chord_end" and chord is not None:
+            target = _tie_target(tokens, index)
+            tied = chord if match["ctie"] else [t for t in chord if t[3]["tie"]]
+            lost = [t for t in tied if _written_pitch(t[3]) not in target]
+            marks = [(line, match, "ctie")] if match["ctie"] and lost else \
+                [(t[1], t[3], "tie") for t in lost]
+            for mark_line, mark, group in marks:
+                yield tune_issue(tune, "bad-tie", f"'{mark.group(0)}' ties a note the next chord "
+                                 "or note lacks (abc2midi: 'Could not find note to be tied')",
+                                 mark_line, mark.start(group) + 1)
+            chord = None
 
 
 def _nested_tuplets(tune: Tune, tokens: list[Token]) -> Iterator[Issue]:
@@ -563,7 +584,7 @@ def check_compat(tune: Tune, bars: list[WrittenBar]) -> list[Issue]:
     found = chain(
         _token_rules(tune, tokens), _chained_broken_rhythm(tune, tokens),
         _stray_marks(tune, tokens), _key_spelling(tune), _header_values(tune),
-        _unit_fraction(tune, tokens), _bar_in_key(tune, tokens), _header_bars(tune),
+        _unit_fraction(tune, tokens), _key_word(tune, tokens), _header_bars(tune),
         _late_voice(tune, tokens),
         _dangling_ties(tune, tokens), _chord_ties(tune, tokens), _nested_tuplets(tune, tokens),
         _hornpipe_swing(tune, tokens), _fermatas(tune, bars), _rest_fermatas(tune, tokens),
