@@ -91,6 +91,13 @@ def test_field_continuation_and_wrapped_header_text():
     assert tune.get("K") == "G"
 
 
+def test_a_comment_ends_every_line_of_a_continued_field():
+    tune = read_tunes("X:1\nT:The Long % first\n+:Reel % second\nN:wrapped % a note\nmore "
+                      "% and more\nK:G\nG4|\n")[0]
+    assert tune.title == "The Long Reel"
+    assert tune.get("N") == "wrapped more"
+
+
 def test_one_bad_tune_does_not_stop_the_book():
     book = "X:1\nT:Good\nK:G\nGABc|\n\nX:2\nT:Bad\nM:foo\nK:G\nGABc|\n\nX:3\nT:Also good\nK:D\nDEF|\n"
     tunes, failures = parse_tunebook(book, source="book.abc")

@@ -101,7 +101,7 @@ def tune_from_lines(lines: list[str], start: int = 1, file_header: list[Field] |
             if "%" in line:  # `X:3 % tune three`: the comment is not the value
                 tune.header[-1].value = strip_comment(parsed[1]).strip()
         elif tune.header:
-            text = parsed[1] if parsed is not None else line.strip()
+            text = strip_comment(parsed[1] if parsed is not None else line).strip()
             tune.header[-1].value = f"{tune.header[-1].value} {text}".strip()
     tune.body = [BodyLine(line, start + end + offset) for offset, line in enumerate(lines[end:])]
     return tune
