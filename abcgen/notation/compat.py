@@ -15,15 +15,15 @@ from fractions import Fraction
 from itertools import chain
 
 from abcgen.notation.errors import AbcError, MeterError, UnitLengthError
-from abcgen.notation.fields import default_unit_length, parse_meter, parse_unit_length
+from abcgen.notation.fields import (UNSAFE_HEADER_START, default_unit_length, hornpipe_meter_ok,
+                                    is_hornpipe,
+                                    parse_meter, parse_unit_length)
 from abcgen.notation.lexer import Token, tokenize
 from abcgen.notation.model import Issue, Tune, tune_issue
 from abcgen.notation.repeats import check_played_repeats
 from abcgen.notation.score import (LENGTH_DECORATIONS, TICKS, TUPLET_Q, WrittenBar,
                                    decoration_name, parse_length)
 
-# abc2midi's rule for R:hornpipe (store.c headerprocess): these (numerator, denominator) only.
-HORNPIPE_METERS = frozenset({(2, 4), (4, 4)})
 # store.c hornp(): in 4/4 abc2midi swings pairs of eighths, in 2/4 pairs of sixteenths.
 SWUNG_NOTE = {4: TICKS // 8, 2: TICKS // 16}
 # store.c setup_chordnames(): the chord types abc2midi knows (others need %%MIDI chordname).
@@ -234,7 +234,7 @@ def _header_bars(tune: Tune) -> Iterator[Issue]:
     """A header value starting with `|` (`T:|oulley Lasses`): music21 reads the line as music
     and raises ('no active default note length')."""
     for field in tune.header:
-        if field.value.lstrip().startswith("|"):
+        if field.value.lstrip().startswith(UNSAFE_HEADER_START):
             yield tune_issue(tune, "header-bar", f"{field.name}:{field.value.strip()} starts "
                          "with '|' (music21 reads the line as music)", field.line, 1)
 
@@ -377,13 +377,13 @@ def _chained_broken_rhythm(tune: Tune, tokens: list[Token]) -> Iterator[Issue]:
 
 def _swing_unit(tune: Tune) -> int | None:
     """The swung note length in ticks for an `R:hornpipe` abc2midi swings, else None."""
-    if "hornpipe" not in (tune.get("R") or "").lower():
+    if not is_hornpipe(tune.get("R")):
         return None
     try:
         meter = parse_meter(tune.get("M") or "")
     except MeterError:
         return None
-    if meter.free or (meter.numerator, meter.denominator) not in HORNPIPE_METERS:
+    if meter.free or not hornpipe_meter_ok(meter):
         return None
     return SWUNG_NOTE[meter.numerator]
 

@@ -18,6 +18,14 @@ CANONICAL_ORDER = ("X", "T", "M", "L", "Q", "R", "P", "K")
 # #continuation_of_input_lines — in a header value (a title, a rhythm) `%` starts a comment
 # and `\` continues the line; `"` we keep out as well, as the tools quote text with it.
 UNSAFE_HEADER_TEXT = frozenset('%\\"')
+# music21 reads a header line whose value starts with `|` as music (compat's header-bar rule).
+UNSAFE_HEADER_START = "|"
+
+
+def unsafe_header_text(value: str) -> bool:
+    """Text a header line can't hold as it is written (see the two rules above)."""
+    return bool(UNSAFE_HEADER_TEXT.intersection(value)) or \
+        value.lstrip().startswith(UNSAFE_HEADER_START)
 
 # http://abcnotation.com/wiki/abc:standard:v2.1#mmeter
 METER_SYMBOLS = {"C": (4, 4), "C|": (2, 2)}
@@ -87,6 +95,21 @@ def default_unit_length(meter: Meter) -> Fraction:
         return EIGHTH
     below = 4 * meter.numerator < 3 * meter.denominator  # num/den < 3/4, without Fractions
     return SIXTEENTH if below else EIGHTH
+
+
+# abc2midi (store.c headerprocess) swings a tune whose R: names a hornpipe and plays it only
+# in these meters (numerator, denominator).
+HORNPIPE_METERS = frozenset({(2, 4), (4, 4)})
+
+
+def is_hornpipe(rhythm: str | None) -> bool:
+    """R: names a hornpipe (`hornpipe`, `Hornpipe -- set dance`): abc2midi swings it."""
+    return "hornpipe" in (rhythm or "").lower()
+
+
+def hornpipe_meter_ok(meter: Meter) -> bool:
+    """A meter abc2midi takes for a hornpipe (free meter has no bar to refuse)."""
+    return meter.free or (meter.numerator, meter.denominator) in HORNPIPE_METERS
 
 
 @lru_cache(maxsize=HEADER_CACHE_SIZE)

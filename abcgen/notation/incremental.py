@@ -3,7 +3,7 @@ tune valid, so a sampler can mask every other one.
 
 It reads a sound subset of ABC 2.1, the one the corpus and the model write: the header
 X, T, M, L, R, K in that order (values from fixed tables checked by the validator's own
-parsers; R:hornpipe only in compat.HORNPIPE_METERS), and in the body notes and rests with a table of lengths, accidentals, octave
+parsers; R:hornpipe only in fields.HORNPIPE_METERS), and in the body notes and rests with a table of lengths, accidentals, octave
 marks, bar lines `| || |] |: :| ::` with endings `|1` / `:|2`, ties, slurs, `~`, grace
 groups `{...}`, tuplets `(2 (3 (4` of equal notes and broken rhythm `>`/`<` between
 equal notes. Durations are the scorer's integer ticks (score.TICKS per whole note), and a
@@ -25,9 +25,11 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from abcgen.notation.errors import AbcError
-from abcgen.notation.fields import (MAJOR_KEY_SHARPS, UNSAFE_HEADER_TEXT, default_unit_length,
+from abcgen.notation.fields import (MAJOR_KEY_SHARPS, UNSAFE_HEADER_START, UNSAFE_HEADER_TEXT,
+                                    default_unit_length,
+                                    hornpipe_meter_ok, is_hornpipe,
                                     parse_key, parse_meter, parse_unit_length)
-from abcgen.notation.compat import HORNPIPE_METERS, SWUNG_NOTE
+from abcgen.notation.compat import SWUNG_NOTE
 from abcgen.notation.score import BROKEN_FACTORS, TICKS, TUPLET_Q, parse_length, to_ticks
 
 # http://abcnotation.com/wiki/abc:standard:v2.1#tune_header — the canonical order the corpus
@@ -84,15 +86,9 @@ def _prefixes(values) -> frozenset[str]:
     return frozenset(v[:i] for v in values for i in range(len(v) + 1))
 
 
-def _hornpipe_meter(value: str) -> bool:
-    meter = parse_meter(value)
-    return meter.free or (meter.numerator, meter.denominator) in HORNPIPE_METERS
-
-
 FIELD_PREFIXES = {name: _prefixes(values) for name, values in FIELD_VALUES.items()}
-HORNPIPE_PREFIXES = _prefixes(v for v in FIELD_VALUES["M"] if _hornpipe_meter(v))
+HORNPIPE_PREFIXES = _prefixes(v for v in FIELD_VALUES["M"] if hornpipe_meter_ok(parse_meter(v)))
 """M: values once R: has said hornpipe (validate's hornpipe-meter rule)."""
-HORNPIPE = "hornpipe"
 LENGTH_PREFIXES = _prefixes(LENGTHS)
 
 
@@ -133,6 +129,7 @@ class ReaderState(NamedTuple):
     broken_length: str | None = None
     last_note: tuple[str, int] | None = None   # (length, ticks) of a note just ended
     last_swung: bool = False     # that note ends a pair abc2midi swings (R:hornpipe)
+    pair_waiting: bool = False   # that note is a swing unit on the beat: the next may pair
     tie: tuple[str, str] | None = None          # (letter, octave marks) the next note must be
     slurs: int = 0
     grace_notes: int = 0
@@ -245,12 +242,13 @@ def _text_step(state: ReaderState, char: str) -> ReaderState | None:
     if state.field == "X":
         return state._replace(value="1" * count) if char.isdigit() and (state.value or char != "0") \
             else None
-    if char in TEXT_BANNED or (char == " " and not state.value) or not char.isprintable():
+    if char in TEXT_BANNED or (not state.value and char in (" ", UNSAFE_HEADER_START)) \
+            or not char.isprintable():
         return None
     if state.field != "R":
         return state._replace(value="1" * count)
     value = state.value + char
-    if HORNPIPE in value.lower() and state.hornpipe_ok is False:
+    if is_hornpipe(value) and state.hornpipe_ok is False:
         return None
     return state._replace(value=value)
 
@@ -265,14 +263,14 @@ def _end_field(state: ReaderState) -> ReaderState | None:
     done = state._replace(line_start=True, last_field=field, field="", value="",
                           seen=state.seen + field)
     if field == "R":
-        return done._replace(hornpipe=HORNPIPE in value.lower())
+        return done._replace(hornpipe=is_hornpipe(value))
     if field == "M":
         meter = parse_meter(value)
-        if state.hornpipe and not _hornpipe_meter(value):
+        if state.hornpipe and not hornpipe_meter_ok(meter):
             return None
         return done._replace(bar_ticks=None if meter.free else to_ticks(meter.bar),
                              unit_ticks=to_ticks(default_unit_length(meter)),
-                             hornpipe_ok=_hornpipe_meter(value))
+                             hornpipe_ok=hornpipe_meter_ok(meter))
     if field == "L":
         return done._replace(unit_ticks=to_ticks(parse_unit_length(value)))
     if field == "K":  # the body needs only the meter, unit and whether abc2midi swings it
@@ -361,7 +359,7 @@ def _start_token(state: ReaderState, char: str, before: ReaderState) -> ReaderSt
         return state._replace(token="bar", text=char) if _bar_viable(state, char) else None
     if char in "><":
         return _broken(state, char, before.last_note)
-    return _open_group(state, char)
+    return _open_group(state, char, before)
 
 
 def _space(state: ReaderState, char: str, line_start: bool) -> ReaderState | None:
@@ -371,7 +369,7 @@ def _space(state: ReaderState, char: str, line_start: bool) -> ReaderState | Non
     return state._replace(line_start=char == "\n" or line_start)
 
 
-def _open_group(state: ReaderState, char: str) -> ReaderState | None:
+def _open_group(state: ReaderState, char: str, before: ReaderState) -> ReaderState | None:
     if char == ")":
         return state._replace(slurs=state.slurs - 1) if state.slurs else None
     if state.finishing or state.tie:
@@ -379,10 +377,11 @@ def _open_group(state: ReaderState, char: str) -> ReaderState | None:
     if char == "(":
         return state._replace(token="paren") if (_slur_ok(state) or _tuplet_ok(state)) \
             else None
-    if char == "~":
-        return state._replace(token="tilde") if feasible_lengths(state) else None
+    if char == "~":  # no roll on a note abc2midi may swing after its neighbour (compat)
+        return state._replace(token="tilde") if feasible_lengths(state) \
+            and not before.pair_waiting else None
     if char == "{":
-        return state._replace(token="grace", grace_notes=0, text="") \
+        return state._replace(token="grace", grace_notes=0, text="", pair_waiting=False) \
             if feasible_lengths(state) else None
     return None
 
@@ -435,13 +434,21 @@ def _offbeat(state: ReaderState, ticks: int) -> bool:
     return unit is not None and ticks == unit and (state.used - ticks) % (2 * unit) == unit
 
 
+def _plain_unit(state: ReaderState, ticks: int) -> bool:
+    """The note being placed is a plain swing unit: abc2midi may swing it (store.c hornp())."""
+    return state.token == "note" and ticks == _swing_unit(state) and not state.tuplet_left \
+        and state.broken_length is None
+
+
 def _swung(state: ReaderState, ticks: int) -> bool:
-    """abc2midi swings the note being placed with the one before (store.c hornp())."""
-    unit = _swing_unit(state)
-    return unit is not None and state.token == "note" and ticks == unit \
-        and not state.tuplet_left and state.broken_length is None \
-        and state.last_note is not None and state.last_note[1] == unit \
-        and state.used % (2 * unit) == unit
+    """abc2midi swings the note being placed with the one before (a slur between them or
+    not; a rest, a chord, grace notes or a bar line end the wait)."""
+    return state.pair_waiting and _plain_unit(state, ticks)
+
+
+def _pair_opens(state: ReaderState, ticks: int) -> bool:
+    """The note being placed is a plain swing unit on the beat: the next one may pair with it."""
+    return _plain_unit(state, ticks) and state.used % (2 * ticks) == 0
 
 
 # -- notes -------------------------------------------------------------------------------
@@ -537,7 +544,8 @@ def _end_note(state: ReaderState) -> ReaderState | None:
         tuplet_left=tuplet_left, tuplet_length=state.length if tuplet_left else None,
         tuplet_ratio=state.tuplet_ratio if tuplet_left else (1, 1),
         tie=None, last_note=(state.length, ticks) if not state.tuplet_left
-        and state.broken_length is None else None, last_swung=_swung(state, ticks))
+        and state.broken_length is None else None, last_swung=_swung(state, ticks),
+        pair_waiting=_pair_opens(state, ticks))
 
 
 def _grace_step(state: ReaderState, char: str) -> ReaderState | None:
@@ -570,7 +578,8 @@ def _end_bar(state: ReaderState, token: str) -> ReaderState | None:
         return None
     closed = state._replace(token="", text="", used=0, bars=min(state.bars + (state.used > 0), 2),
                             pickup=state.pickup if state.bars else state.used,
-                            must_end=must_end, after_bar=True, last_note=None, **repeats)
+                            must_end=must_end, after_bar=True, last_note=None,
+                            pair_waiting=False, **repeats)
     if must_end and not can_end(closed):
         return None
     return closed

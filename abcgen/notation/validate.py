@@ -7,9 +7,9 @@ lengths and the repeat structure.
 
 import re
 
-from abcgen.notation.compat import HORNPIPE_METERS, check_compat
+from abcgen.notation.compat import check_compat
 from abcgen.notation.errors import MeterError
-from abcgen.notation.fields import parse_meter
+from abcgen.notation.fields import hornpipe_meter_ok, is_hornpipe, parse_meter
 from abcgen.notation.lexer import body_field
 from abcgen.notation.model import Issue, Tune, tune_issue
 from abcgen.notation.parse import read_tunes
@@ -110,13 +110,13 @@ def _hornpipe_meter(tune: Tune) -> list[Issue]:
     """abc2midi swings `R:hornpipe` and refuses one that isn't in 2/4 or 4/4 ('Hornpipe must
     be in 2/4 or 4/4 time', 133 tunes in O'Neill's)."""
     rhythm, meter = tune.get("R") or "", tune.get("M")
-    if "hornpipe" not in rhythm.lower() or meter is None:
+    if not is_hornpipe(rhythm) or meter is None:
         return []
     try:
         parsed = parse_meter(meter)
     except MeterError:
         return []  # reported as invalid-meter
-    if parsed.free or (parsed.numerator, parsed.denominator) in HORNPIPE_METERS:
+    if hornpipe_meter_ok(parsed):
         return []
     field = next(f for f in tune.header + tune.file_header if f.name == "R")
     return [tune_issue(tune, "hornpipe-meter", f"R:{rhythm} in M:{meter}: abc2midi plays hornpipes "

@@ -5,7 +5,7 @@ A clean tune round-trips: `dumps(parse(text)) == text` but for whitespace at lin
 
 import re
 
-from abcgen.notation.fields import CANONICAL_ORDER
+from abcgen.notation.fields import CANONICAL_ORDER, is_hornpipe
 from abcgen.notation.lexer import SHORT_DECORATIONS, body_field, strip_comment, tokenize_line
 from abcgen.notation.model import BodyLine, Field, Tune
 from abcgen.notation.score import ANNOTATION_PREFIXES, CHORD_ROOTS, bass_ok, score_tune
@@ -97,7 +97,7 @@ def _hornpipe_in_common_time(header: list[Field]) -> list[Field]:
     """`R:hornpipe` in `M:C|` or `2/2` is written `M:C`: the same bar, and the meter abc2midi
     accepts for hornpipes."""
     rhythm = next((f.value for f in header if f.name == "R"), "")
-    if "hornpipe" not in rhythm.lower():
+    if not is_hornpipe(rhythm):
         return header
     fixed = []
     for field in header:

@@ -20,12 +20,12 @@ from dataclasses import dataclass
 from itertools import takewhile
 
 from abcgen.notation import AbcError, Tune, build_timeline, parse_tunebook
+from abcgen.notation.fields import is_hornpipe
 from abcgen.notation.score import score_tune
 from abcgen.tools import abc2midi
 
 # File-header fields that change what a tune plays, which abc2midi 4.84 does not apply.
 PLAYED_FILE_HEADER_FIELDS = frozenset("MLKU")
-SWUNG_RHYTHM = "hornpipe"
 # abc2midi errors that don't touch what it plays: it ignores an `I:` field it can't read (the
 # music21 Aird's Airs files hold `I: :: ::` in every tune).
 HARMLESS_ERRORS = ("I: key ",)
@@ -70,7 +70,7 @@ def _exclusion(tune: Tune, duplicate: set[int | None]) -> str:
     """Why this tune can't be compared with abc2midi ('' when it can)."""
     if x_number(tune.x) in duplicate:
         return "X: used twice in the book"
-    if SWUNG_RHYTHM in (tune.get("R") or "").lower():
+    if is_hornpipe(tune.get("R")):
         return "R:hornpipe (abc2midi swings quavers)"
     if tune.get("P") is not None:
         return "P: parts (abc2midi does not fix repeats in multi-part tunes)"
