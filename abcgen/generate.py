@@ -4,7 +4,7 @@ This composes the model (sampling) and the repair stage; repair gets a title wri
 asks the same model to finish a `T:` line, so a repaired tune's title is the model's too.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from abcgen.model.sample import (MAX_MODEL_LINE_CHARS, MODEL_LINE, SampledTune, SampleSettings,
@@ -23,14 +23,13 @@ class Generated:
 
 def model_title_writer(model, vocab, settings: SampleSettings, runtime):
     """A title writer for repair: the model continues `prompt` (a header ending in `T:`)
-    to the end of that line."""
+    to the end of that line, drawn as the tunes were (`settings`: constrained or not)."""
 
     calls = iter(range(1, 1 << 30))  # each title its own seed, the whole run still seeded
 
     def write_title(prompt: str) -> str:
-        line_settings = SampleSettings(temperature=settings.temperature, top_k=settings.top_k,
-                                       top_p=settings.top_p, seed=settings.seed + next(calls),
-                                       max_chars=len(prompt) + MAX_MODEL_LINE_CHARS)
+        line_settings = replace(settings, seed=settings.seed + next(calls),
+                                max_chars=len(prompt) + MAX_MODEL_LINE_CHARS)
         (sample,) = sample_tunes(model, vocab, 1, [prompt, MODEL_LINE], line_settings, runtime)
         return sample.text[len(prompt):].split("\n", 1)[0].strip()
 

@@ -174,14 +174,40 @@ def test_primed_headers_are_kept_and_still_valid(untrained, fields, written):
         assert _errors(tune.text) == [], tune.text
 
 
-def test_unconstrained_sampling_is_unchanged(untrained):
-    """Off by default in the library: the same seed gives the same unconstrained tunes, and
-    an untrained model left alone writes tunes `check` rejects (the constraint is needed)."""
+def test_the_library_samples_constrained_unless_told_not_to(untrained):
+    """On by default (one place: SampleSettings): an untrained model's tunes pass `check`.
+    Asked for raw draws, the same seed gives the same tunes, and some fail `check` (the
+    constraint is needed)."""
     model, vocab = untrained
-    settings = SampleSettings(seed=1, max_chars=200)
-    first = sample_tunes(model, vocab, 6, None, settings)
-    assert [t.text for t in first] == [t.text for t in sample_tunes(model, vocab, 6, None, settings)]
+    default = sample_tunes(model, vocab, 6, None, SampleSettings(seed=1, max_chars=200))
+    assert all(_errors(t.text) == [] for t in default)
+    raw = SampleSettings(seed=1, max_chars=200, constrained=False)
+    first = sample_tunes(model, vocab, 6, None, raw)
+    assert [t.text for t in first] == [t.text for t in sample_tunes(model, vocab, 6, None, raw)]
     assert any(_errors(t.text) for t in first)
+
+
+def test_the_title_writer_draws_as_the_tunes_were_drawn(untrained):
+    """generate's title writer takes the tunes' settings: constrained (the default), an
+    untrained model's titles are header text the reader allows (no % \\ ", at most 60
+    characters); raw, some are not."""
+    from abcgen.generate import model_title_writer
+    from abcgen.model.runtime import Runtime
+    from abcgen.notation.fields import UNSAFE_HEADER_TEXT
+    from abcgen.notation.incremental import MAX_TEXT
+
+    model, vocab = untrained
+    runtime = Runtime(torch.device("cpu"), "fp32")
+
+    def titles(settings):
+        write = model_title_writer(model, vocab, settings, runtime)
+        return [write("X:1\nT:") for _ in range(12)]
+
+    def allowed(title):
+        return len(title) <= MAX_TEXT and not UNSAFE_HEADER_TEXT.intersection(title)
+
+    assert all(allowed(title) for title in titles(SampleSettings(seed=3)))
+    assert not all(allowed(title) for title in titles(SampleSettings(seed=3, constrained=False)))
 
 
 def test_mask_table_covers_markers(untrained):

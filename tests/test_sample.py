@@ -1,4 +1,7 @@
-"""Batched sampling: reproducible by seed, primed headers honoured, each tune ends on its own."""
+"""Batched sampling: reproducible by seed, primed headers honoured, each tune ends on its own.
+
+The sampler's own mechanics are tested on the network's raw draws (constrained=False);
+tests/test_constrained.py covers the constraint, which is SampleSettings' default."""
 
 from dataclasses import asdict
 
@@ -38,8 +41,12 @@ def _ending_model(untrained, eos_bias: float):
     return model, vocab
 
 
+def _raw(**settings) -> SampleSettings:
+    return SampleSettings(**{"constrained": False, **settings})
+
+
 def _texts(model, vocab, n, template=None, **settings):
-    return [s.text for s in sample_tunes(model, vocab, n, template, SampleSettings(**settings))]
+    return [s.text for s in sample_tunes(model, vocab, n, template, _raw(**settings))]
 
 
 def test_same_seed_same_tunes_other_seed_other_tunes(untrained):
@@ -76,7 +83,7 @@ def test_without_a_title_the_model_writes_the_title_line(untrained):
 
 def test_each_tune_stops_at_its_own_end(untrained):
     model, vocab = _ending_model(untrained, 4.0)
-    samples = sample_tunes(model, vocab, 16, settings=SampleSettings(seed=5, max_chars=500))
+    samples = sample_tunes(model, vocab, 16, settings=_raw(seed=5, max_chars=500))
     assert all(s.complete for s in samples)
     lengths = {len(s.text) for s in samples}
     assert len(lengths) > 3 and max(lengths) < 500
@@ -84,7 +91,7 @@ def test_each_tune_stops_at_its_own_end(untrained):
 
 def test_max_chars_cuts_and_marks_incomplete(untrained):
     model, vocab = _ending_model(untrained, -30.0)
-    samples = sample_tunes(model, vocab, 3, settings=SampleSettings(seed=1, max_chars=40))
+    samples = sample_tunes(model, vocab, 3, settings=_raw(seed=1, max_chars=40))
     assert all(not s.complete and len(s.text) == 40 for s in samples)
 
 
@@ -126,7 +133,7 @@ def test_bf16_sampling_is_reproducible_and_keeps_the_thread_count(untrained):
     model, vocab = untrained
     threads = torch.get_num_threads()
     runtime = Runtime(torch.device("cpu"), "bf16")
-    settings = SampleSettings(seed=4, max_chars=150)
+    settings = _raw(seed=4, max_chars=150)
     first = sample_tunes(model, vocab, 3, settings=settings, runtime=runtime)
     assert first == sample_tunes(model, vocab, 3, settings=settings, runtime=runtime)
     assert torch.get_num_threads() == threads

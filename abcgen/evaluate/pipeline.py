@@ -65,7 +65,8 @@ def sample_raw(model_path: str | Path | None, n: int, seed: int,
         progress("sampling", start, n)
         size = min(SAMPLE_BATCH, n - start)
         samples = sample_tunes(loaded.model, loaded.vocab, size,
-                               settings=SampleSettings(seed=seed + index))
+                               settings=SampleSettings(seed=seed + index,
+                                                       constrained=False))
         texts += [s.text if s.text.endswith("\n") else s.text + "\n" for s in samples]
     progress("sampling", n, n)
     return texts

@@ -54,9 +54,11 @@ class SampleSettings:
     max_chars: int = 3000
     """A tune longer than this many characters is cut off (and marked incomplete)."""
     seed: int = 0
-    constrained: bool = False
+    constrained: bool = True
     """Mask, at each step, the characters that would make the tune fail `check` (the
-    incremental reader's subset of ABC; see abcgen.model.constrain)."""
+    incremental reader's subset of ABC; see abcgen.model.constrain). On by default: what
+    `abcgen generate` and the web app deliver; False gives the network's own choices (what
+    it learnt, as `evaluate` and the repair benchmark measure it)."""
 
     def check(self) -> None:
         if not self.temperature > 0:
