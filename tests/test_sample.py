@@ -139,6 +139,67 @@ def test_bf16_sampling_is_reproducible_and_keeps_the_thread_count(untrained):
     assert torch.get_num_threads() == threads
 
 
+def test_the_warm_up_is_read_once_per_model_and_again_when_its_weights_change(untrained):
+    """The warm-up tunes go through the fused LSTM on the first sample_tunes call only (the
+    title writer calls it once per title); a model changed in place since gets a fresh
+    warm-up, so it samples as a fresh copy of itself does."""
+    import copy
+
+    model, vocab = untrained
+    windows = []
+    model.register_forward_hook(lambda module, inputs, out: windows.append(inputs[0].shape[1]))
+    settings = _raw(seed=2, max_chars=60)
+    for _ in range(3):
+        sample_tunes(model, vocab, 2, settings=settings)
+    primed = len(header_template()[0]) + 1  # BOS, then "X:1\n"
+    assert sum(width > primed for width in windows) == 1 and windows.count(primed) == 3
+    with torch.no_grad():
+        model.lstm.weight_hh_l0.mul_(1.5)
+    changed = sample_tunes(model, vocab, 2, settings=settings)
+    assert sum(width > primed for width in windows) == 2
+    assert changed == sample_tunes(copy.deepcopy(model), vocab, 2, settings=settings)
+
+
+def test_a_constrained_step_reads_the_device_once(untrained, monkeypatch):
+    """Each step brings its drawn characters (and the rows to steer to an end) to the host
+    in one read: on a GPU each read is a device sync."""
+    model, vocab = _ending_model(untrained, 3.0)  # wants to end early: steering is exercised
+    reads = []
+    for name in ("tolist", "item", "nonzero", "__bool__"):
+        method = getattr(torch.Tensor, name)
+        monkeypatch.setattr(torch.Tensor, name,
+                            lambda self, *a, _m=method, _n=name, **k: reads.append(_n)
+                            or _m(self, *a, **k))
+    samples = sample_tunes(model, vocab, 4, settings=SampleSettings(seed=1, max_chars=300))
+    monkeypatch.undo()
+    steps = max(len(s.text) for s in samples) - len(header_template()[0]) + 1
+    assert steps > 20 and len(reads) <= steps + 2, (len(reads), steps)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="device syncs are a GPU's")
+def test_a_constrained_step_syncs_the_gpu_once(untrained):
+    """On a GPU, counted by CUDA's sync debug mode: one sync a step (the drawn characters);
+    the ids sent there each step go without waiting. The second batch of the same seed
+    meets no new reader state, so no new mask row is copied over."""
+    import warnings
+
+    model, vocab = _ending_model(untrained, 3.0)
+    model = model.cuda()
+    runtime = Runtime(torch.device("cuda"), "fp32")
+    settings = SampleSettings(seed=1, max_chars=300)
+    sample_tunes(model, vocab, 4, settings=settings, runtime=runtime)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        torch.cuda.set_sync_debug_mode("warn")
+        try:
+            samples = sample_tunes(model, vocab, 4, settings=settings, runtime=runtime)
+        finally:
+            torch.cuda.set_sync_debug_mode("default")
+    syncs = sum("synchroniz" in str(w.message) for w in caught)
+    steps = max(len(s.text) for s in samples) - len(header_template()[0]) + 1
+    assert steps > 20 and syncs <= steps + 4, (syncs, steps)
+
+
 def test_top_p_keeps_the_smallest_likely_set():
     logits = torch.log(torch.tensor([[0.0, 0.0, 0.0, 0.0, 0.5, 0.3, 0.15, 0.05]]))
     kept = filter_logits(logits, SampleSettings(top_p=0.75)).isfinite()

@@ -8,6 +8,7 @@ one dictionary look-up per sequence and one row gather for the batch.
 
 import torch
 
+from abcgen.model.runtime import host_to_device
 from abcgen.model.vocab import EOS, SPECIAL_TOKENS, Vocab
 from abcgen.notation.incremental import (FIELD_VALUES, LOST, START, ReaderState,
                                         allowed_chars, can_end, finishing, mask_key, step,
@@ -72,10 +73,11 @@ class ConstraintMasks:
         if state.phase == "head" and state.field in FIELD_VALUES:
             allowed = {char for char in allowed if self._goes_on(step(state, char))}
         row[[self.index[char] for char in allowed]] = True
-        row[EOS] = can_end(state)
-        if not row.any():
+        ends = can_end(state)
+        if not (allowed or ends):
             self.dead_ends += 1
-            row[EOS] = True
+            ends = True
+        row[EOS] = ends
         return row
 
     def _goes_on(self, state: ReaderState) -> bool:
@@ -121,7 +123,7 @@ class ConstraintMasks:
         for sid in sids:
             if self.row_of[sid] is None:
                 self.row_of[sid] = self._row(self.states[sid])
-        return self.table[torch.tensor([self.row_of[sid] for sid in sids], device=self.device)]
+        return self.table[host_to_device([self.row_of[sid] for sid in sids], self.table.device)]
 
     def _row(self, state: ReaderState) -> int:
         key = mask_key(state)
