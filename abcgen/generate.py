@@ -61,13 +61,26 @@ def generate(model: str | Path | LoadedModel | None, n: int, template: Template,
     """Sample `n` tunes as one batch, number them X:1..n, and (unless `repair` is False)
     repair each into valid ABC with a unique title. `model` is a checkpoint path (None: the
     bundled model) or a `LoadedModel`. Raises AbcgenError for a bad model file or settings."""
-    from abcgen.repair import repair_samples
-
     loaded = model if isinstance(model, LoadedModel) else load_generator(model)
-    model, vocab, runtime = loaded.model, loaded.vocab, loaded.runtime
-    samples = sample_tunes(model, vocab, n, template, settings, runtime)
-    texts = renumber([s.text if s.text.endswith("\n") else s.text + "\n" for s in samples])
+    samples = sample_tunes(loaded.model, loaded.vocab, n, template, settings, loaded.runtime)
+    texts = renumber(sample_texts(samples))
     if not repair:
         return Generated("\n".join(texts), samples)
-    book, summary = repair_samples(texts, model_title_writer(model, vocab, settings, runtime))
+    book, summary = repair_with_titles(loaded, texts, settings)
     return Generated(book, samples, summary)
+
+
+def sample_texts(samples: list[SampledTune]) -> list[str]:
+    """The samples' texts as drawn, each ending with a newline (a tune cut at max_chars
+    may not)."""
+    return [s.text if s.text.endswith("\n") else s.text + "\n" for s in samples]
+
+
+def repair_with_titles(loaded: LoadedModel, texts: list[str],
+                       settings: SampleSettings) -> tuple[str, dict]:
+    """Repair samples into one tunebook as `generate` does, a missing title written by the
+    model as the samples were drawn (`settings`); the book and repair's summary."""
+    from abcgen.repair import repair_samples
+
+    writer = model_title_writer(loaded.model, loaded.vocab, settings, loaded.runtime)
+    return repair_samples(texts, writer)

@@ -30,6 +30,7 @@ CORPUS = Path(__file__).resolve().parents[1] / "data" / "corpus"
 
 def sample_mode(model, vocab, n: int, constrained: bool) -> tuple[list[str], float, int]:
     """`n` tunes in batches; returns their texts, the sampling seconds and cut-off count."""
+    from abcgen.generate import sample_texts
     from abcgen.model.runtime import Runtime
     from abcgen.model.sample import SampleSettings, sample_tunes
 
@@ -40,7 +41,7 @@ def sample_mode(model, vocab, n: int, constrained: bool) -> tuple[list[str], flo
         began = time.perf_counter()
         samples = sample_tunes(model, vocab, min(BATCH, n - start), None, settings, runtime)
         seconds += time.perf_counter() - began
-        texts += [s.text if s.text.endswith("\n") else s.text + "\n" for s in samples]
+        texts += sample_texts(samples)
         cut += sum(not s.complete for s in samples)
     return texts, seconds, cut
 
