@@ -210,6 +210,30 @@ def test_the_title_writer_draws_as_the_tunes_were_drawn(untrained):
     assert not all(allowed(title) for title in titles(SampleSettings(seed=3, constrained=False)))
 
 
+def test_mask_rows_are_the_readers_allowed_sets_while_the_table_grows():
+    """Along the fixtures' body text each state's mask row holds exactly the characters the
+    reader allows (and the end marker when it may end), and a row handed out before the
+    table grew still reads the same afterwards."""
+    vocab = _vocab()
+    masks = ConstraintMasks(vocab)
+    chars = vocab.tokens[len(SPECIAL_TOKENS):]
+    taken = []
+    for text in _fixture_tunes():
+        sid = masks.start("")
+        for char in text:
+            state = masks.states[sid]
+            if state.phase == "body":
+                taken.append((state, masks.rows([sid])[0]))
+            sid = masks.advance(sid, char)
+            if masks.states[sid].phase == "lost":
+                break
+    assert len(masks.rows_by_key) > 128  # the table doubled on the way
+    for state, row in taken:
+        expected = {vocab.encode(char)[0] for char in allowed_chars(state, chars)}
+        expected |= {EOS} if can_end(state) else set()
+        assert set(row.nonzero().flatten().tolist()) == expected
+
+
 def test_mask_table_covers_markers(untrained):
     """The markers that stand for no character are never allowed."""
     _, vocab = untrained
