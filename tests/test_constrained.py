@@ -82,6 +82,22 @@ def test_the_fast_allowed_set_is_exactly_the_characters_step_accepts():
                 assert allowed_chars(mask_key(steered), alphabet) == expected
 
 
+def test_a_state_changed_by_the_readers_helper_is_the_namedtuple_replace():
+    """incremental._with (the reader's faster _replace) makes the same state, of the same
+    type, for every field, and refuses a field a state lacks."""
+    from abcgen.notation.incremental import ReaderState, _with
+
+    state = next(state for _, state in _walk(TUNES[0]) if state.phase == "body")
+    for name in ReaderState._fields:
+        changed = _with(state, **{name: ("changed", name)})
+        assert changed == state._replace(**{name: ("changed", name)}) != state
+        assert type(changed) is ReaderState
+    several = dict(token="note", letter="a", used=96, tie=("a", "'"))
+    assert _with(state, **several) == state._replace(**several)
+    with pytest.raises(KeyError):
+        _with(state, no_such_field=1)
+
+
 BROKEN = {  # one kind of error each, from the first tiny-corpus tune
     "bar-length": ("|dfa afd|", "|dfa afdd|"),
     "unclosed-repeat": ("e2A:|", "e2A|"),
