@@ -4,7 +4,7 @@ This composes the model (sampling) and the repair stage; repair gets a title wri
 asks the same model to finish a `T:` line, so a repaired tune's title is the model's too.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from abcgen.model.sample import (MAX_MODEL_LINE_CHARS, MODEL_LINE, SampledTune, SampleSettings,
@@ -23,14 +23,13 @@ class Generated:
 
 def model_title_writer(model, vocab, settings: SampleSettings, runtime):
     """A title writer for repair: the model continues `prompt` (a header ending in `T:`)
-    to the end of that line."""
+    to the end of that line, drawn as the tunes were (`settings`: constrained or not)."""
 
     calls = iter(range(1, 1 << 30))  # each title its own seed, the whole run still seeded
 
     def write_title(prompt: str) -> str:
-        line_settings = SampleSettings(temperature=settings.temperature, top_k=settings.top_k,
-                                       top_p=settings.top_p, seed=settings.seed + next(calls),
-                                       max_chars=len(prompt) + MAX_MODEL_LINE_CHARS)
+        line_settings = replace(settings, seed=settings.seed + next(calls),
+                                max_chars=len(prompt) + MAX_MODEL_LINE_CHARS)
         (sample,) = sample_tunes(model, vocab, 1, [prompt, MODEL_LINE], line_settings, runtime)
         return sample.text[len(prompt):].split("\n", 1)[0].strip()
 
@@ -62,13 +61,26 @@ def generate(model: str | Path | LoadedModel | None, n: int, template: Template,
     """Sample `n` tunes as one batch, number them X:1..n, and (unless `repair` is False)
     repair each into valid ABC with a unique title. `model` is a checkpoint path (None: the
     bundled model) or a `LoadedModel`. Raises AbcgenError for a bad model file or settings."""
-    from abcgen.repair import repair_samples
-
     loaded = model if isinstance(model, LoadedModel) else load_generator(model)
-    model, vocab, runtime = loaded.model, loaded.vocab, loaded.runtime
-    samples = sample_tunes(model, vocab, n, template, settings, runtime)
-    texts = renumber([s.text if s.text.endswith("\n") else s.text + "\n" for s in samples])
+    samples = sample_tunes(loaded.model, loaded.vocab, n, template, settings, loaded.runtime)
+    texts = renumber(sample_texts(samples))
     if not repair:
         return Generated("\n".join(texts), samples)
-    book, summary = repair_samples(texts, model_title_writer(model, vocab, settings, runtime))
+    book, summary = repair_with_titles(loaded, texts, settings)
     return Generated(book, samples, summary)
+
+
+def sample_texts(samples: list[SampledTune]) -> list[str]:
+    """The samples' texts as drawn, each ending with a newline (a tune cut at max_chars
+    may not)."""
+    return [s.text if s.text.endswith("\n") else s.text + "\n" for s in samples]
+
+
+def repair_with_titles(loaded: LoadedModel, texts: list[str],
+                       settings: SampleSettings) -> tuple[str, dict]:
+    """Repair samples into one tunebook as `generate` does, a missing title written by the
+    model as the samples were drawn (`settings`); the book and repair's summary."""
+    from abcgen.repair import repair_samples
+
+    writer = model_title_writer(loaded.model, loaded.vocab, settings, loaded.runtime)
+    return repair_samples(texts, writer)

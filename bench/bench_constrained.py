@@ -6,7 +6,9 @@ For each mode: the share of raw tunes with no `check` errors and the share abc2m
 sampling; the model's own bits/char on the tunes it wrote; MGEval overlaps of the repaired
 tunes against the corpus's test split (when the corpus and abcgen.evaluate are there); and
 sampling tunes/s and characters/s. Targets: >= 90 % abc2midi-clean constrained, repairs
-close to 0, the constraint costing at most 25 % of the tunes/s.
+close to 0, the constraint costing at most 25 % of the model's time. That cost is taken in
+CPU seconds (the machine this runs on is shared: wall time moves with the other jobs), the
+constraint's own replayed work over the rest of the constrained sampling's.
 """
 
 import time
@@ -28,32 +30,37 @@ CORPUS = Path(__file__).resolve().parents[1] / "data" / "corpus"
 """The corpus the bundled model was trained on (`make pretrained` builds it here)."""
 
 
-def sample_mode(model, vocab, n: int, constrained: bool) -> tuple[list[str], float, int]:
-    """`n` tunes in batches; returns their texts, the sampling seconds and cut-off count."""
+def sample_mode(model, vocab, n: int,
+                constrained: bool) -> tuple[list[str], float, float, int]:
+    """`n` tunes in batches; returns their texts, the sampling's wall and CPU seconds and
+    the cut-off count."""
+    from abcgen.generate import sample_texts
     from abcgen.model.runtime import Runtime
     from abcgen.model.sample import SampleSettings, sample_tunes
 
     runtime = Runtime(next(model.parameters()).device, "fp32")
-    texts, seconds, cut = [], 0.0, 0
+    texts, seconds, cpu, cut = [], 0.0, 0.0, 0
     for start in range(0, n, BATCH):
         settings = SampleSettings(seed=SEED + start // BATCH, constrained=constrained)
-        began = time.perf_counter()
+        began, began_cpu = time.perf_counter(), time.process_time()
         samples = sample_tunes(model, vocab, min(BATCH, n - start), None, settings, runtime)
         seconds += time.perf_counter() - began
-        texts += [s.text if s.text.endswith("\n") else s.text + "\n" for s in samples]
+        cpu += time.process_time() - began_cpu
+        texts += sample_texts(samples)
         cut += sum(not s.complete for s in samples)
-    return texts, seconds, cut
+    return texts, seconds, cpu, cut
 
 
 def constraint_seconds(texts: list[str], vocab, max_chars: int) -> float:
     """The constraint's own work for these tunes, replayed as the sampler does it (fresh
     caches, batches of BATCH): per step, each running lane's reader advances and the batch's
-    mask rows are gathered and applied. Compared with the sampling time it gives the cost."""
+    mask rows are gathered and applied. CPU seconds; compared with the sampling's CPU time
+    it gives the cost."""
     import torch
 
     from abcgen.model.constrain import FINISH_MARGIN, ConstraintMasks
 
-    masks, began = ConstraintMasks(vocab), time.perf_counter()
+    masks, began = ConstraintMasks(vocab), time.process_time()
     for start in range(0, len(texts), BATCH):
         group = texts[start:start + BATCH]
         sids = [masks.start(PRIME)] * len(group)
@@ -64,7 +71,7 @@ def constraint_seconds(texts: list[str], vocab, max_chars: int) -> float:
             for lane in live:
                 sid = masks.advance(sids[lane], group[lane][index])
                 sids[lane] = masks.finish(sid) if index + 1 >= max_chars - FINISH_MARGIN else sid
-    return time.perf_counter() - began
+    return time.process_time() - began
 
 
 def abc2midi_ok(texts: list[str]) -> tuple[list[bool], list[str]]:
@@ -125,7 +132,7 @@ def measure_mode(model, vocab, n: int, constrained: bool) -> dict:
 
     from abcgen.model.sample import SampleSettings
 
-    texts, seconds, cut = sample_mode(model, vocab, n, constrained)
+    texts, seconds, cpu, cut = sample_mode(model, vocab, n, constrained)
     overhead = constraint_seconds(texts, vocab, SampleSettings().max_chars) if constrained else 0.0
     clean = sum(not any(i.severity == "error" for i in check_text(t)) for t in texts)
     verdicts, crashed = abc2midi_ok(texts)
@@ -144,7 +151,8 @@ def measure_mode(model, vocab, n: int, constrained: bool) -> dict:
         "mgeval_overlap_vs_test": mgeval_overlaps(repaired) if repaired else {},
         "tunes_per_s": round(n / seconds, 3),
         "sampling_seconds": round(seconds, 2),
-        "constraint_seconds": round(overhead, 2),
+        "sampling_cpu_seconds": round(cpu, 2),
+        "constraint_cpu_seconds": round(overhead, 2),
         "chars_per_s": round(sum(map(len, texts)) / seconds, 1),
         "mean_chars": round(sum(map(len, texts)) / n, 1),
         "parsed_tunes": len(read_tunes(_book(texts))),
@@ -170,9 +178,9 @@ def run(quick: bool = False, checkpoint: str | Path | None = None) -> dict:
     return {**modes, "comparison": {
         "tunes_per_s_ratio": round(c["tunes_per_s"] / u["tunes_per_s"], 3),
         "chars_per_s_ratio": round(c["chars_per_s"] / u["chars_per_s"], 3),
-        "constraint_cost": round(c["constraint_seconds"]
-                                 / (c["sampling_seconds"] - c["constraint_seconds"]), 3),
+        "constraint_cost": round(c["constraint_cpu_seconds"]
+                                 / (c["sampling_cpu_seconds"] - c["constraint_cpu_seconds"]), 3),
         "bits_per_char_change": round(c["own_bits_per_char"] - u["own_bits_per_char"], 4),
         "targets": "constrained raw_abc2midi_ok >= 0.9; repairs_per_tune ~ 0; "
-                   "constraint_cost <= 0.25 (the mask's own time over the model's time for "
-                   "the same tunes; tunes/s also moves with the tunes' lengths)"}}
+                   "constraint_cost <= 0.25 (the mask's own CPU time over the model's CPU "
+                   "time for the same tunes; tunes/s also moves with the tunes' lengths)"}}

@@ -82,6 +82,22 @@ def test_the_fast_allowed_set_is_exactly_the_characters_step_accepts():
                 assert allowed_chars(mask_key(steered), alphabet) == expected
 
 
+def test_a_state_changed_by_the_readers_helper_is_the_namedtuple_replace():
+    """incremental._with (the reader's faster _replace) makes the same state, of the same
+    type, for every field, and refuses a field a state lacks."""
+    from abcgen.notation.incremental import ReaderState, _with
+
+    state = next(state for _, state in _walk(TUNES[0]) if state.phase == "body")
+    for name in ReaderState._fields:
+        changed = _with(state, **{name: ("changed", name)})
+        assert changed == state._replace(**{name: ("changed", name)}) != state
+        assert type(changed) is ReaderState
+    several = dict(token="note", letter="a", used=96, tie=("a", "'"))
+    assert _with(state, **several) == state._replace(**several)
+    with pytest.raises(KeyError):
+        _with(state, no_such_field=1)
+
+
 BROKEN = {  # one kind of error each, from the first tiny-corpus tune
     "bar-length": ("|dfa afd|", "|dfa afdd|"),
     "unclosed-repeat": ("e2A:|", "e2A|"),
@@ -174,14 +190,64 @@ def test_primed_headers_are_kept_and_still_valid(untrained, fields, written):
         assert _errors(tune.text) == [], tune.text
 
 
-def test_unconstrained_sampling_is_unchanged(untrained):
-    """Off by default in the library: the same seed gives the same unconstrained tunes, and
-    an untrained model left alone writes tunes `check` rejects (the constraint is needed)."""
+def test_the_library_samples_constrained_unless_told_not_to(untrained):
+    """On by default (one place: SampleSettings): an untrained model's tunes pass `check`.
+    Asked for raw draws, the same seed gives the same tunes, and some fail `check` (the
+    constraint is needed)."""
     model, vocab = untrained
-    settings = SampleSettings(seed=1, max_chars=200)
-    first = sample_tunes(model, vocab, 6, None, settings)
-    assert [t.text for t in first] == [t.text for t in sample_tunes(model, vocab, 6, None, settings)]
+    default = sample_tunes(model, vocab, 6, None, SampleSettings(seed=1, max_chars=200))
+    assert all(_errors(t.text) == [] for t in default)
+    raw = SampleSettings(seed=1, max_chars=200, constrained=False)
+    first = sample_tunes(model, vocab, 6, None, raw)
+    assert [t.text for t in first] == [t.text for t in sample_tunes(model, vocab, 6, None, raw)]
     assert any(_errors(t.text) for t in first)
+
+
+def test_the_title_writer_draws_as_the_tunes_were_drawn(untrained):
+    """generate's title writer takes the tunes' settings: constrained (the default), an
+    untrained model's titles are header text the reader allows (no % \\ ", at most 60
+    characters); raw, some are not."""
+    from abcgen.generate import model_title_writer
+    from abcgen.model.runtime import Runtime
+    from abcgen.notation.fields import UNSAFE_HEADER_TEXT
+    from abcgen.notation.incremental import MAX_TEXT
+
+    model, vocab = untrained
+    runtime = Runtime(torch.device("cpu"), "fp32")
+
+    def titles(settings):
+        write = model_title_writer(model, vocab, settings, runtime)
+        return [write("X:1\nT:") for _ in range(12)]
+
+    def allowed(title):
+        return len(title) <= MAX_TEXT and not UNSAFE_HEADER_TEXT.intersection(title)
+
+    assert all(allowed(title) for title in titles(SampleSettings(seed=3)))
+    assert not all(allowed(title) for title in titles(SampleSettings(seed=3, constrained=False)))
+
+
+def test_mask_rows_are_the_readers_allowed_sets_while_the_table_grows():
+    """Along the fixtures' body text each state's mask row holds exactly the characters the
+    reader allows (and the end marker when it may end), and a row handed out before the
+    table grew still reads the same afterwards."""
+    vocab = _vocab()
+    masks = ConstraintMasks(vocab)
+    chars = vocab.tokens[len(SPECIAL_TOKENS):]
+    taken = []
+    for text in _fixture_tunes():
+        sid = masks.start("")
+        for char in text:
+            state = masks.states[sid]
+            if state.phase == "body":
+                taken.append((state, masks.rows([sid])[0]))
+            sid = masks.advance(sid, char)
+            if masks.states[sid].phase == "lost":
+                break
+    assert len(masks.rows_by_key) > 128  # the table doubled on the way
+    for state, row in taken:
+        expected = {vocab.encode(char)[0] for char in allowed_chars(state, chars)}
+        expected |= {EOS} if can_end(state) else set()
+        assert set(row.nonzero().flatten().tolist()) == expected
 
 
 def test_mask_table_covers_markers(untrained):

@@ -188,7 +188,9 @@ def test_bars_of_a_tune_without_a_meter_are_not_judged():
 
 @pytest.fixture(scope="module")
 def tiny_report(tmp_path_factory):
-    """A tiny model trained for a few seconds, evaluated on a corpus of eight tunes."""
+    """A tiny model trained for a few seconds, evaluated on a corpus of eight tunes; the
+    last item counts the checkpoint loads the evaluation made."""
+    import abcgen.model.checkpoint as checkpoint
     from abcgen.evaluate import evaluate
     from evaluate_helpers import write_eval_corpus
     from model_helpers import train_tiny
@@ -196,13 +198,17 @@ def tiny_report(tmp_path_factory):
     folder = tmp_path_factory.mktemp("eval")
     corpus = write_eval_corpus(folder / "corpus")
     best, _ = train_tiny(corpus, folder / "run", max_steps=8)
-    metrics = evaluate(best, corpus, n=6, seed=1, out_dir=folder / "report")
-    return metrics, folder / "report", best, corpus
+    loads = []
+    with pytest.MonkeyPatch.context() as patch:
+        load = checkpoint.load_model
+        patch.setattr(checkpoint, "load_model", lambda *a, **k: loads.append(a) or load(*a, **k))
+        metrics = evaluate(best, corpus, n=6, seed=1, out_dir=folder / "report")
+    return metrics, folder / "report", best, corpus, len(loads)
 
 
 @pytest.mark.slow
 def test_evaluate_writes_metrics_report_and_plots(tiny_report):
-    metrics, out, _, _ = tiny_report
+    metrics, out, _, _, _ = tiny_report
     assert json.loads((out / "metrics.json").read_text()) == json.loads(json.dumps(metrics))
     report = (out / "report.md").read_text()
     for png in ("features.png", "mgeval_distances.png", "novelty.png", "form.png",
@@ -215,7 +221,7 @@ def test_evaluate_writes_metrics_report_and_plots(tiny_report):
 
 @pytest.mark.slow
 def test_the_test_split_is_the_reference_row(tiny_report):
-    metrics, _, _, _ = tiny_report
+    metrics, _, _, _, _ = tiny_report
     test = metrics["validity"]["test"]
     assert test["no_check_errors"] == 1.0 and test["valid_after_repair"] == 1.0
     assert metrics["novelty"]["test"]["copies"] == 0.0  # held-out tunes share little with train
@@ -225,12 +231,31 @@ def test_the_test_split_is_the_reference_row(tiny_report):
 
 @pytest.mark.slow
 def test_cli_evaluate_prints_a_summary_and_writes_the_report(tiny_report, tmp_path):
-    _, _, model, corpus = tiny_report
+    _, _, model, corpus, _ = tiny_report
     result = CliRunner().invoke(app, ["evaluate", "--model", str(model), "--corpus", str(corpus),
                                       "-n", "3", "--seed", "2", "--out", str(tmp_path / "r")])
     assert result.exit_code == 0, result.output
     assert "valid after repair" in result.output
     assert json.loads((tmp_path / "r" / "metrics.json").read_text())["settings"]["n"] == 3
+
+
+@pytest.mark.slow
+def test_evaluate_reports_what_generate_delivers_and_the_networks_own_draws(tiny_report):
+    """The generated set is sampled as `generate` samples (constrained: every raw tune passes
+    `check`); the unconstrained set is the barely trained network's own draws, most of which
+    fail it; the report labels both. The model is loaded once for sampling and scoring."""
+    metrics, out, _, _, loads = tiny_report
+    validity = metrics["validity"]
+    assert set(validity) == {"generated", "unconstrained", "test"}
+    assert validity["generated"]["tunes"] == validity["unconstrained"]["tunes"] == 6
+    assert validity["generated"]["no_check_errors"] == 1.0
+    assert validity["unconstrained"]["no_check_errors"] < 0.5
+    assert metrics["settings"]["sets"] == {"generated": "constrained",
+                                           "unconstrained": "unconstrained"}
+    report = (out / "report.md").read_text()
+    assert "generated (as `generate` delivers)" in report
+    assert "unconstrained (the network's own draws)" in report
+    assert loads == 1
 
 
 def test_cli_evaluate_rejects_a_missing_corpus_and_too_few_tunes(tmp_path):

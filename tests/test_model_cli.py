@@ -7,6 +7,7 @@ from model_helpers import train_tiny, write_tiny_corpus
 from typer.testing import CliRunner
 
 from abcgen.cli.app import _register, app
+from abcgen.errors import AbcgenError
 from abcgen.model import sample
 from abcgen.model.data import split_tunes
 
@@ -73,7 +74,8 @@ def test_generate_prints_to_stdout_with_raw(checkpoint):
 @pytest.mark.parametrize("options, fragment", [
     (["-n", "0"], "-n"), (["--temperature", "-0.5"], "--temperature"),
     (["--top-p", "2"], "--top-p"),
-    (["--title", "50% Reel"], "--title")])  # % would start a comment inside T:
+    (["--title", "50% Reel"], "--title"),  # % would start a comment inside T:
+    (["--title", "|Reel"], "--title")])  # music21 would read the T: line as music
 def test_generate_bad_options_are_one_line(checkpoint, options, fragment):
     result = runner.invoke(app, ["generate", "--model", str(checkpoint), *options])
     _one_line_error(result, 2, fragment)
@@ -156,9 +158,13 @@ def test_model_card_carries_the_evaluation_figures(checkpoint, tmp_path):
 
     metrics = {
         "settings": {"model": "runs/x/best.pt", "corpus": "data/corpus", "n": 500, "seed": 0},
-        "validity": {"generated": {"no_check_errors": 0.62, "bars_right_length": 0.97,
-                                   "header_completeness": {"all": 0.9},
-                                   "valid_after_repair": 1.0, "failed": 0.004}},
+        "validity": {
+            "generated": {"no_check_errors": 0.99, "bars_right_length": 1.0,
+                          "header_completeness": {"all": 1.0},
+                          "valid_after_repair": 1.0, "failed": 0.0},
+            "unconstrained": {"no_check_errors": 0.62, "bars_right_length": 0.97,
+                              "header_completeness": {"all": 0.9},
+                              "valid_after_repair": 0.98, "failed": 0.004}},
         "novelty": {"generated": {"copies": 0.0, "novel_ngrams": {"10": 0.8}}},
         "mgeval_vs_test": {"generated": {"pitch_class": {"overlap": 0.95},
                                          "note_length": {"overlap": 0.9}}},
@@ -166,5 +172,14 @@ def test_model_card_carries_the_evaluation_figures(checkpoint, tmp_path):
     (tmp_path / "metrics.json").write_text(json.dumps(metrics))
     bundle(checkpoint, tmp_path / "pretrained", evaluation=tmp_path / "metrics.json")
     card = (tmp_path / "pretrained" / "MODEL_CARD.md").read_text()
-    assert "## Evaluation" in card and "62.0%" in card and "100.0% of the tunes written" in card
-    assert "pitch class 0.95" in card and "-n 500 --seed 0" in card
+    assert "## Evaluation" in card and "-n 500 --seed 0" in card
+    delivered, raw = (line for line in card.splitlines() if "before repair" in line
+                      or "own draws" in line)
+    assert "generate` delivers" in delivered and "99.0% with no `check` error" in delivered
+    assert "unconstrained" in raw and "62.0% with no `check` error" in raw and "98.0%" in raw
+    assert "pitch class 0.95" in card
+    # a metrics.json from before the constrained set is refused, not mislabelled
+    del metrics["validity"]["unconstrained"]
+    (tmp_path / "metrics.json").write_text(json.dumps(metrics))
+    with pytest.raises(AbcgenError, match="evaluate again"):
+        bundle(checkpoint, tmp_path / "pretrained", evaluation=tmp_path / "metrics.json")

@@ -1,4 +1,7 @@
-"""Batched sampling: reproducible by seed, primed headers honoured, each tune ends on its own."""
+"""Batched sampling: reproducible by seed, primed headers honoured, each tune ends on its own.
+
+The sampler's own mechanics are tested on the network's raw draws (constrained=False);
+tests/test_constrained.py covers the constraint, which is SampleSettings' default."""
 
 from dataclasses import asdict
 
@@ -38,8 +41,12 @@ def _ending_model(untrained, eos_bias: float):
     return model, vocab
 
 
+def _raw(**settings) -> SampleSettings:
+    return SampleSettings(**{"constrained": False, **settings})
+
+
 def _texts(model, vocab, n, template=None, **settings):
-    return [s.text for s in sample_tunes(model, vocab, n, template, SampleSettings(**settings))]
+    return [s.text for s in sample_tunes(model, vocab, n, template, _raw(**settings))]
 
 
 def test_same_seed_same_tunes_other_seed_other_tunes(untrained):
@@ -76,7 +83,7 @@ def test_without_a_title_the_model_writes_the_title_line(untrained):
 
 def test_each_tune_stops_at_its_own_end(untrained):
     model, vocab = _ending_model(untrained, 4.0)
-    samples = sample_tunes(model, vocab, 16, settings=SampleSettings(seed=5, max_chars=500))
+    samples = sample_tunes(model, vocab, 16, settings=_raw(seed=5, max_chars=500))
     assert all(s.complete for s in samples)
     lengths = {len(s.text) for s in samples}
     assert len(lengths) > 3 and max(lengths) < 500
@@ -84,7 +91,7 @@ def test_each_tune_stops_at_its_own_end(untrained):
 
 def test_max_chars_cuts_and_marks_incomplete(untrained):
     model, vocab = _ending_model(untrained, -30.0)
-    samples = sample_tunes(model, vocab, 3, settings=SampleSettings(seed=1, max_chars=40))
+    samples = sample_tunes(model, vocab, 3, settings=_raw(seed=1, max_chars=40))
     assert all(not s.complete and len(s.text) == 40 for s in samples)
 
 
@@ -126,10 +133,71 @@ def test_bf16_sampling_is_reproducible_and_keeps_the_thread_count(untrained):
     model, vocab = untrained
     threads = torch.get_num_threads()
     runtime = Runtime(torch.device("cpu"), "bf16")
-    settings = SampleSettings(seed=4, max_chars=150)
+    settings = _raw(seed=4, max_chars=150)
     first = sample_tunes(model, vocab, 3, settings=settings, runtime=runtime)
     assert first == sample_tunes(model, vocab, 3, settings=settings, runtime=runtime)
     assert torch.get_num_threads() == threads
+
+
+def test_the_warm_up_is_read_once_per_model_and_again_when_its_weights_change(untrained):
+    """The warm-up tunes go through the fused LSTM on the first sample_tunes call only (the
+    title writer calls it once per title); a model changed in place since gets a fresh
+    warm-up, so it samples as a fresh copy of itself does."""
+    import copy
+
+    model, vocab = untrained
+    windows = []
+    model.register_forward_hook(lambda module, inputs, out: windows.append(inputs[0].shape[1]))
+    settings = _raw(seed=2, max_chars=60)
+    for _ in range(3):
+        sample_tunes(model, vocab, 2, settings=settings)
+    primed = len(header_template()[0]) + 1  # BOS, then "X:1\n"
+    assert sum(width > primed for width in windows) == 1 and windows.count(primed) == 3
+    with torch.no_grad():
+        model.lstm.weight_hh_l0.mul_(1.5)
+    changed = sample_tunes(model, vocab, 2, settings=settings)
+    assert sum(width > primed for width in windows) == 2
+    assert changed == sample_tunes(copy.deepcopy(model), vocab, 2, settings=settings)
+
+
+def test_a_constrained_step_reads_the_device_once(untrained, monkeypatch):
+    """Each step brings its drawn characters (and the rows to steer to an end) to the host
+    in one read: on a GPU each read is a device sync."""
+    model, vocab = _ending_model(untrained, 3.0)  # wants to end early: steering is exercised
+    reads = []
+    for name in ("tolist", "item", "nonzero", "__bool__"):
+        method = getattr(torch.Tensor, name)
+        monkeypatch.setattr(torch.Tensor, name,
+                            lambda self, *a, _m=method, _n=name, **k: reads.append(_n)
+                            or _m(self, *a, **k))
+    samples = sample_tunes(model, vocab, 4, settings=SampleSettings(seed=1, max_chars=300))
+    monkeypatch.undo()
+    steps = max(len(s.text) for s in samples) - len(header_template()[0]) + 1
+    assert steps > 20 and len(reads) <= steps + 2, (len(reads), steps)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="device syncs are a GPU's")
+def test_a_constrained_step_syncs_the_gpu_once(untrained):
+    """On a GPU, counted by CUDA's sync debug mode: one sync a step (the drawn characters);
+    the ids sent there each step go without waiting. The second batch of the same seed
+    meets no new reader state, so no new mask row is copied over."""
+    import warnings
+
+    model, vocab = _ending_model(untrained, 3.0)
+    model = model.cuda()
+    runtime = Runtime(torch.device("cuda"), "fp32")
+    settings = SampleSettings(seed=1, max_chars=300)
+    sample_tunes(model, vocab, 4, settings=settings, runtime=runtime)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        torch.cuda.set_sync_debug_mode("warn")
+        try:
+            samples = sample_tunes(model, vocab, 4, settings=settings, runtime=runtime)
+        finally:
+            torch.cuda.set_sync_debug_mode("default")
+    syncs = sum("synchroniz" in str(w.message) for w in caught)
+    steps = max(len(s.text) for s in samples) - len(header_template()[0]) + 1
+    assert steps > 20 and syncs <= steps + 4, (syncs, steps)
 
 
 def test_top_p_keeps_the_smallest_likely_set():

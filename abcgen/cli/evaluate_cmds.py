@@ -32,12 +32,14 @@ class _StageBar:
 def _print_summary(metrics: dict, out: Path) -> None:
     validity, novelty = metrics["validity"], metrics["novelty"]
     bpc = metrics["bits_per_char"]
-    gen, test = validity["generated"], validity["test"]
+    gen, raw, test = validity["generated"], validity["unconstrained"], validity["test"]
     out_console.print(
         f"bits/char val {bpc['val']:.3f}, test {bpc['test']:.3f}\n"
-        f"no check errors before repair: {gen['no_check_errors']:.1%} "
-        f"(test split {test['no_check_errors']:.1%}); valid after repair: "
-        f"{gen['valid_after_repair']:.1%}\n"
+        f"no check errors before repair: {gen['no_check_errors']:.1%} as generate delivers "
+        f"(constrained), {raw['no_check_errors']:.1%} unconstrained, test split "
+        f"{test['no_check_errors']:.1%}\n"
+        f"valid after repair: {gen['valid_after_repair']:.1%} (unconstrained "
+        f"{raw['valid_after_repair']:.1%})\n"
         f"copies (>= 50% found in training): {novelty['generated']['copies']:.1%} "
         f"(test split {novelty['test']['copies']:.1%})\n"
         f"report: {out / 'report.md'}", highlight=False)

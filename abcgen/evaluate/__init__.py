@@ -1,7 +1,8 @@
 """abcgen.evaluate: how valid, tuneful and new a model's tunes are, beside real tunes.
 
 `evaluate(model_path, corpus_dir, n, seed, out_dir)` samples, repairs and measures a set of
-tunes and writes metrics.json, report.md and plots. The measurements are usable on their own:
+tunes as `abcgen generate` delivers them, with the network's own unconstrained draws beside
+them for validity, and writes metrics.json, report.md and plots. The measurements are usable on their own:
 `features_of` (MGEval's pitch and rhythm features of a timeline), `compare_sets` (MGEval's
 overlap area and KL divergence), `matching_statistics`/`novelty_summary` (the longest run found
 in training, novel n-grams), `tune_parts`/`is_aabb` (form), `raw_validity` (before repair).

@@ -1,5 +1,10 @@
 """`evaluate`: sample from a model, repair, and measure the tunes against the corpus splits.
 
+Two sets are sampled, with the same seeds. `generated` is what `abcgen generate` delivers:
+drawn constrained (its default), repaired, missing titles written by the model; every figure
+is measured on it. `unconstrained` is the network's own draws (`generate --unconstrained`),
+what it learnt: its validity before and after repair is reported beside the generated set's.
+
 Each figure comes with its real-tune counterpart: the same measurement on the test split
 (validity, novelty, form, distributions). The MGEval comparisons measure a set *against* the
 test split, where the test split against itself would be trivially perfect, so the reference
@@ -7,7 +12,7 @@ row there is the val split against the test split: real tunes the model never tr
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from abcgen.errors import AbcgenError, InputError
@@ -19,6 +24,8 @@ from abcgen.evaluate.validity import raw_validity, share, valid_share
 from abcgen.notation import Tune, dumps, read_abc, read_tunes
 
 SPLITS = ("train", "val", "test")
+SAMPLED_SETS = {"generated": True, "unconstrained": False}
+"""The sampled sets, by whether they are drawn constrained."""
 SAMPLE_BATCH = 100
 """Tunes sampled per batch (each batch seeded seed + its index), so progress can be shown."""
 Progress = Callable[[str, int, int], None]
@@ -53,37 +60,53 @@ def body_text(tune: Tune) -> str:
     return "\n".join(line.text for line in tune.body)
 
 
-def sample_raw(model_path: str | Path | None, n: int, seed: int,
-               progress: Progress) -> list[str]:
-    """`n` raw samples from the model, exactly as drawn (batches of SAMPLE_BATCH)."""
-    from abcgen.generate import load_generator
-    from abcgen.model.sample import SampleSettings, sample_tunes
+@dataclass
+class SampledSet:
+    """Samples as drawn, and what repair made of them."""
 
-    loaded = load_generator(model_path)
-    texts: list[str] = []
+    raw: list[str]
+    tunes: list[Tune]
+    summary: dict
+    """repair_samples' summary: repaired, failures, repairs by kind."""
+
+
+def sample_set(loaded, n: int, seed: int, constrained: bool,
+               progress: Progress) -> SampledSet:
+    """`n` tunes drawn and repaired as `abcgen generate` does it (its sampling settings,
+    `constrained` or not, titles from the model), in batches of SAMPLE_BATCH seeded
+    seed + the batch's index. `loaded` is generate's LoadedModel."""
+    from abcgen.generate import repair_with_titles, sample_texts
+    from abcgen.model.sample import SampleSettings, renumber, sample_tunes
+
+    stage = "sampling" if constrained else "sampling unconstrained"
+    settings = SampleSettings(seed=seed, constrained=constrained)
+    raw: list[str] = []
     for index, start in enumerate(range(0, n, SAMPLE_BATCH)):
-        progress("sampling", start, n)
-        size = min(SAMPLE_BATCH, n - start)
-        samples = sample_tunes(loaded.model, loaded.vocab, size,
-                               settings=SampleSettings(seed=seed + index))
-        texts += [s.text if s.text.endswith("\n") else s.text + "\n" for s in samples]
-    progress("sampling", n, n)
-    return texts
+        progress(stage, start, n)
+        batch = replace(settings, seed=seed + index)
+        raw += sample_texts(sample_tunes(loaded.model, loaded.vocab, min(SAMPLE_BATCH, n - start),
+                                         settings=batch, runtime=loaded.runtime))
+    progress(stage, n, n)
+    book, summary = repair_with_titles(loaded, renumber(raw), settings)
+    return SampledSet(raw, read_tunes(book), summary)
 
 
 def repaired_tunes(raw: list[str]) -> tuple[list[Tune], dict]:
-    """Repair the samples as `abcgen generate` does; the tunes and repair's summary."""
+    """Repair tune texts with no title writer (a missing title is made from the tune's
+    content); the tunes and repair's summary."""
     from abcgen.repair import repair_samples
 
     book, summary = repair_samples(raw, title_writer=None)
     return read_tunes(book), summary
 
 
-def bits_per_char(model_path: str | Path | None, corpus_dir: str | Path) -> dict[str, float]:
-    """The model's bits per character on the val and test splits."""
-    from abcgen.model.score import score_file
+def bits_per_char(loaded, corpus_dir: str | Path) -> dict[str, float]:
+    """The model's bits per character on the val and test splits (`loaded`: generate's
+    LoadedModel, loaded once for the whole evaluation)."""
+    from abcgen.model.score import score_tunebook
 
-    return {name: score_file(model_path, Path(corpus_dir) / f"{name}.abc").bits_per_char
+    return {name: score_tunebook(loaded.model, loaded.vocab, loaded.runtime,
+                                 Path(corpus_dir) / f"{name}.abc").bits_per_char
             for name in ("val", "test")}
 
 
@@ -98,17 +121,16 @@ def novelty_rows(sets: dict[str, list[Tune]], train: list[Tune]) -> dict[str, di
     return rows
 
 
-def validity_row(texts: list[str]) -> tuple[dict, list[Tune]]:
-    """Raw validity of tune texts, then what repair does to them; the figures and the
-    repaired tunes."""
+def validity_row(texts: list[str], tunes: list[Tune], summary: dict) -> dict:
+    """Validity of tune texts as written, then what repair made of them (`tunes`, with
+    repair's `summary`)."""
     row = raw_validity(texts)
-    tunes, summary = repaired_tunes(texts)
     row.update(repaired=share(summary["repaired"], len(texts)),
                failed=share(len(summary["failures"]), len(texts)),
                repairs_by_kind=summary["repairs_by_kind"], failures=summary["failures"],
                # of the tunes repair writes out (a failed sample is dropped and counted above)
                valid_after_repair=valid_share(tunes, len(tunes)) if tunes else 0.0)
-    return row, tunes
+    return row
 
 
 def compare_profiles(candidate: SetProfile, reference: SetProfile,
@@ -134,11 +156,15 @@ class Evaluation:
     novelty: dict[str, dict]
 
 
-def measure(raw: list[str], corpus: Corpus, seed: int, progress: Progress) -> Evaluation:
-    """Every figure of the report for raw samples, with the test split as the reference row."""
-    progress("repair", 0, 2)
-    generated_validity, generated = validity_row(raw)
-    test_validity, _ = validity_row([dumps(t) for t in corpus.test])
+def measure(sets: dict[str, SampledSet], corpus: Corpus, seed: int,
+            progress: Progress) -> Evaluation:
+    """Every figure of the report for the SAMPLED_SETS, with the test split as the
+    reference row; all but validity are measured on the generated set."""
+    progress("validity", 0, 2)
+    test_texts = [dumps(t) for t in corpus.test]
+    validity = {name: validity_row(got.raw, got.tunes, got.summary) for name, got in sets.items()}
+    validity["test"] = validity_row(test_texts, *repaired_tunes(test_texts))
+    generated = sets["generated"].tunes
     progress("features", 1, 2)
     profiles = {"generated": profile(generated), "test": profile(corpus.test),
                 "val": profile(corpus.val)}
@@ -149,7 +175,7 @@ def measure(raw: list[str], corpus: Corpus, seed: int, progress: Progress) -> Ev
     progress("novelty", 2, 2)
     novel = novelty_rows({"generated": generated, "test": corpus.test}, corpus.train)
     metrics = {
-        "validity": {"generated": generated_validity, "test": test_validity},
+        "validity": validity,
         "novelty": {name: _without_lists(row) for name, row in novel.items()},
         "mgeval_vs_test": {name: {f: c.summary() for f, c in rows.items()}
                            for name, rows in compared.items()},
@@ -171,12 +197,14 @@ def _no_progress(stage: str, done: int, total: int) -> None:
 
 def evaluate(model_path: str | Path | None, corpus_dir: str | Path, n: int = 500, seed: int = 0,
              out_dir: str | Path = "report", progress: Progress | None = None) -> dict:
-    """Sample `n` tunes from a model, repair them and measure them against the corpus.
+    """Sample `n` tunes from a model as `abcgen generate` does, and `n` unconstrained, repair
+    them and measure them against the corpus (the model is loaded once for all of it).
 
     Writes `out_dir/metrics.json` (atomically), `out_dir/report.md` and PNG plots of the
     generated set beside the test split; returns the metrics (as in metrics.json).
     """
     from abcgen.evaluate.report import write_report
+    from abcgen.generate import load_generator
     from abcgen.model.sample import resolve_model_path
 
     if n < 2:
@@ -184,13 +212,17 @@ def evaluate(model_path: str | Path | None, corpus_dir: str | Path, n: int = 500
     progress = progress or _no_progress
     corpus = load_corpus_splits(corpus_dir)
     model = resolve_model_path(model_path)
-    raw = sample_raw(model, n, seed, progress)
-    evaluation = measure(raw, corpus, seed, progress)
+    loaded = load_generator(model)
+    sets = {name: sample_set(loaded, n, seed, constrained, progress)
+            for name, constrained in SAMPLED_SETS.items()}
+    evaluation = measure(sets, corpus, seed, progress)
     progress("scoring", 0, 1)
     evaluation.metrics = {
         "settings": {"model": str(model), "corpus": str(corpus_dir), "n": n, "seed": seed,
+                     "sets": {name: "constrained" if constrained else "unconstrained"
+                              for name, constrained in SAMPLED_SETS.items()},
                      "test_tunes": len(corpus.test), "train_tunes": len(corpus.train)},
-        "bits_per_char": bits_per_char(model, corpus_dir),
+        "bits_per_char": bits_per_char(loaded, corpus_dir),
         **evaluation.metrics,
     }
     write_report(evaluation, Path(out_dir))

@@ -17,8 +17,10 @@ from abcgen.evaluate.features import (INTERVAL_CLASSES, NOTE_LENGTH_NAMES,  # no
 from abcgen.evaluate.novelty import COPY_SHARE  # noqa: E402
 from abcgen.fileio import atomic_write_bytes  # noqa: E402
 
-COLOURS = {"generated": "#d95f02", "test": "#1b9e77", "val": "#7570b3"}
-LABELS = {"generated": "generated", "test": "test split (real)", "val": "val split (real)"}
+COLOURS = {"generated": "#d95f02", "unconstrained": "#e6ab02", "test": "#1b9e77",
+           "val": "#7570b3"}
+LABELS = {"generated": "generated", "unconstrained": "unconstrained (network's own draws)",
+          "test": "test split (real)", "val": "val split (real)"}
 FEATURE_TITLES = {"pitch_class": "pitch-class histogram", "interval": "interval histogram",
                   "note_length": "note-length histogram", "pitch_range": "pitch range",
                   "notes_per_bar": "notes per bar"}
@@ -169,18 +171,21 @@ def form_plot(profiles: dict, path: Path) -> Path:
 
 
 def validity_plot(validity: dict, path: Path) -> Path:
-    """Share of tunes with each `check` error before repair, and repairs by kind."""
+    """Share of tunes with each `check` error before repair, and repair's edits per tune by
+    kind: the generated set beside the unconstrained one (and the test split's errors)."""
     figure, (left, right) = plt.subplots(1, 2, figsize=(13, 4.5))
-    errors = {n: validity[n]["tunes_with_error"] for n in ("generated", "test")}
-    codes = list(dict.fromkeys(list(errors["generated"])[:12] + list(errors["test"])[:4]))
+    sampled = ("generated", "unconstrained")
+    errors = {n: validity[n]["tunes_with_error"] for n in (*sampled, "test")}
+    codes = list(dict.fromkeys(code for n in sampled for code in list(errors[n])[:8]))
+    codes = list(dict.fromkeys(codes + list(errors["test"])[:4]))
     paired_bars(left, codes or ["(none)"], {n: _top(e, codes) or [0.0] for n, e in errors.items()},
                 "tunes with each check error, before repair", rotate=True)
     left.legend(fontsize=8)
-    repairs = validity["generated"]["repairs_by_kind"]
-    kinds = list(repairs)[:12] or ["(none)"]
-    right.barh(kinds[::-1], [repairs.get(k, 0) for k in kinds[::-1]], color=COLOURS["generated"])
-    right.set_title(f"repairs by kind over {validity['generated']['tunes']} generated tunes",
-                    fontsize=10)
-    right.set_xlabel("edits", fontsize=8)
-    right.tick_params(axis="y", labelsize=8)
+    per_tune = {n: {kind: count / max(validity[n]["tunes"], 1)
+                    for kind, count in validity[n]["repairs_by_kind"].items()} for n in sampled}
+    kinds = list(dict.fromkeys(kind for n in sampled for kind in list(per_tune[n])[:8]))
+    paired_bars(right, kinds or ["(none)"],
+                {n: _top(p, kinds) or [0.0] for n, p in per_tune.items()},
+                "repairs by kind", rotate=True)
+    right.set_ylabel("edits per sampled tune", fontsize=8)
     return save(figure, path)

@@ -23,19 +23,31 @@ def _pct(value: float | None) -> str:
     return "–" if value is None else f"{value:.1%}"
 
 
-def _summary_rows(m: dict) -> list[tuple[str, str, str]]:
-    """(figure, generated, test split) rows of the summary table."""
-    v, nov = m["validity"], m["novelty"]
-    form = {name: m["distributions"][name]["structure"] for name in ("generated", "test")}
-    rows = [
+VALIDITY_SETS = ("generated", "unconstrained", "test")
+"""The validity table's columns, in metrics.json's names."""
+
+
+def _validity_rows(m: dict) -> list[tuple[str, str, str, str]]:
+    """(figure, generated, unconstrained, test split) rows of the validity table."""
+    v = {name: m["validity"][name] for name in VALIDITY_SETS}
+    return [
         ("no `check` errors before repair", *(_pct(v[n]["no_check_errors"]) for n in v)),
-        ("bars of the right length (raw)", *(_pct(v[n]["bars_right_length"]) for n in v)),
+        ("bars of the right length (before repair)",
+         *(_pct(v[n]["bars_right_length"]) for n in v)),
         ("complete header (X T M L K)", *(_pct(v[n]["header_completeness"]["all"]) for n in v)),
         ("distinct titles per tune", *(_pct(v[n]["title_uniqueness"]) for n in v)),
         ("repaired / failed repair", *(f"{_pct(v[n]['repaired'])} / {_pct(v[n]['failed'])}"
                                        for n in v)),
         ("**valid after repair** (of the tunes written)",
          *(_pct(v[n]["valid_after_repair"]) for n in v)),
+    ]
+
+
+def _summary_rows(m: dict) -> list[tuple[str, str, str]]:
+    """(figure, generated, test split) rows of the novelty and form table."""
+    nov = m["novelty"]
+    form = {name: m["distributions"][name]["structure"] for name in ("generated", "test")}
+    rows = [
         ("copies (≥ 50 % of the body found in one training tune run)",
          *(_pct(nov[n]["copies"]) for n in nov)),
         ("mean longest run found in training, share of body",
@@ -72,17 +84,33 @@ def _top_shares(shares: dict[str, float], count: int = 6) -> str:
     return ", ".join(f"{k} {v:.0%}" for k, v in list(shares.items())[:count])
 
 
+def _repair_rows(m: dict) -> list[tuple]:
+    """(kind, edits in the generated set, edits in the unconstrained set) rows."""
+    sets = [m["validity"][name]["repairs_by_kind"] for name in ("generated", "unconstrained")]
+    kinds = dict.fromkeys(kind for repairs in sets for kind in repairs)
+    return [(kind, *(repairs.get(kind, 0) for repairs in sets)) for kind in kinds]
+
+
 def render_markdown(m: dict) -> str:
     """report.md: the tables of metrics.json in words, and the plots."""
     s, bpc = m["settings"], m["bits_per_char"]
     d = m["distributions"]
-    repairs = m["validity"]["generated"]["repairs_by_kind"]
+    repairs = _repair_rows(m)
     lines = [
         "# abcgen evaluation", "",
         f"Model `{s['model']}`; corpus `{s['corpus']}` ({s['train_tunes']} training, "
-        f"{s['test_tunes']} test tunes); {s['n']} tunes sampled with seed {s['seed']} "
-        "(temperature 1), repaired as `abcgen generate` does.", "",
+        f"{s['test_tunes']} test tunes). **Generated**: {s['n']} tunes as `abcgen generate` "
+        f"delivers them, sampled with seed {s['seed']} (temperature 1) constrained to what "
+        "keeps a tune valid (its default), then repaired, a missing title written by the "
+        "model; every figure below is theirs. **Unconstrained**: "
+        f"{s['n']} more with the same seeds, the network's own draws (`generate "
+        "--unconstrained`), repaired alike: what the network learnt, in the validity table.",
+        "",
         f"**Bits per character**: val {bpc['val']:.4f}, test {bpc['test']:.4f}.", "",
+        "## Validity", "",
+        *_table(("figure", "generated (as `generate` delivers)",
+                 "unconstrained (the network's own draws)", "test split (real tunes)"),
+                _validity_rows(m)), "",
         "## Generated tunes beside the test split", "",
         *_table(("figure", "generated", "test split (real tunes)"), _summary_rows(m)), "",
         "## MGEval: distances to the test tunes", "",
@@ -96,8 +124,8 @@ def render_markdown(m: dict) -> str:
         *(f"- {what}: generated {_top_shares(d['generated'][key])}; test "
           f"{_top_shares(d['test'][key])}"
           for what, key in (("meters", "meters"), ("modes", "modes"), ("rhythms", "rhythms"))),
-        "", "## Repairs by kind (generated)", "",
-        *(_table(("kind", "edits"), list(repairs.items())) if repairs else ["none"]), "",
+        "", "## Repairs by kind", "",
+        *(_table(("kind", "generated", "unconstrained"), repairs) if repairs else ["none"]), "",
         "## Plots", "",
         *(f"![{name}]({name})" for name in (*PLOTS, VALIDITY_PLOT)), "",
     ]

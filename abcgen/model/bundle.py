@@ -93,8 +93,14 @@ def model_card(record: dict) -> str:
 
 
 def evaluation_lines(metrics: dict) -> list[str]:
-    """The model card's evaluation section from `abcgen evaluate`'s metrics.json."""
-    settings, validity = metrics["settings"], metrics["validity"]["generated"]
+    """The model card's evaluation section from `abcgen evaluate`'s metrics.json: what
+    `generate` delivers (constrained sampling, the default) and, apart, what the network
+    learnt (its unconstrained draws)."""
+    settings, validity = metrics["settings"], metrics["validity"]
+    if "unconstrained" not in validity:
+        raise AbcgenError("the metrics.json is from an older `abcgen evaluate` (its one set "
+                          "was unconstrained, without a constrained one): evaluate again")
+    gen, raw = validity["generated"], validity["unconstrained"]
     novelty, mgeval = metrics["novelty"]["generated"], metrics["mgeval_vs_test"]["generated"]
     overlaps = ", ".join(f"{name.replace('_', ' ')} {row['overlap']:.2f}"
                          for name, row in mgeval.items())
@@ -103,15 +109,18 @@ def evaluation_lines(metrics: dict) -> list[str]:
         f"`abcgen evaluate --model {settings['model']} --corpus {settings['corpus']} "
         f"-n {settings['n']} --seed {settings['seed']}` (full report: `report.md` beside "
         "its metrics.json):",
-        f"- raw samples (drawn without `generate`'s constraint) with no `check` error: "
-        f"{validity['no_check_errors']:.1%}; complete "
-        f"headers (X T M L K): {validity['header_completeness']['all']:.1%}; bars of the "
-        f"right length: {validity['bars_right_length']:.1%}",
-        f"- after repair: {validity['valid_after_repair']:.1%} of the tunes written are valid; "
-        f"{validity['failed']:.1%} of the samples could not be repaired (dropped)",
-        f"- novelty: {novelty['copies']:.1%} copies of a training tune; novel 10-grams "
-        f"{novelty['novel_ngrams']['10']:.1%}",
-        f"- MGEval-style overlap with the test split: {overlaps}", "",
+        f"- as `abcgen generate` delivers them (sampled constrained, its default, then "
+        f"repaired): {gen['no_check_errors']:.1%} with no `check` error before repair; "
+        f"after repair {gen['valid_after_repair']:.1%} of the tunes written are valid, "
+        f"{gen['failed']:.1%} of the samples could not be repaired (dropped)",
+        f"- the network's own draws (unconstrained, `generate --unconstrained`): "
+        f"{raw['no_check_errors']:.1%} with no `check` error; complete headers (X T M L K): "
+        f"{raw['header_completeness']['all']:.1%}; bars of the right length: "
+        f"{raw['bars_right_length']:.1%}; after repair {raw['valid_after_repair']:.1%} "
+        f"valid, {raw['failed']:.1%} dropped",
+        f"- novelty of the generated tunes: {novelty['copies']:.1%} copies of a training "
+        f"tune; novel 10-grams {novelty['novel_ngrams']['10']:.1%}",
+        f"- MGEval-style overlap of the generated tunes with the test split: {overlaps}", "",
     ]
 
 
@@ -124,15 +133,15 @@ def bundle(checkpoint: str | Path, out_dir: str | Path = PRETRAINED_DIR,
     missing = [key for key in SHIPPED_KEYS if key not in record]
     if missing or "best_val_bpc" not in record.get("metrics", {}):
         raise AbcgenError(f"{checkpoint}: not a training checkpoint (lacks {', '.join(missing) or 'metrics'})")
+    card = model_card(record)
+    if evaluation is not None:  # read first: a metrics.json it can't use leaves nothing written
+        card += "\n".join(evaluation_lines(json.loads(Path(evaluation).read_text())))
     shipped = {key: record[key] for key in SHIPPED_KEYS}
     target = Path(out_dir) / PRETRAINED_MODEL.name
     save_checkpoint(target, shipped)
     if target.stat().st_size > MAX_BUNDLE_BYTES:
         target.unlink()
         raise AbcgenError(f"{checkpoint}: the weights take more than 20 MB; bundle a smaller preset")
-    card = model_card(record)
-    if evaluation is not None:
-        card += "\n".join(evaluation_lines(json.loads(Path(evaluation).read_text())))
     atomic_write_text(Path(out_dir) / "MODEL_CARD.md", card)
     return target
 

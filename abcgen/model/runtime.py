@@ -71,6 +71,16 @@ def thread_limit(count: int) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
+def host_to_device(values: list[int], device: torch.device) -> torch.Tensor:
+    """An int64 tensor of `values` on `device`. To a GPU it goes from pinned memory without
+    waiting: a plain copy there waits for all the work queued before it (a device sync), and
+    the sampler sends a few each step."""
+    if device.type != "cuda":
+        return torch.tensor(values, dtype=torch.int64, device=device)
+    pinned = torch.tensor(values, dtype=torch.int64, pin_memory=True)
+    return pinned.to(device, non_blocking=True)  # pinned blocks are kept until it is done
+
+
 def cpu_has_bf16() -> bool:
     try:
         flags = Path("/proc/cpuinfo").read_text()

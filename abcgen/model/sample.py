@@ -8,16 +8,18 @@ the tune and then carries on under the given meter.
 
 from collections import deque
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
+from weakref import WeakKeyDictionary
 
 import torch
 
 from abcgen.errors import AbcgenError, InputError
 from abcgen.model.constrain import FINISH_MARGIN, shared_masks
 from abcgen.model.lstm import CharLSTM, State
-from abcgen.model.runtime import Runtime, thread_limit
+from abcgen.model.runtime import Runtime, host_to_device, thread_limit
 from abcgen.model.vocab import BOS, EOS, NON_TEXT_IDS, PAD, Vocab
-from abcgen.notation.fields import UNSAFE_HEADER_TEXT
+from abcgen.notation.fields import unsafe_header_text
 
 MODEL_LINE = None
 """Template item: the model writes this line."""
@@ -54,9 +56,11 @@ class SampleSettings:
     max_chars: int = 3000
     """A tune longer than this many characters is cut off (and marked incomplete)."""
     seed: int = 0
-    constrained: bool = False
+    constrained: bool = True
     """Mask, at each step, the characters that would make the tune fail `check` (the
-    incremental reader's subset of ABC; see abcgen.model.constrain)."""
+    incremental reader's subset of ABC; see abcgen.model.constrain). On by default: what
+    `abcgen generate` and the web app deliver; False gives the network's own choices (what
+    it learnt, as `evaluate` and the repair benchmark measure it)."""
 
     def check(self) -> None:
         if not self.temperature > 0:
@@ -76,9 +80,9 @@ def header_template(title: str | None = None, meter: str | None = None, key: str
     for name, value in values.items():
         if value is not None and ("\n" in value or "\r" in value or not value.strip()):
             raise AbcgenError(f"--{name} must be one non-empty line, got {value!r}")
-        if value is not None and UNSAFE_HEADER_TEXT.intersection(value):
+        if value is not None and unsafe_header_text(value):
             raise AbcgenError(f"--{name} may not hold % \\ or \" (ABC reads a comment or a "
-                              f"continued line there), got {value!r}")
+                              f"continued line there) nor start with |, got {value!r}")
     template: Template = ["X:1\n"]
     if title is None and any(v is not None for v in (meter, key, rhythm)):
         template += ["T:", MODEL_LINE]  # the model titles the tune before the given fields
@@ -150,10 +154,17 @@ def draw(probs: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     return torch.searchsorted(cumulative, point, right=True).squeeze(1)
 
 
+@lru_cache(maxsize=8)
+def _non_text_index(device: torch.device) -> torch.Tensor:
+    """NON_TEXT_IDS on `device`, made once (a Python list as an index is copied there, and
+    waited for, at every step)."""
+    return torch.tensor(NON_TEXT_IDS, device=device)
+
+
 def filter_logits(logits: torch.Tensor, settings: SampleSettings) -> torch.Tensor:
     """Temperature, top-k and top-p applied to (N, V) logits; removed entries become -inf."""
     logits = logits.float() / settings.temperature
-    logits[:, list(NON_TEXT_IDS)] = -torch.inf  # markers and <unk> are never written
+    logits.index_fill_(1, _non_text_index(logits.device), -torch.inf)  # markers, <unk>: never
     if settings.top_k is not None and settings.top_k < logits.size(1):
         kth = torch.topk(logits, settings.top_k, dim=1).values[:, -1:]
         logits = logits.masked_fill(logits < kth, -torch.inf)
@@ -224,12 +235,59 @@ class _Stepper:
         return [(h.index_select(0, rows), c.index_select(0, rows)) for h, c in state]
 
 
+def _run_window(model: CharLSTM, runtime: Runtime, inputs: torch.Tensor,
+                state: State | None) -> tuple[torch.Tensor, State]:
+    """A window of characters through the fused LSTM: the next-character logits (rows, V)
+    after its last character, and the state there."""
+    with runtime.autocast():
+        logits, _, state = model(inputs, state)
+    return logits[:, -1], state
+
+
+@dataclass
+class _Prepared:
+    """What sampling needs of a model that no batch changes, made once per model (and its
+    runtime) and reused by every sample_tunes call: generate's title writer makes one per
+    title, each of which used to read the warm-up tunes and lay out the weights again."""
+
+    key: tuple
+    step: _Stepper
+    boundary: State
+    """The LSTM state just after a tune, (layers, 1, H). Training carries the state from
+    tune to tune, so the model has learnt how tunes begin from there, not from zeros: from
+    a zero state a small model wrote `T:` after `X:1` 3 % of the time, from this one 100 %."""
+
+
+_PREPARED: "WeakKeyDictionary[CharLSTM, _Prepared]" = WeakKeyDictionary()
+
+
+def _prepared_key(model: CharLSTM, vocab: Vocab, runtime: Runtime) -> tuple:
+    """What a _Prepared depends on. A parameter's _version counts its in-place changes (an
+    optimizer step, load_state_dict, an edit under no_grad), its data_ptr a new tensor (.to),
+    so a model changed since stays right."""
+    weights = tuple((p.data_ptr(), -1 if p.is_inference() else p._version)
+                    for p in model.parameters())
+    return str(runtime.device), runtime.dtype, vocab.tokens, weights
+
+
+def _prepared(model: CharLSTM, vocab: Vocab, runtime: Runtime) -> _Prepared:
+    """The model's _Prepared, made on first use or when its weights or runtime changed."""
+    key = _prepared_key(model, vocab, runtime)
+    ready = _PREPARED.get(model)
+    if ready is None or ready.key != key:
+        ids = [i for tune in WARM_UP_TUNES for i in (BOS, *vocab.encode(tune), EOS)]
+        _, boundary = _run_window(model, runtime, torch.tensor([ids], device=runtime.device),
+                                  None)
+        ready = _PREPARED[model] = _Prepared(key, _Stepper(model, runtime), boundary)
+    return ready
+
+
 class _BatchSampler:
     """Runs the model one character at a time for all unfinished lanes at once."""
 
     def __init__(self, model: CharLSTM, vocab: Vocab, n: int, template: Template,
                  settings: SampleSettings, runtime: Runtime):
-        self.model, self.vocab, self.settings, self.runtime = model, vocab, settings, runtime
+        self.vocab, self.settings, self.runtime = vocab, settings, runtime
         self.generator = torch.Generator(runtime.device).manual_seed(settings.seed)
         first, rest = template[0], template[1:]
         self.newline = vocab.encode("\n")[0]
@@ -246,29 +304,20 @@ class _BatchSampler:
         """Lanes whose character this step is template text (fed whatever is drawn)."""
         self.steered: set[int] = set()
         """Lanes steered to their end (their model wanted to end where it could not)."""
+        ready = _prepared(model, vocab, runtime)
+        boundary = tuple(part.expand(-1, n, -1).contiguous() for part in ready.boundary)
         prime = torch.tensor([[BOS, *vocab.encode(first)]], device=runtime.device).expand(n, -1)
-        self.logits, state = self._run(prime, self._boundary_state(n))
-        self.step = _Stepper(model, runtime)
+        self.logits, state = _run_window(model, runtime, prime, boundary)
+        self.step = ready.step
         self.state = self.step.from_lstm(state)
 
-    def _boundary_state(self, n: int) -> State:
-        """The LSTM state just after a tune, for each of `n` rows. Training carries the state
-        from tune to tune, so the model has learnt how tunes begin from there, not from zeros:
-        from a zero state a small model wrote `T:` after `X:1` 3 % of the time, from this one
-        100 %."""
-        ids = [i for tune in WARM_UP_TUNES for i in (BOS, *self.vocab.encode(tune), EOS)]
-        _, state = self._run(torch.tensor([ids], device=self.runtime.device), None)
-        return tuple(part.expand(-1, n, -1).contiguous() for part in state)  # (layers, n, H)
-
-    def _run(self, inputs: torch.Tensor, state: State | None) -> tuple[torch.Tensor, State]:
-        """A window of characters through the fused LSTM (the primed text)."""
-        with self.runtime.autocast():
-            logits, _, state = self.model(inputs, state)
-        return logits[:, -1], state  # (rows, V): the next-character logits
-
     def sample(self) -> list[SampledTune]:
+        """The step loop. It reads the device once a step (the drawn characters, with the
+        rows to steer); what it sends there is copied without waiting (host_to_device)."""
+        device = self.runtime.device
         for _ in range(self.settings.max_chars):
-            drawn = self._draw().tolist()  # one device sync per character
+            drawn, blocked = self._draw().tolist()  # the one device sync per character
+            self.steered.update(lane for lane, b in zip(self.active, blocked, strict=True) if b)
             fed = [self._take(self.lanes[lane], d) for lane, d in zip(self.active, drawn, strict=True)]
             if self.masks is not None:
                 self._advance_readers()
@@ -276,32 +325,33 @@ class _BatchSampler:
             if not keep:
                 break
             if len(keep) < len(self.active):  # finished tunes leave the batch
-                rows = torch.tensor(keep, device=self.runtime.device)
-                self.state = self.step.select(self.state, rows)
+                self.state = self.step.select(self.state, host_to_device(keep, device))
                 self.active, fed = [self.active[r] for r in keep], [fed[r] for r in keep]
-            self.logits, self.state = self.step(torch.tensor(fed, device=self.runtime.device),
-                                                self.state)
+            self.logits, self.state = self.step(host_to_device(fed, device), self.state)
         return [SampledTune("".join(lane.text), lane.complete) for lane in self.lanes]
 
     def _draw(self) -> torch.Tensor:
-        logits = self.logits
+        """(2, rows): each running row's drawn id, and whether it wants to end where it may
+        not (to steer it; 0 unconstrained), in one tensor so that one read brings both."""
+        logits, blocked = self.logits, None
         if self.masks is not None:
             self.primed = {lane for lane in self.active if self.lanes[lane].queue}
             allowed = self.masks.rows([self.masks.free if lane in self.primed  # fed as given
                                        else self.readers[lane] for lane in self.active])
-            self._steer_wanting_end(allowed)
+            blocked = self._wanting_end(allowed)
             logits = logits.masked_fill(~allowed, -torch.inf)
         logits = filter_logits(logits, self.settings)
         open_rows = [row for row, lane in enumerate(self.active) if self.lanes[lane].template_open]
         if open_rows:  # a tune cannot end inside its primed header
-            logits[open_rows, EOS] = -torch.inf
-        return draw(torch.softmax(logits, dim=1), self.generator)
+            rows = host_to_device(open_rows, self.runtime.device)
+            logits[:, EOS].index_fill_(0, rows, -torch.inf)
+        drawn = draw(torch.softmax(logits, dim=1), self.generator)
+        return torch.stack([drawn, torch.zeros_like(drawn) if blocked is None else blocked])
 
-    def _steer_wanting_end(self, allowed: torch.Tensor) -> None:
-        """A lane whose model would end the tune here, where it may not yet, is steered to
-        its end after this character (rather than writing on for thousands)."""
-        blocked = (self.logits.argmax(dim=1) == EOS) & ~allowed[:, EOS]
-        self.steered.update(self.active[row] for row in blocked.nonzero().flatten().tolist())
+    def _wanting_end(self, allowed: torch.Tensor) -> torch.Tensor:
+        """(rows,) 1 where the model would end the tune here, where it may not yet: that lane
+        is steered to its end after this character (rather than writing on for thousands)."""
+        return ((self.logits.argmax(dim=1) == EOS) & ~allowed[:, EOS]).long()
 
     def _advance_readers(self) -> None:
         """Feed each running lane's new character to its reader; near max_chars, steer."""

@@ -15,6 +15,7 @@ from torch import nn
 from abcgen.errors import InputError
 from abcgen.model.data import encode_tunes, eval_batches, split_tunes
 from abcgen.model.runtime import Runtime
+from abcgen.model.vocab import Vocab
 
 LN2 = math.log(2.0)
 SCORE_BATCH_SIZE = 32
@@ -52,18 +53,25 @@ class ScoreResult:
 def score_file(model_path: str | Path | None, abc_path: str | Path) -> ScoreResult:
     """Score a tunebook file (tunes separated by blank lines) under a checkpoint."""
     from abcgen.model.checkpoint import load_model
-    from abcgen.model.data import read_split
     from abcgen.model.runtime import inference_runtime
     from abcgen.model.sample import resolve_model_path
+
+    model, vocab, _ = load_model(resolve_model_path(model_path))
+    runtime = inference_runtime()
+    return score_tunebook(model.to(runtime.device), vocab, runtime, abc_path)
+
+
+def score_tunebook(model: nn.Module, vocab: Vocab, runtime: Runtime,
+                   abc_path: str | Path) -> ScoreResult:
+    """Score a tunebook file under a model already loaded on `runtime`'s device."""
+    from abcgen.model.data import read_split
 
     path = Path(abc_path)
     tunes = split_tunes(read_split(path))
     if not tunes:
         raise InputError(f"{path}: no tunes to score")
-    model, vocab, _ = load_model(resolve_model_path(model_path))
-    runtime = inference_runtime()
     stream = encode_tunes(tunes, vocab)
-    bpc = bits_per_char(model.to(runtime.device), stream, runtime)
+    bpc = bits_per_char(model, stream, runtime)
     characters = len(stream) - len(tunes)  # every id but the BOS markers is predicted
     return ScoreResult(str(path), bpc, len(tunes), characters,
                        vocab.unknown_chars("".join(tunes)))

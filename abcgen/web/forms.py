@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from abcgen.errors import AbcgenError
 from abcgen.notation import AbcError, parse_key
-from abcgen.notation.fields import MAJOR_KEY_SHARPS, MODE_NAMES, UNSAFE_HEADER_TEXT
+from abcgen.notation.fields import MAJOR_KEY_SHARPS, MODE_NAMES, unsafe_header_text
 
 MAX_TUNES = 50  # one request's tunes: ~1 min of CPU sampling for the bundled model
 MAX_TITLE_CHARS = 200
@@ -26,7 +26,7 @@ METERS = ("4/4", "6/8", "3/4", "2/4", "9/8", "12/8", "3/2", "2/2", "C", "C|")
 RHYTHMS = ("reel", "jig", "slip jig", "hornpipe", "polka", "waltz", "slide", "march",
            "strathspey", "mazurka", "barndance", "air")
 # Characters refused in a title: markup and control characters; what ABC can't hold in a
-# header line is notation's rule (UNSAFE_HEADER_TEXT).
+# header line is notation's rule (unsafe_header_text).
 BAD_TITLE = re.compile(r"[<>&\x00-\x1f\x7f]")
 
 
@@ -127,8 +127,9 @@ def _title(body: dict) -> str | None:
     value = value.strip()
     if len(value) > MAX_TITLE_CHARS:
         raise FormError(f"title is {len(value)} characters long; at most {MAX_TITLE_CHARS}")
-    if BAD_TITLE.search(value) or UNSAFE_HEADER_TEXT.intersection(value):
-        raise FormError('title may not hold markup or control characters (< > & " % \\)')
+    if BAD_TITLE.search(value) or unsafe_header_text(value):
+        raise FormError('title may not hold markup or control characters (< > & " % \\) nor '
+                        'start with |')
     return value
 
 
