@@ -322,13 +322,13 @@ def event_times(events: list[NoteEvent], units: int) -> list[tuple[int, int]]:
             for event in events]
 
 
-def melody_notes(timeline: Timeline, options: MidiOptions, rhythm: str | None, units: int,
-                 times: list[tuple[int, int]]) -> list[PlayedNote]:
-    """The melody as performed (see the module docstring) in grid units (`units` a quarter
-    note; `times` is `event_times(timeline.events, units)`), sorted by start then pitch. Notes
-    are accented by where they are written (a note after grace notes by where its graces
-    start)."""
-    grid = MetricGrid(timeline, units)
+def melody_notes(timeline: Timeline, options: MidiOptions, rhythm: str | None,
+                 grid: MetricGrid, times: list[tuple[int, int]]) -> list[PlayedNote]:
+    """The melody as performed (see the module docstring) in grid units (`grid.units` a
+    quarter note; `times` is `event_times(timeline.events, grid.units)`), sorted by start then
+    pitch. Notes are accented by where they are written (a note after grace notes by where
+    its graces start)."""
+    units = grid.units
     ornaments = not options.plain
     scale = key_scale(timeline.key)
     notes = []
@@ -408,16 +408,15 @@ def _slot_notes(letter: str, chord: ChordSymbolEvent, start: Fraction,
 
 
 def accompaniment_notes(timeline: Timeline,
-                        units: int) -> tuple[list[PlayedNote], list[PlayedNote]]:
+                        grid: MetricGrid) -> tuple[list[PlayedNote], list[PlayedNote]]:
     """(bass, chord) notes for the chord symbols, one gchord pattern per performed bar, in
-    grid units (`units` a quarter note).
+    grid units (`grid.units` a quarter note).
 
     Each slot plays the latest chord symbol at or before it; bars before the first symbol
     stay silent.
     """
     symbols = sorted(timeline.chord_symbols, key=lambda c: c.onset)
-    onsets = [to_units(c.onset, units) for c in symbols]
-    grid = MetricGrid(timeline, units)
+    onsets = [to_units(c.onset, grid.units) for c in symbols]
     bass, chords = [], []
     for bar, bar_onset in zip(timeline.bars, grid.onsets, strict=True):
         for letter, start, end in _pattern_slots(bar, bar_onset, grid):
@@ -477,9 +476,10 @@ def timeline_to_midi(timeline: Timeline, options: MidiOptions | None = None,
     if not timeline.meter.free:
         midi.time_signature_changes.append(pretty_midi.TimeSignature(
             timeline.meter.numerator, timeline.meter.denominator, 0.0))
-    tracks = [(melody_notes(timeline, options, rhythm, units, times), program, "melody")]
+    grid = MetricGrid(timeline, units)  # one for the melody's accents and the gchord bars
+    tracks = [(melody_notes(timeline, options, rhythm, grid, times), program, "melody")]
     if options.accompaniment and not options.plain and timeline.chord_symbols:
-        bass, chords = accompaniment_notes(timeline, units)
+        bass, chords = accompaniment_notes(timeline, grid)
         tracks += [(bass, BASS_PROGRAM, "bass"), (chords, CHORD_PROGRAM, "chords")]
     for notes, track_program, name in tracks:
         midi.instruments.append(_to_instrument(notes, track_program, name, seconds_per_unit,
