@@ -27,7 +27,6 @@ import collections
 import functools
 import gc
 import random
-import resource
 import shutil
 import statistics
 import subprocess
@@ -39,11 +38,12 @@ from fractions import Fraction
 from pathlib import Path
 from typing import NamedTuple
 
-from abcgen.notation import Field, Tune, build_timeline, dumps_book, parse_file, parse_tunebook
+from abcgen.notation import Field, Tune, build_timeline, dumps_book, parse_file
 from abcgen.render import MidiOptions, RenderOptions, Synthesizer, find_soundfont, render_file
 from abcgen.render.audio import SAMPLE_RATE, wav_bytes
 from abcgen.render.midi import midi_bytes, tune_to_midi
 from abcgen.tools import abc2midi, golden
+from bench.cpu import cpu_seconds, cpu_times
 
 SEED = 0
 FOLK_COLLECTIONS = ("oneills1850", "ryansMammoth", "airdsAirs", "miscFolk", "essenFolksong")
@@ -98,18 +98,11 @@ class Timing(NamedTuple):
     system: float
 
 
-def _cpu() -> tuple[float, float]:
-    """(user, system) CPU seconds so far of this process and its waited-for children."""
-    own, children = resource.getrusage(resource.RUSAGE_SELF), \
-        resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + children.ru_utime, own.ru_stime + children.ru_stime
-
-
 def _timed(action: Callable[[], object]) -> Timing:
     """The Timing of one call of `action`."""
-    (user, system), started = _cpu(), time.perf_counter()
+    (user, system), started = cpu_times(), time.perf_counter()
     action()
-    wall, (user_after, system_after) = time.perf_counter() - started, _cpu()
+    wall, (user_after, system_after) = time.perf_counter() - started, cpu_times()
     return Timing(wall, user_after - user, system_after - system)
 
 
@@ -222,11 +215,11 @@ def wav_speed(tunes: list[Tune], work: Path) -> dict:
         paths.append(path)
     if not paths:
         return {"files": 0}
-    started = sum(_cpu())
+    started = cpu_seconds()
     ours_wall, ours_audio = _our_wav(performances, work)
-    between = sum(_cpu())
+    between = cpu_seconds()
     cli_wall, cli_audio = _cli_wav(paths, soundfont, work)
-    ours_cpu, cli_cpu = between - started, sum(_cpu()) - between
+    ours_cpu, cli_cpu = between - started, cpu_seconds() - between
     ours_rtf, cli_rtf = ours_wall / ours_audio, cli_wall / cli_audio
     return {"files": len(paths), "soundfont": str(soundfont), "audio_s": round(ours_audio, 1),
             "abcgen_wall_s": round(ours_wall, 3), "fluidsynth_cli_wall_s": round(cli_wall, 3),
@@ -295,11 +288,6 @@ def _note_f1(ours: list[Played], reference: list) -> tuple[int, int, int]:
     return sum((mine & theirs).values()), len(ours), len(reference)
 
 
-def _x_line(tune: Tune) -> int:
-    """The line of the tune's X: field (where abc2midi's reference directives go)."""
-    return next((f.line for f in tune.header if f.name == "X"), tune.start_line)
-
-
 def _set_aside_reason(verdict: golden.TuneVerdict, reference: list | None) -> str:
     """Why a tune is not compared ('' when it is)."""
     if verdict.status == "reference-error":
@@ -311,16 +299,11 @@ def _set_aside_reason(verdict: golden.TuneVerdict, reference: list | None) -> st
 
 def melody_agreement(book_text: str) -> dict:
     """Our plain melody against abc2midi's, tune by tune (see the module docstring)."""
-    verdicts = {}
-    for verdict in golden.compare_book(book_text):  # each tune's own verdict comes first
-        verdicts.setdefault(verdict.line, verdict)
-    tunes, _ = parse_tunebook(book_text)
-    run = abc2midi.book_melodies(book_text, abc2midi.PLAIN_FLAGS, [_x_line(t) for t in tunes])
+    comparison = golden.book_comparison(book_text)
     set_aside, causes, counts = collections.Counter(), collections.Counter(), collections.Counter()
     examples, matched, ours_total, ref_total = [], 0, 0, 0
-    for tune in tunes:
-        verdict = verdicts[tune.start_line]
-        reference = run.melodies.get(golden.x_number(tune.x))
+    for tune, verdict in zip(comparison.tunes, comparison.verdicts, strict=False):
+        reference = comparison.run.melodies.get(golden.x_number(tune.x))
         reason = _set_aside_reason(verdict, reference)
         if reason:
             set_aside[reason] += 1
