@@ -9,7 +9,8 @@ renumbered X:1..N into one book so both tools read the same file):
    User and system CPU time are reported beside wall time: abc2midi's wall time is mostly
    system time spent creating files, which swings with other programs' disk traffic on this
    shared machine, so the user CPU ratio is the steady one. `abc_to_midi_stages` splits our
-   CPU time per tune.
+   CPU time per tune; `abc_to_midi_jobs` times `render_file` with `jobs=2` beside one process
+   (a separate figure: the ratios above are one process's).
 2. MIDI -> WAV real-time factor (wall seconds per second of audio): our Synthesizer (one
    reused FluidSynth, normalising, WAV writing) against the bare `fluidsynth -ni -F` command
    on the same MIDI files with the same soundfont. Target: ratio <= 1.0.
@@ -26,6 +27,7 @@ renumbered X:1..N into one book so both tools read the same file):
 import collections
 import functools
 import gc
+import os
 import random
 import shutil
 import statistics
@@ -157,20 +159,30 @@ def _pair_ratio(ours: list[Timing], reference: list[Timing], field: str) -> floa
     return round(statistics.median(ratios), 2)
 
 
-STAGES = ("read_ms", "timeline_ms", "perform_ms", "midi_bytes_ms", "write_ms")
+STAGES = ("read_ms", "timeline_ms", "perform_ms", "midi_bytes_ms", "write_ms", "free_ms")
+STAGE_ROUNDS = 3  # stage splits and render_file runs alternated: medians of this many
 
 
 def stage_split(book: Path, tunes: int, work: Path) -> dict:
-    """CPU milliseconds per tune in each stage of `render_file(book, formats=mid)`, run one
-    after another on the whole book with the garbage collector paused as render_file pauses
-    it, then render_file itself; `other_ms` is what it spends besides the stages (names,
-    manifest, freeing the book)."""
-    stages = _stage_seconds(book.read_text(encoding="utf-8"), work / "stages")
-    started = time.process_time()
-    render_file(book, work / "stages-render", RenderOptions(formats=("mid",)))
-    whole = time.process_time() - started
+    """CPU milliseconds (user + system) per tune in each stage of `render_file(book,
+    formats=mid)`, run one after another on the whole book with the garbage collector paused
+    as render_file pauses it, then render_file itself, STAGE_ROUNDS times alternated (medians).
+    `free_ms` is freeing the book, its timelines and performances, which render_file does as
+    it goes. `other_ms` is the rest of render_file: parse_file's checks, file names, the
+    manifest, and the difference in system time creating the files, which swings between
+    two runs with the disk's other traffic (`render_file_system_ms` shows how much of
+    render_file is system time)."""
+    text, options = book.read_text(encoding="utf-8"), RenderOptions(formats=("mid",))
+    rounds, wholes = [], []
+    for index in range(STAGE_ROUNDS):
+        rounds.append(_stage_seconds(text, work / f"stages{index}"))
+        wholes.append(_timed(functools.partial(render_file, book, work / f"stages-render{index}",
+                                               options)))
+    stages = [statistics.median(seconds) for seconds in zip(*rounds, strict=True)]
+    whole = statistics.median(run.user + run.system for run in wholes)
     split = {name: seconds * 1000 / tunes for name, seconds in zip(STAGES, stages, strict=True)}
-    split.update(other_ms=(whole - sum(stages)) * 1000 / tunes, render_file_ms=whole * 1000 / tunes)
+    split.update(other_ms=(whole - sum(stages)) * 1000 / tunes, render_file_ms=whole * 1000 / tunes,
+                 render_file_system_ms=statistics.median(run.system for run in wholes) * 1000 / tunes)
     return {name: round(ms, 3) for name, ms in split.items()}
 
 
@@ -180,23 +192,45 @@ def _stage_seconds(text: str, out: Path) -> list[float]:
     from abcgen.notation.parse import read_tunes
     from abcgen.render.midi import timeline_to_midi
 
-    marks = [time.process_time()]
+    marks = [cpu_seconds()]
     gc.disable()
     try:
         parsed = read_tunes(text)
-        marks.append(time.process_time())
+        marks.append(cpu_seconds())
         timelines = [(build_timeline(tune), tune.get("R")) for tune in parsed]
-        marks.append(time.process_time())
+        marks.append(cpu_seconds())
         performances = [timeline_to_midi(timeline, rhythm=rhythm) for timeline, rhythm in timelines]
-        marks.append(time.process_time())
+        marks.append(cpu_seconds())
         files = [midi_bytes(performance.midi) for performance in performances]
-        marks.append(time.process_time())
+        marks.append(cpu_seconds())
         for index, data in enumerate(files):
             atomic_write_bytes(out / f"{index}.mid", data, durable=False)
-        marks.append(time.process_time())
+        marks.append(cpu_seconds())
+        del parsed, timelines, performances, files
+        marks.append(cpu_seconds())
     finally:
         gc.enable()
     return [end - start for start, end in zip(marks, marks[1:], strict=False)]
+
+
+def jobs_speed(book: Path, work: Path) -> dict:
+    """`render_file(book, formats=mid)` in one process and with `jobs=2`, alternated REPEATS
+    times (medians). The book is parsed in the main process either way; workers are spawned
+    and import abcgen, so the second process pays off only where a core is free: on this
+    shared 2-core machine it often is not."""
+    runs: dict[int, list[Timing]] = {1: [], 2: []}
+    for index in range(REPEATS):
+        for jobs in runs:
+            options = RenderOptions(formats=("mid",), jobs=jobs)
+            runs[jobs].append(_timed(functools.partial(render_file, book,
+                                                       work / f"jobs{jobs}-{index}", options)))
+    wall = {jobs: statistics.median(run.wall for run in timings) for jobs, timings in runs.items()}
+    cpu = {jobs: statistics.median(run.user + run.system for run in timings)
+           for jobs, timings in runs.items()}
+    return {"wall_s_by_jobs": {str(k): round(v, 3) for k, v in wall.items()},
+            "cpu_s_by_jobs": {str(k): round(v, 3) for k, v in cpu.items()},
+            "speedup_jobs2_vs_jobs1": round(wall[1] / wall[2], 2),
+            "load_average_1min": round(os.getloadavg()[0], 2)}
 
 
 def wav_speed(tunes: list[Tune], work: Path) -> dict:
@@ -344,5 +378,6 @@ def run(quick: bool = False) -> dict:
                            "tunes": len(tunes)},
                 "abc_to_midi": midi_speed(book, len(tunes), work),
                 "abc_to_midi_stages": stage_split(book, len(tunes), work),
+                "abc_to_midi_jobs": jobs_speed(book, work),
                 "midi_to_wav": wav_speed(tunes[:WAV_FILES[quick]], work),
                 "plain_melody_vs_abc2midi": melody_agreement(book_text)}
