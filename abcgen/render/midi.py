@@ -432,15 +432,16 @@ def _to_instrument(notes: list[PlayedNote], program: int, name: str, seconds_per
                    transpose: int) -> pretty_midi.Instrument:
     import pretty_midi
 
+    pitches = [note.pitch + transpose for note in notes]
+    if pitches and not (0 <= min(pitches) and max(pitches) <= 127):
+        note, pitch = next((n, p) for n, p in zip(notes, pitches, strict=True)
+                           if not 0 <= p <= 127)
+        raise RenderError(f"transposing by {transpose} puts MIDI note {note.pitch} at "
+                          f"{pitch}, outside 0-127")
     instrument = pretty_midi.Instrument(program=program, name=name)
-    for note in notes:
-        pitch = note.pitch + transpose
-        if not 0 <= pitch <= 127:
-            raise RenderError(f"transposing by {transpose} puts MIDI note {note.pitch} at "
-                              f"{pitch}, outside 0-127")
-        instrument.notes.append(pretty_midi.Note(note.velocity, pitch,
-                                                 note.start * seconds_per_unit,
-                                                 note.end * seconds_per_unit))
+    make = pretty_midi.Note
+    instrument.notes = [make(velocity, pitch, start * seconds_per_unit, end * seconds_per_unit)
+                        for (_, start, end, velocity), pitch in zip(notes, pitches, strict=True)]
     return instrument
 
 
