@@ -164,53 +164,56 @@ STAGE_ROUNDS = 3  # stage splits and render_file runs alternated: medians of thi
 
 
 def stage_split(book: Path, tunes: int, work: Path) -> dict:
-    """CPU milliseconds (user + system) per tune in each stage of `render_file(book,
-    formats=mid)`, run one after another on the whole book with the garbage collector paused
-    as render_file pauses it, then render_file itself, STAGE_ROUNDS times alternated (medians).
-    `free_ms` is freeing the book, its timelines and performances, which render_file does as
-    it goes. `other_ms` is the rest of render_file: parse_file's checks, file names, the
-    manifest, and the difference in system time creating the files, which swings between
-    two runs with the disk's other traffic (`render_file_system_ms` shows how much of
-    render_file is system time)."""
+    """User CPU milliseconds per tune in each stage of `render_file(book, formats=mid)`, run
+    one after another on the whole book with the garbage collector paused as render_file
+    pauses it, then render_file itself, STAGE_ROUNDS times alternated (medians). User time,
+    as the system time of creating files swings several times over between two runs with the
+    disk's other traffic: `system_ms` (the stages') and `render_file_system_ms` show it
+    apart. `free_ms` is freeing the book, its timelines and performances, which render_file
+    does as it goes; `other_ms` is the rest of render_file's user time (parse_file's checks,
+    file names, the manifest)."""
     text, options = book.read_text(encoding="utf-8"), RenderOptions(formats=("mid",))
     rounds, wholes = [], []
     for index in range(STAGE_ROUNDS):
         rounds.append(_stage_seconds(text, work / f"stages{index}"))
         wholes.append(_timed(functools.partial(render_file, book, work / f"stages-render{index}",
                                                options)))
-    stages = [statistics.median(seconds) for seconds in zip(*rounds, strict=True)]
-    whole = statistics.median(run.user + run.system for run in wholes)
+    *stages, system = [statistics.median(seconds) for seconds in zip(*rounds, strict=True)]
+    whole = statistics.median(run.user for run in wholes)
     split = {name: seconds * 1000 / tunes for name, seconds in zip(STAGES, stages, strict=True)}
     split.update(other_ms=(whole - sum(stages)) * 1000 / tunes, render_file_ms=whole * 1000 / tunes,
+                 system_ms=system * 1000 / tunes,
                  render_file_system_ms=statistics.median(run.system for run in wholes) * 1000 / tunes)
     return {name: round(ms, 3) for name, ms in split.items()}
 
 
 def _stage_seconds(text: str, out: Path) -> list[float]:
-    """CPU seconds of each of STAGES over the book `text`, writing MIDI files into `out`."""
+    """User CPU seconds of each of STAGES over the book `text`, writing MIDI files into `out`,
+    then the system CPU seconds of them all."""
     from abcgen.fileio import atomic_write_bytes
     from abcgen.notation.parse import read_tunes
     from abcgen.render.midi import timeline_to_midi
 
-    marks = [cpu_seconds()]
+    marks = [cpu_times()]
     gc.disable()
     try:
         parsed = read_tunes(text)
-        marks.append(cpu_seconds())
+        marks.append(cpu_times())
         timelines = [(build_timeline(tune), tune.get("R")) for tune in parsed]
-        marks.append(cpu_seconds())
+        marks.append(cpu_times())
         performances = [timeline_to_midi(timeline, rhythm=rhythm) for timeline, rhythm in timelines]
-        marks.append(cpu_seconds())
+        marks.append(cpu_times())
         files = [midi_bytes(performance.midi) for performance in performances]
-        marks.append(cpu_seconds())
+        marks.append(cpu_times())
         for index, data in enumerate(files):
             atomic_write_bytes(out / f"{index}.mid", data, durable=False)
-        marks.append(cpu_seconds())
+        marks.append(cpu_times())
         del parsed, timelines, performances, files
-        marks.append(cpu_seconds())
+        marks.append(cpu_times())
     finally:
         gc.enable()
-    return [end - start for start, end in zip(marks, marks[1:], strict=False)]
+    users = [end[0] - start[0] for start, end in zip(marks, marks[1:], strict=False)]
+    return [*users, marks[-1][1] - marks[0][1]]
 
 
 def jobs_speed(book: Path, work: Path) -> dict:
