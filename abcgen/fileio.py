@@ -8,41 +8,60 @@ digits and single hyphens only, at most `SLUG_CHARS` long after its number, and 
 a book, so `DIR/<stem>.<ext>` can never leave `DIR` (`inside` is the check that keeps it so).
 """
 
+import itertools
 import os
 import re
-import tempfile
 import unicodedata
 from pathlib import Path
 
 from abcgen.errors import AbcgenError
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+# Temporary names are this process's id and a count: unique among writers without the random
+# names (and the chmod mkstemp needs after making its files 0600) that cost more than the write
+# itself for a small file; O_EXCL still refuses a name some other writer holds.
+_TEMP_COUNT = itertools.count()
+_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes, durable: bool = True) -> Path:
-    """Write `data` to a temporary file beside `path`, then rename it over `path`.
+    """Write `data` to a temporary file beside `path`, then rename it over `path` (the folder
+    is made when missing). The file gets the usual permissions (0o666 less the umask).
 
     durable: fsync before the rename, so the file survives a power cut too (about 3 ms a
     file here); batch outputs that can be rebuilt pass False and stay atomic."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = _new_temporary(path)
     try:
-        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
+        try:
+            with memoryview(data) as left:
+                while left:  # a regular file takes it all at once; a signal may cut it
+                    left = left[os.write(fd, left):]
             if durable:
-                os.fsync(handle.fileno())
+                os.fsync(fd)
+        finally:
+            os.close(fd)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def _new_temporary(path: Path) -> tuple[int, str]:
+    """A new file beside `path`, open for writing: (descriptor, name)."""
+    folder_made = False
+    while True:
+        tmp = f"{path.parent}{os.sep}.{path.name}.{os.getpid()}-{next(_TEMP_COUNT)}.tmp"
+        try:
+            return os.open(tmp, _NEW_FILE, 0o666), tmp
+        except FileExistsError:  # left behind by a process that had the same id
+            continue
+        except FileNotFoundError:
+            if folder_made:
+                raise
+            path.parent.mkdir(parents=True, exist_ok=True)
+            folder_made = True
 
 
 def atomic_write_text(path: str | os.PathLike, text: str, durable: bool = True) -> Path:

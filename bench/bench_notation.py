@@ -12,7 +12,6 @@ Figures (one run of `python -m bench.run notation`):
 Targets (issue 2): >= 50x music21's tunes/s, within 3x abc2midi's wall time, >= 98 % identical.
 """
 
-import os
 import random
 import statistics
 import time
@@ -22,6 +21,7 @@ from pathlib import Path
 from abcgen.notation import AbcError, build_timeline, parse_tunebook, read_abc
 from abcgen.tools import abc2midi
 from abcgen.tools.golden import compare_book, tune_texts
+from bench.cpu import cpu_seconds
 
 QUICK_TUNES, MUSIC21_SAMPLE, MUSIC21_QUICK = 1000, 200, 20
 RUNS, QUICK_RUNS, SEED, EXAMPLES = 3, 3, 2026, 3
@@ -49,16 +49,11 @@ class Clock:
     CPU seconds hold still when other work shares the 2 cores; wall seconds don't."""
 
     def __enter__(self) -> "Clock":
-        self.wall, self.cpu = time.perf_counter(), _cpu()
+        self.wall, self.cpu = time.perf_counter(), cpu_seconds()
         return self
 
     def __exit__(self, *exc) -> None:
-        self.wall, self.cpu = time.perf_counter() - self.wall, _cpu() - self.cpu
-
-
-def _cpu() -> float:
-    t = os.times()
-    return t.user + t.system + t.children_user + t.children_system
+        self.wall, self.cpu = time.perf_counter() - self.wall, cpu_seconds() - self.cpu
 
 
 def our_pass(books: list[tuple[str, str]]) -> tuple[Clock, int, int]:

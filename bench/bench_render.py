@@ -9,7 +9,8 @@ renumbered X:1..N into one book so both tools read the same file):
    User and system CPU time are reported beside wall time: abc2midi's wall time is mostly
    system time spent creating files, which swings with other programs' disk traffic on this
    shared machine, so the user CPU ratio is the steady one. `abc_to_midi_stages` splits our
-   CPU time per tune.
+   CPU time per tune; `abc_to_midi_jobs` times `render_file` with `jobs=2` beside one process
+   (a separate figure: the ratios above are one process's).
 2. MIDI -> WAV real-time factor (wall seconds per second of audio): our Synthesizer (one
    reused FluidSynth, normalising, WAV writing) against the bare `fluidsynth -ni -F` command
    on the same MIDI files with the same soundfont. Target: ratio <= 1.0.
@@ -26,8 +27,8 @@ renumbered X:1..N into one book so both tools read the same file):
 import collections
 import functools
 import gc
+import os
 import random
-import resource
 import shutil
 import statistics
 import subprocess
@@ -39,11 +40,12 @@ from fractions import Fraction
 from pathlib import Path
 from typing import NamedTuple
 
-from abcgen.notation import Field, Tune, build_timeline, dumps_book, parse_file, parse_tunebook
+from abcgen.notation import Field, Tune, build_timeline, dumps_book, parse_file
 from abcgen.render import MidiOptions, RenderOptions, Synthesizer, find_soundfont, render_file
 from abcgen.render.audio import SAMPLE_RATE, wav_bytes
 from abcgen.render.midi import midi_bytes, tune_to_midi
 from abcgen.tools import abc2midi, golden
+from bench.cpu import cpu_seconds, cpu_times
 
 SEED = 0
 FOLK_COLLECTIONS = ("oneills1850", "ryansMammoth", "airdsAirs", "miscFolk", "essenFolksong")
@@ -98,18 +100,11 @@ class Timing(NamedTuple):
     system: float
 
 
-def _cpu() -> tuple[float, float]:
-    """(user, system) CPU seconds so far of this process and its waited-for children."""
-    own, children = resource.getrusage(resource.RUSAGE_SELF), \
-        resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + children.ru_utime, own.ru_stime + children.ru_stime
-
-
 def _timed(action: Callable[[], object]) -> Timing:
     """The Timing of one call of `action`."""
-    (user, system), started = _cpu(), time.perf_counter()
+    (user, system), started = cpu_times(), time.perf_counter()
     action()
-    wall, (user_after, system_after) = time.perf_counter() - started, _cpu()
+    wall, (user_after, system_after) = time.perf_counter() - started, cpu_times()
     return Timing(wall, user_after - user, system_after - system)
 
 
@@ -164,46 +159,81 @@ def _pair_ratio(ours: list[Timing], reference: list[Timing], field: str) -> floa
     return round(statistics.median(ratios), 2)
 
 
-STAGES = ("read_ms", "timeline_ms", "perform_ms", "midi_bytes_ms", "write_ms")
+STAGES = ("read_ms", "timeline_ms", "perform_ms", "midi_bytes_ms", "write_ms", "free_ms")
+STAGE_ROUNDS = 3  # stage splits and render_file runs alternated: medians of this many
 
 
 def stage_split(book: Path, tunes: int, work: Path) -> dict:
-    """CPU milliseconds per tune in each stage of `render_file(book, formats=mid)`, run one
-    after another on the whole book with the garbage collector paused as render_file pauses
-    it, then render_file itself; `other_ms` is what it spends besides the stages (names,
-    manifest, freeing the book)."""
-    stages = _stage_seconds(book.read_text(encoding="utf-8"), work / "stages")
-    started = time.process_time()
-    render_file(book, work / "stages-render", RenderOptions(formats=("mid",)))
-    whole = time.process_time() - started
+    """User CPU milliseconds per tune in each stage of `render_file(book, formats=mid)`, run
+    one after another on the whole book with the garbage collector paused as render_file
+    pauses it, then render_file itself, STAGE_ROUNDS times alternated (medians). User time,
+    as the system time of creating files swings several times over between two runs with the
+    disk's other traffic: `system_ms` (the stages') and `render_file_system_ms` show it
+    apart. `free_ms` is freeing the book, its timelines and performances, which render_file
+    does as it goes; `other_ms` is the rest of render_file's user time (parse_file's checks,
+    file names, the manifest)."""
+    text, options = book.read_text(encoding="utf-8"), RenderOptions(formats=("mid",))
+    rounds, wholes = [], []
+    for index in range(STAGE_ROUNDS):
+        rounds.append(_stage_seconds(text, work / f"stages{index}"))
+        wholes.append(_timed(functools.partial(render_file, book, work / f"stages-render{index}",
+                                               options)))
+    *stages, system = [statistics.median(seconds) for seconds in zip(*rounds, strict=True)]
+    whole = statistics.median(run.user for run in wholes)
     split = {name: seconds * 1000 / tunes for name, seconds in zip(STAGES, stages, strict=True)}
-    split.update(other_ms=(whole - sum(stages)) * 1000 / tunes, render_file_ms=whole * 1000 / tunes)
+    split.update(other_ms=(whole - sum(stages)) * 1000 / tunes, render_file_ms=whole * 1000 / tunes,
+                 system_ms=system * 1000 / tunes,
+                 render_file_system_ms=statistics.median(run.system for run in wholes) * 1000 / tunes)
     return {name: round(ms, 3) for name, ms in split.items()}
 
 
 def _stage_seconds(text: str, out: Path) -> list[float]:
-    """CPU seconds of each of STAGES over the book `text`, writing MIDI files into `out`."""
+    """User CPU seconds of each of STAGES over the book `text`, writing MIDI files into `out`,
+    then the system CPU seconds of them all."""
     from abcgen.fileio import atomic_write_bytes
     from abcgen.notation.parse import read_tunes
     from abcgen.render.midi import timeline_to_midi
 
-    marks = [time.process_time()]
+    marks = [cpu_times()]
     gc.disable()
     try:
         parsed = read_tunes(text)
-        marks.append(time.process_time())
+        marks.append(cpu_times())
         timelines = [(build_timeline(tune), tune.get("R")) for tune in parsed]
-        marks.append(time.process_time())
+        marks.append(cpu_times())
         performances = [timeline_to_midi(timeline, rhythm=rhythm) for timeline, rhythm in timelines]
-        marks.append(time.process_time())
+        marks.append(cpu_times())
         files = [midi_bytes(performance.midi) for performance in performances]
-        marks.append(time.process_time())
+        marks.append(cpu_times())
         for index, data in enumerate(files):
             atomic_write_bytes(out / f"{index}.mid", data, durable=False)
-        marks.append(time.process_time())
+        marks.append(cpu_times())
+        del parsed, timelines, performances, files
+        marks.append(cpu_times())
     finally:
         gc.enable()
-    return [end - start for start, end in zip(marks, marks[1:], strict=False)]
+    users = [end[0] - start[0] for start, end in zip(marks, marks[1:], strict=False)]
+    return [*users, marks[-1][1] - marks[0][1]]
+
+
+def jobs_speed(book: Path, work: Path) -> dict:
+    """`render_file(book, formats=mid)` in one process and with `jobs=2`, alternated REPEATS
+    times (medians). The book is parsed in the main process either way; workers are spawned
+    and import abcgen, so the second process pays off only where a core is free: on this
+    shared 2-core machine it often is not."""
+    runs: dict[int, list[Timing]] = {1: [], 2: []}
+    for index in range(REPEATS):
+        for jobs in runs:
+            options = RenderOptions(formats=("mid",), jobs=jobs)
+            runs[jobs].append(_timed(functools.partial(render_file, book,
+                                                       work / f"jobs{jobs}-{index}", options)))
+    wall = {jobs: statistics.median(run.wall for run in timings) for jobs, timings in runs.items()}
+    cpu = {jobs: statistics.median(run.user + run.system for run in timings)
+           for jobs, timings in runs.items()}
+    return {"wall_s_by_jobs": {str(k): round(v, 3) for k, v in wall.items()},
+            "cpu_s_by_jobs": {str(k): round(v, 3) for k, v in cpu.items()},
+            "speedup_jobs2_vs_jobs1": round(wall[1] / wall[2], 2),
+            "load_average_1min": round(os.getloadavg()[0], 2)}
 
 
 def wav_speed(tunes: list[Tune], work: Path) -> dict:
@@ -222,11 +252,11 @@ def wav_speed(tunes: list[Tune], work: Path) -> dict:
         paths.append(path)
     if not paths:
         return {"files": 0}
-    started = sum(_cpu())
+    started = cpu_seconds()
     ours_wall, ours_audio = _our_wav(performances, work)
-    between = sum(_cpu())
+    between = cpu_seconds()
     cli_wall, cli_audio = _cli_wav(paths, soundfont, work)
-    ours_cpu, cli_cpu = between - started, sum(_cpu()) - between
+    ours_cpu, cli_cpu = between - started, cpu_seconds() - between
     ours_rtf, cli_rtf = ours_wall / ours_audio, cli_wall / cli_audio
     return {"files": len(paths), "soundfont": str(soundfont), "audio_s": round(ours_audio, 1),
             "abcgen_wall_s": round(ours_wall, 3), "fluidsynth_cli_wall_s": round(cli_wall, 3),
@@ -295,11 +325,6 @@ def _note_f1(ours: list[Played], reference: list) -> tuple[int, int, int]:
     return sum((mine & theirs).values()), len(ours), len(reference)
 
 
-def _x_line(tune: Tune) -> int:
-    """The line of the tune's X: field (where abc2midi's reference directives go)."""
-    return next((f.line for f in tune.header if f.name == "X"), tune.start_line)
-
-
 def _set_aside_reason(verdict: golden.TuneVerdict, reference: list | None) -> str:
     """Why a tune is not compared ('' when it is)."""
     if verdict.status == "reference-error":
@@ -311,16 +336,11 @@ def _set_aside_reason(verdict: golden.TuneVerdict, reference: list | None) -> st
 
 def melody_agreement(book_text: str) -> dict:
     """Our plain melody against abc2midi's, tune by tune (see the module docstring)."""
-    verdicts = {}
-    for verdict in golden.compare_book(book_text):  # each tune's own verdict comes first
-        verdicts.setdefault(verdict.line, verdict)
-    tunes, _ = parse_tunebook(book_text)
-    run = abc2midi.book_melodies(book_text, abc2midi.PLAIN_FLAGS, [_x_line(t) for t in tunes])
+    comparison = golden.book_comparison(book_text)
     set_aside, causes, counts = collections.Counter(), collections.Counter(), collections.Counter()
     examples, matched, ours_total, ref_total = [], 0, 0, 0
-    for tune in tunes:
-        verdict = verdicts[tune.start_line]
-        reference = run.melodies.get(golden.x_number(tune.x))
+    for tune, verdict in zip(comparison.tunes, comparison.verdicts, strict=False):
+        reference = comparison.run.melodies.get(golden.x_number(tune.x))
         reason = _set_aside_reason(verdict, reference)
         if reason:
             set_aside[reason] += 1
@@ -361,5 +381,6 @@ def run(quick: bool = False) -> dict:
                            "tunes": len(tunes)},
                 "abc_to_midi": midi_speed(book, len(tunes), work),
                 "abc_to_midi_stages": stage_split(book, len(tunes), work),
+                "abc_to_midi_jobs": jobs_speed(book, work),
                 "midi_to_wav": wav_speed(tunes[:WAV_FILES[quick]], work),
                 "plain_melody_vs_abc2midi": melody_agreement(book_text)}

@@ -11,7 +11,6 @@ it exists, else from the Nottingham collection's cleaned jigs.
 """
 
 import os
-import resource
 import shutil
 import subprocess
 import tempfile
@@ -21,6 +20,7 @@ from pathlib import Path
 from abcgen.notation import dumps, read_abc, read_tunes
 from abcgen.render import find_soundfont
 from abcgen.songbook import SongbookOptions, make_songbook
+from bench.cpu import cpu_seconds
 
 REPO = Path(__file__).resolve().parents[1]
 SOURCES = (REPO / "data" / "corpus" / "test.abc",
@@ -36,15 +36,6 @@ def _book(count: int, folder: Path) -> Path:
     book = folder / "bench.abc"
     book.write_text("\n".join(dumps(tune) for tune in tunes))
     return book
-
-
-def cpu_seconds() -> float:
-    """CPU time (user + system) of this process and of every child it has waited for (the
-    songbook's workers and their ffmpeg runs, or the bare tools): unlike wall time, it
-    doesn't grow when other programs load the machine."""
-    own, children = resource.getrusage(resource.RUSAGE_SELF), \
-        resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def _timed(command: list[str], cwd: Path | None = None, check: bool = True) -> float:

@@ -78,6 +78,18 @@ def test_compare_melody_sees_each_kind_of_difference():
     assert abc2midi.compare_melody(ours[:-1], reference).kind == "count"
 
 
+@pytest.mark.parametrize("body", ["[^CE]-|[CE] z2 C2|", "[^C_E]-|[CE] C E|",
+                                  "[^CE]-|[CE]-|[CE] C z|"])
+def test_a_tie_on_a_chord_keeps_each_notes_accidental_over_the_bar_line(body):
+    # `]-` ties every note of the chord, and a tied note keeps its accidental after the bar
+    # line (as with a note's own tie); the bar's other notes are natural again
+    header = f"X:1\nT:a\nM:2/4\nL:1/4\n{abc2midi.REFERENCE_DIRECTIVES[0]}\nK:C\n"
+    reference = abc2midi.melody_events(f"{header}{body}\n", 1, abc2midi.PLAIN_FLAGS)
+    ours = build_timeline(parse_tunebook(f"{header}{body}\n")[0][0], graces=False).events
+    assert 61 in {note.pitch for note in reference}  # the tied C# is held, not restruck as C
+    assert abc2midi.compare_melody(ours, reference) is None
+
+
 def test_version_is_recorded():
     assert abc2midi.version().split()[0].replace(".", "").isdigit()
 

@@ -1,10 +1,12 @@
 """What the notation core's speed rests on (issue 2), held so a later change can't undo it
 unnoticed: the garbage collector is left as it was, a parsed book frees itself without it,
-and the tables shared between tunes never carry one tune's lengths into another.
+the tables shared between tunes never carry one tune's lengths into another, and a pickled
+tune carries its text, not its caches.
 
 Expected values are written out by hand from the ABC 2.1 standard's text."""
 
 import gc
+import pickle
 import weakref
 from fractions import Fraction as F
 
@@ -54,6 +56,16 @@ def test_a_parsed_book_is_freed_without_the_collector():
     finally:
         if was:
             gc.enable()
+
+
+def test_a_pickled_tune_leaves_its_caches_behind_and_plays_the_same():
+    """Worker processes get tunes by pickle: the cached score and timeline stay home."""
+    tune = parse_tunebook(BOOK)[0][0]
+    played = build_timeline(tune)
+    data = pickle.dumps(tune)
+    assert b"WrittenNote" not in data and b"NoteEvent" not in data
+    copy = pickle.loads(data)
+    assert copy == tune and build_timeline(copy).events == played.events
 
 
 def lengths(events) -> list[F]:

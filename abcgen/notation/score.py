@@ -249,6 +249,8 @@ class Scorer:
         self.ties_written = False  # whether any note has a tie (else none need joining)
         self.tie_letters: dict[tuple[str, int], int | None] = {}  # (letter, octave) -> pitch
         self.open_tie_letters: dict[tuple[str, int], int | None] = {}
+        # the open chord's untied notes, (letter, octave) -> pitch: a `]-` ties them all
+        self.chord_letters: dict[tuple[str, int], int] = {}
         self.open_tie_mark: tuple[int, int] | None = None  # ... of the tie still waiting
         self.open_slurs = 0
         self.voice: str | None = None
@@ -399,6 +401,8 @@ class Scorer:
             pitch = self.middle_c + 12 * octave + semitone + shift
         if tie:  # so the note it is tied to (across a bar line too) keeps this pitch
             self.tie_letters[(upper, octave)] = pitch
+        elif self.chord is not None:  # a tie after the chord (`[^CE]-`) would tie it too
+            self.chord_letters[(upper, octave)] = pitch
         return pitch
 
     def length_of(self, text: str, line: int, col: int) -> int:
@@ -520,7 +524,7 @@ class Scorer:
             self.report("unclosed-chord", "chord opened inside a chord", line, col,
                         E.UnclosedError)
             return
-        self.chord, self.group_opened_at = [], (line, col)
+        self.chord, self.group_opened_at, self.chord_letters = [], (line, col), {}
 
     def on_chord_end(self, line: int, col: int, match) -> None:
         notes, self.chord = self.chord, None
@@ -534,6 +538,7 @@ class Scorer:
         if tie_all:
             self.tie_mark = (line, col + match.start("ctie") - match.start())
             self.ties_written = True
+            self.tie_letters.update(self.chord_letters)  # each note keeps its accidental
         pitches = [(pitch, tie or tie_all, ln, cl) for pitch, _, tie, ln, cl in notes]
         self.place(pitches, round(notes[0][1] * multiplier), line, col)
 

@@ -17,7 +17,7 @@ What is played on top of the written notes, and why:
 
 Units: timeline times are quarter notes (Fractions). The performance works in *grid units*
 instead: whole numbers, `units` of them to a quarter note, where `units` is the least common
-denominator of every time the timeline holds (`grid_units`). Integer arithmetic is exact like
+denominator of every time the timeline holds (`grid_times`). Integer arithmetic is exact like
 Fractions and about ten times faster, which matters at a hundred notes a tune and thousands
 of tunes a book. Times made by dividing a note (staccato halves, roll cuts, swing) may be
 Fractions of a unit, so they stay exact too. pretty_midi wants seconds, converted once at the
@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import bisect
 import math
+import operator
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import TYPE_CHECKING, NamedTuple
@@ -139,6 +140,9 @@ class PlayedNote(NamedTuple):
     velocity: int
 
 
+START_THEN_PITCH = operator.itemgetter(1, 0)  # sorts PlayedNotes by (start, pitch)
+
+
 @dataclass
 class Performance:
     """A rendered tune: the MIDI data, the tempo it was played at (quarter notes per minute)
@@ -182,23 +186,28 @@ def check_tempo(tempo: float) -> None:
         raise RenderError(f"tempo {tempo:g} quarter notes per minute is outside {low:g}-{high:g}")
 
 
-def grid_units(timeline: Timeline) -> int:
-    """Grid units per quarter note for `timeline`: the least common multiple of the
-    denominators of its note onsets and lengths, bar starts and lengths, chord symbol onsets
-    and the beat, so every one of them is a whole number of units."""
-    denominators = {time.denominator for event in timeline.events
-                    for time in (event.onset, event.duration)}
+def grid_times(timeline: Timeline) -> tuple[int, list[tuple[int, int]]]:
+    """(units, times): grid units per quarter note for `timeline`, the least common multiple
+    of the denominators of its note onsets and lengths, bar starts and lengths, chord symbol
+    onsets and the beat, so every one of them is a whole number of units; and each event's
+    (onset, length) in those units."""
+    # each Fraction read once, as a pair: its numerator and denominator are Python-level
+    # properties, and this runs for every note of a book
+    ratios = [(event.onset.as_integer_ratio(), event.duration.as_integer_ratio())
+              for event in timeline.events]
+    denominators = {d for (_, onset), (_, length) in ratios for d in (onset, length)}
     # bar lengths are in whole notes; their denominators are multiples of the quarters' ones
     denominators.update(time.denominator for bar in timeline.bars
                         for time in (bar.onset, bar.duration, bar.expected or 0))
     denominators.update(symbol.onset.denominator for symbol in timeline.chord_symbols)
     denominators.add(_beat(timeline.meter).denominator)
-    return math.lcm(*denominators)
+    units = math.lcm(*denominators)
+    return units, [(a * (units // b), c * (units // d)) for (a, b), (c, d) in ratios]
 
 
 def to_units(quarters: Fraction | int, units: int) -> int:
     """A time in quarter notes as whole grid units (`units` must be a multiple of its
-    denominator, as `grid_units` makes it)."""
+    denominator, as `grid_times` makes it)."""
     return quarters.numerator * (units // quarters.denominator)
 
 
@@ -246,12 +255,6 @@ class MetricGrid:
         if position == 0:
             return "strong"
         return "medium" if position % self.beat == 0 else "weak"
-
-
-def _velocity(event: NoteEvent, grid: MetricGrid, written_onset: int) -> int:
-    accented = "accent" in event.decorations
-    stress = "strong" if accented else grid.stress(written_onset, event.bar)
-    return max(1, min(127, event.velocity + ACCENT_OFFSETS[stress]))
 
 
 def key_scale(key: Key) -> frozenset[int]:
@@ -314,37 +317,34 @@ def _written_onsets(events: list[NoteEvent], times: list[tuple[int, int]]) -> li
     return written
 
 
-def event_times(events: list[NoteEvent], units: int) -> list[tuple[int, int]]:
-    """Each event's (onset, length) in grid units (`to_units` written out: this runs for
-    every note of a book)."""
-    return [(event.onset.numerator * (units // event.onset.denominator),
-             event.duration.numerator * (units // event.duration.denominator))
-            for event in events]
-
-
-def melody_notes(timeline: Timeline, options: MidiOptions, rhythm: str | None, units: int,
-                 times: list[tuple[int, int]]) -> list[PlayedNote]:
-    """The melody as performed (see the module docstring) in grid units (`units` a quarter
-    note; `times` is `event_times(timeline.events, units)`), sorted by start then pitch. Notes
-    are accented by where they are written (a note after grace notes by where its graces
-    start)."""
-    grid = MetricGrid(timeline, units)
+def melody_notes(timeline: Timeline, options: MidiOptions, rhythm: str | None,
+                 grid: MetricGrid, times: list[tuple[int, int]]) -> list[PlayedNote]:
+    """The melody as performed (see the module docstring) in grid units (`grid.units` a
+    quarter note; `times` the events' (onset, length) from `grid_times`), sorted by start then
+    pitch. Notes are accented by where they are written (a note after grace notes by where
+    its graces start)."""
     ornaments = not options.plain
     scale = key_scale(timeline.key)
     notes = []
-    events = timeline.events
+    events, stress = timeline.events, grid.stress  # locals: this loop runs for every note
     for event, (onset, length), written in zip(events, times, _written_onsets(events, times),
                                                strict=True):
-        if not ornaments and event.grace:
-            continue
-        if not ornaments:  # give back the graces' time (written == onset without graces)
-            onset, length = written, length + onset - written
-        note = _played(event, onset, length, _velocity(event, grid, written))
-        rolled = ornaments and "roll" in event.decorations
-        notes.extend(roll_notes(note, scale, units) if rolled else [note])
+        grace, decorations = event.grace, event.decorations
+        if not ornaments:
+            if grace:
+                continue
+            onset, length = written, length + onset - written  # give back the graces' time
+        accent = ACCENT_OFFSETS["strong" if "accent" in decorations else stress(written, event.bar)]
+        velocity = max(1, min(127, event.velocity + accent))
+        if not (grace or decorations):  # most notes: as written (what _played does to them)
+            notes.append(PlayedNote(event.pitch, onset, onset + length, velocity))
+        elif ornaments and "roll" in decorations:
+            notes.extend(roll_notes(_played(event, onset, length, velocity), scale, grid.units))
+        else:
+            notes.append(_played(event, onset, length, velocity))
     if ornaments and options.swing and swings(rhythm, timeline.meter):
         notes = [swung(note, grid) for note in notes]
-    return sorted(notes, key=lambda n: (n.start, n.pitch))
+    return sorted(notes, key=START_THEN_PITCH)
 
 
 def swings(rhythm: str | None, meter: Meter) -> bool:
@@ -408,16 +408,15 @@ def _slot_notes(letter: str, chord: ChordSymbolEvent, start: Fraction,
 
 
 def accompaniment_notes(timeline: Timeline,
-                        units: int) -> tuple[list[PlayedNote], list[PlayedNote]]:
+                        grid: MetricGrid) -> tuple[list[PlayedNote], list[PlayedNote]]:
     """(bass, chord) notes for the chord symbols, one gchord pattern per performed bar, in
-    grid units (`units` a quarter note).
+    grid units (`grid.units` a quarter note).
 
     Each slot plays the latest chord symbol at or before it; bars before the first symbol
     stay silent.
     """
     symbols = sorted(timeline.chord_symbols, key=lambda c: c.onset)
-    onsets = [to_units(c.onset, units) for c in symbols]
-    grid = MetricGrid(timeline, units)
+    onsets = [to_units(c.onset, grid.units) for c in symbols]
     bass, chords = [], []
     for bar, bar_onset in zip(timeline.bars, grid.onsets, strict=True):
         for letter, start, end in _pattern_slots(bar, bar_onset, grid):
@@ -433,15 +432,16 @@ def _to_instrument(notes: list[PlayedNote], program: int, name: str, seconds_per
                    transpose: int) -> pretty_midi.Instrument:
     import pretty_midi
 
+    pitches = [note.pitch + transpose for note in notes]
+    if pitches and not (0 <= min(pitches) and max(pitches) <= 127):
+        note, pitch = next((n, p) for n, p in zip(notes, pitches, strict=True)
+                           if not 0 <= p <= 127)
+        raise RenderError(f"transposing by {transpose} puts MIDI note {note.pitch} at "
+                          f"{pitch}, outside 0-127")
     instrument = pretty_midi.Instrument(program=program, name=name)
-    for note in notes:
-        pitch = note.pitch + transpose
-        if not 0 <= pitch <= 127:
-            raise RenderError(f"transposing by {transpose} puts MIDI note {note.pitch} at "
-                              f"{pitch}, outside 0-127")
-        instrument.notes.append(pretty_midi.Note(note.velocity, pitch,
-                                                 note.start * seconds_per_unit,
-                                                 note.end * seconds_per_unit))
+    make = pretty_midi.Note
+    instrument.notes = [make(velocity, pitch, start * seconds_per_unit, end * seconds_per_unit)
+                        for (_, start, end, velocity), pitch in zip(notes, pitches, strict=True)]
     return instrument
 
 
@@ -466,9 +466,8 @@ def timeline_to_midi(timeline: Timeline, options: MidiOptions | None = None,
     if not timeline.events:
         raise RenderError("the tune has no notes to play")
     tempo = choose_tempo(timeline, rhythm, options.tempo)
-    units = grid_units(timeline)
+    units, times = grid_times(timeline)
     seconds_per_unit = 60.0 / tempo / units
-    times = event_times(timeline.events, units)
     last_end = max(onset + length for onset, length in times)
     seconds = float(max(timeline.total, Fraction(last_end, units))) * (60.0 / tempo)
     check_length(seconds)
@@ -477,9 +476,10 @@ def timeline_to_midi(timeline: Timeline, options: MidiOptions | None = None,
     if not timeline.meter.free:
         midi.time_signature_changes.append(pretty_midi.TimeSignature(
             timeline.meter.numerator, timeline.meter.denominator, 0.0))
-    tracks = [(melody_notes(timeline, options, rhythm, units, times), program, "melody")]
+    grid = MetricGrid(timeline, units)  # one for the melody's accents and the gchord bars
+    tracks = [(melody_notes(timeline, options, rhythm, grid, times), program, "melody")]
     if options.accompaniment and not options.plain and timeline.chord_symbols:
-        bass, chords = accompaniment_notes(timeline, units)
+        bass, chords = accompaniment_notes(timeline, grid)
         tracks += [(bass, BASS_PROGRAM, "bass"), (chords, CHORD_PROGRAM, "chords")]
     for notes, track_program, name in tracks:
         midi.instruments.append(_to_instrument(notes, track_program, name, seconds_per_unit,

@@ -68,11 +68,12 @@ def _note_events(instrument: pretty_midi.Instrument, channel: int,
     note-offs before note-ons on the same tick. Written out by hand (plain tuples and ints,
     one bytes() at the end): this runs for every note of a book."""
     edges = []
-    on_status, off_status = NOTE_ON | channel, NOTE_OFF | channel
+    append, on_status, off_status = edges.append, NOTE_ON | channel, NOTE_OFF | channel
     for note in instrument.notes:
+        pitch = note.pitch
         on, off = round(note.start * ticks_per_second), round(note.end * ticks_per_second)
-        edges.append((on, 1, on_status, note.pitch, note.velocity))
-        edges.append((off if off > on else on + 1, 0, off_status, note.pitch, 0))
+        append((on, 1, on_status, pitch, note.velocity))
+        append((off if off > on else on + 1, 0, off_status, pitch, 0))
     edges.sort(key=TICK_THEN_OFF_FIRST)
     body, now = [], 0
     for tick, _, status, pitch, velocity in edges:

@@ -124,9 +124,25 @@ def _failure_verdicts(failures: Sequence[AbcError], report: abc2midi.Abc2midiRep
     return verdicts
 
 
+@dataclass(frozen=True)
+class BookComparison:
+    """`book_comparison`'s result: the tunes we read, abc2midi's run over the book, and the
+    verdicts: one per tune of `tunes` first, in their order, then our failures'."""
+
+    tunes: list[Tune]
+    run: abc2midi.BookRun
+    verdicts: list[TuneVerdict]
+
+
 def compare_book(text: str, source: str | None = None) -> list[TuneVerdict]:
     """Compare every tune of one tunebook with abc2midi (`abc2midi.PLAIN_FLAGS`, the standard's
     accidental rule). Tunes abc2midi can't reference come back as 'reference-error'/'excluded'."""
+    return book_comparison(text, source).verdicts
+
+
+def book_comparison(text: str, source: str | None = None) -> BookComparison:
+    """`compare_book` with the parsed tunes and abc2midi's run kept, for a caller that goes
+    on to compare more of them (one parse and one abc2midi run serve both)."""
     tunes, failures = parse_tunebook(text, source=source)
     counts = Counter(x_number(t.x) for t in tunes)
     counts.update(x_number(str(f.x)) for f in failures if f.x is not None)
@@ -137,7 +153,8 @@ def compare_book(text: str, source: str | None = None) -> list[TuneVerdict]:
     starts = [t.start_line for t in tunes] + [10**9]
     verdicts = [_verdict(t, run, run.report.between(start, after), _exclusion(t, duplicate))
                 for t, start, after in zip(tunes, starts, starts[1:], strict=False)]
-    return verdicts + _failure_verdicts(failures, run.report, [_span(t) for t in tunes])
+    failed = _failure_verdicts(failures, run.report, [_span(t) for t in tunes])
+    return BookComparison(tunes, run, verdicts + failed)
 
 
 def tune_texts(text: str) -> list[str]:
