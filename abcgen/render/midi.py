@@ -34,6 +34,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, NamedTuple
 
 from abcgen.errors import AbcgenError
+from abcgen.notation.fields import is_hornpipe
 
 if TYPE_CHECKING:  # pretty_midi is imported inside functions: `abcgen --help` stays light
     import pretty_midi
@@ -349,7 +350,7 @@ def melody_notes(timeline: Timeline, options: MidiOptions, rhythm: str | None,
 
 def swings(rhythm: str | None, meter: Meter) -> bool:
     """Hornpipes in simple meters swing (abc2midi's rule for R:hornpipe)."""
-    return "hornpipe" in (rhythm or "").lower() and not meter.compound and not meter.free
+    return is_hornpipe(rhythm) and not meter.compound and not meter.free
 
 
 def _swing_time(time: int | Fraction, origin: int, units: int) -> Fraction:
