@@ -44,10 +44,12 @@ BROKEN = [
     (tune("A B c d] e4|]"), "bad-character"),                         # ] closing no chord
     (tune("A B c} d e4|]"), "bad-character"),                         # } closing no grace
     (tune("ABcd e4|\nU:T = !trill!\nABcd e4|]"), "field-in-body"),
+    (tune("ABcd e4|\nG:Key: Am\nABcd e4|]"), "field-in-body"),       # a note letter's field
     (tune("ABcd e4|]", key="gm"), "invalid-key"),
     (tune("ABcd e4|]", key="Dm\\"), "invalid-key"),                  # read as mode "m\\"
     (tune("ABcd efga | f4- z2f2 | ABcd e4 |]"), "bad-tie"),            # a tie to a rest
     (tune("ABcd efga | g8- |]"), "bad-tie"),                           # a tie to nothing
+    (tune("ABcd efga | g2-{a}g2 A4 |]"), "bad-tie"),                  # over grace notes
     (tune("|: ABcd efga | A4- :|\n|: z7 A | ABcd e4 :|"), "bad-tie"),  # over a repeat
     (tune("ABcd ((3(3efe) d4 | e8 |]"), "bad-tuplet"),                # nested tuplets
     (tune("ABcd e4|]").replace("L:1/8", "L:C|\nL:1/8"), "invalid-length"),  # a second L:

@@ -544,3 +544,16 @@ def test_ten_megabyte_file_ends_in_bounded_time(tmp_path, shape):
     except subprocess.TimeoutExpired:
         pytest.fail(f"reading a 10 MB file ({shape}) took over 60 s")
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+# --- §7.4 voice overlay ------------------------------------------------------------------------
+
+def test_an_overlay_keeps_the_first_voice_in_its_bar_and_over_a_span_of_bars():
+    """`&` overlays a second voice to the bar line; `(&` ... `&` ... `&)` one over several bars,
+    whose bar lines the first voice has already counted (the second voice is not played)."""
+    assert pitches("CDEF G4 & c8 | A8 |]") == [60, 62, 64, 65, 67, 69]
+    spanned = timeline("(& C8 | D8 & E,8 | F,8 &) | G8 |]")
+    assert [e.pitch for e in spanned.events] == [60, 62, 67]
+    assert [e.onset for e in spanned.events] == [0, 4, 8]
+    assert not [i for i in check_text(tune_text("(& C8 | D8 & E,8 | F,8 &) | G8 |]"))
+                if i.severity == "error"]

@@ -112,6 +112,9 @@ CASES = {
     "a P: that is no play order is dropped": (
         "X:1\nT:A\nM:4/4\nL:1/8\nP:Play AABA last time\nK:G\nABcd efga|ABcd efga|]\n",
         "X:1\nT:A\nM:4/4\nL:1/8\nK:G\nABcd efga|ABcd efga|]\n", "bad-parts"),
+    "an inline P: that is no part label is dropped, the notes after it kept": (
+        HEAD + "[P:A1]ABcd efga|[P:B]ABcd efga|]\n", HEAD + "ABcd efga|[P:B]ABcd efga|]\n",
+        "bad-parts"),
     "a hornpipe in C| is written in C, the same bar": (
         "X:1\nT:A\nM:C|\nL:1/8\nR:hornpipe\nK:G\nABcd efga|ABcd efga|]\n",
         "X:1\nT:A\nM:C\nL:1/8\nR:hornpipe\nK:G\nABcd efga|ABcd efga|]\n", "hornpipe-meter"),

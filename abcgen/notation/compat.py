@@ -38,8 +38,9 @@ _ABC2MIDI_CHORD = re.compile(r"^\(?(?P<root>[A-Ga-g])[#b=]{0,2}(?P<kind>[^ (/)]{
 _DENOMINATOR = re.compile(r"/(\d+)")
 # parseabc.c parsefield(): the fields abc2midi takes in the tune body.
 ABC2MIDI_BODY_FIELDS = frozenset("EIKLMPQTVdrswW+")
-# Single letters that are notes or rests: a line `A:|` is music, left to the scorer.
-_NOTE_LETTERS = frozenset("ABCDEFGXYZabcdefgxyz")
+# Letters abc2midi reads as music at a line's start (`g:` is a note and a colon); upper-case
+# note letters and Z: it reads as fields ('Field not allowed in tune body' for `G:Key: Am`).
+_NOTE_LETTERS = frozenset("Yabcdefgxyz")
 # Header fields every line of which abc2midi and music21 read (not only the last one).
 HEADER_PARSERS = {"M": ("invalid-meter", parse_meter), "L": ("invalid-length", parse_unit_length)}
 # Decorations a swung hornpipe note can't carry in abc2midi (swung-decoration).
@@ -257,13 +258,13 @@ _TIE_PASSES = frozenset({"bar", "deco", "short_deco", "quoted", "slur_start", "s
 
 
 def _dangling_ties(tune: Tune, tokens: list[Token]) -> Iterator[Issue]:
-    """A tie followed by a rest or by nothing: abc2midi finds no note to tie ('Could not find
-    note to be tied'). The issue points at the tie mark, as bad-tie's do."""
+    """A tie followed by a rest, by grace notes or by nothing: abc2midi finds no note to tie
+    ('Could not find note to be tied'). The issue points at the tie mark, as bad-tie's do."""
     for index, (kind, line, _, match) in enumerate(tokens):
         if kind != "note" or not match["tie"]:
             continue
         following = next((t[0] for t in tokens[index + 1:] if t[0] not in _TIE_PASSES), None)
-        if following in (None, "rest"):
+        if following in (None, "rest", "grace_start"):
             yield tune_issue(tune, "bad-tie", f"'{match.group(0)}' ties to no note (abc2midi: "
                          "'Could not find note to be tied')", line, match.start("tie") + 1)
 

@@ -33,6 +33,8 @@ _TOKEN = re.compile(r"""
 # http://abcnotation.com/wiki/abc:standard:v2.1#grace_notes
 | (?P<grace_start>\{(?P<acciaccatura>/?))
 | (?P<grace_end>\})
+# http://abcnotation.com/wiki/abc:standard:v2.1#voice_overlay — `(&` ... `&` ... `&)` spans bars
+| (?P<overlay>\(&|&\)|&)
 # http://abcnotation.com/wiki/abc:standard:v2.1#duplets_triplets_quadruplets_etc
 | (?P<tuplet>\((?P<tp>[1-9]\d*)(?::(?P<tq>\d*))?(?::(?P<tr>\d*))?)
 # http://abcnotation.com/wiki/abc:standard:v2.1#ties_and_slurs
@@ -48,7 +50,6 @@ _TOKEN = re.compile(r"""
 | (?P<continuation>\\)
 # http://abcnotation.com/wiki/abc:standard:v2.1#typesetting_line-breaks, #voice_overlay, spacer
 | (?P<linebreak>[$!])
-| (?P<overlay>&)
 | (?P<spacer>y)
 | (?P<bad>.)
 """, re.X)

@@ -255,6 +255,7 @@ class Scorer:
         self.open_slurs = 0
         self.voice: str | None = None
         self.skipping_voice = self.in_overlay = False
+        self.overlay_span: str | None = None  # "first" after `(&`, "other" after its `&`
         self.part = ""
         self.current = WrittenBar(0, tune.start_line, 1)
         self.total = 0
@@ -336,7 +337,7 @@ class Scorer:
                 break
             if self.skipping_voice and kind not in ("field", "inline"):
                 continue
-            if self.in_overlay and kind not in ("bar", "eol", "field"):
+            if self.in_overlay and kind not in ("bar", "eol", "field", "overlay"):
                 continue
             if self.deco_at is not None:
                 if kind not in DECORATION_TARGETS:
@@ -637,13 +638,26 @@ class Scorer:
         self.report("bad-character", f"'{match.group(0)}' is not ABC", line, col)
 
     def on_overlay(self, line: int, col: int, match) -> None:
+        """`&` starts an overlaid voice to the bar line; `(&` ... `&` ... `&)` overlays a
+        span of bars, its bar lines counted once, by the first voice."""
+        mark = match.group(0)
+        if mark == "(&":
+            self.overlay_span = "first"
+            return
+        if mark == "&)":
+            self.overlay_span, self.in_overlay = None, False
+            return
         self.report("voice-overlay", "& voice overlays are not played (first voice kept)",
                     line, col, severity="warning")
         self.in_overlay = True
+        if self.overlay_span is not None:
+            self.overlay_span = "other"
 
     # -- bars -----------------------------------------------------------------------------
 
     def on_bar(self, line: int, col: int, match) -> None:
+        if self.overlay_span == "other":
+            return  # the overlaid voice's bar lines: the first voice's were counted
         self.in_overlay = False
         self.check_open_groups(line, col)
         close = bool(match["lcolon"] or match["dcolon"])

@@ -46,7 +46,8 @@ def _drop_overlay(score: Score, index: int):
     loses the overlay, so that its own notes can be mended."""
     start = _bar_start(score, index)
     stop = score.bar_tokens[index] if score.bar_tokens[index] is not None else len(score.tokens)
-    overlay = next((i for i in range(start, stop) if score.tokens[i][0] == "overlay"), None)
+    overlay = next((i for i in range(start, stop) if score.tokens[i][0] == "overlay"
+                    and score.tokens[i][3].group(0) == "&"), None)
     if overlay is None:
         return None
     edits = [replace_token(score.tokens[i], "") for i in range(overlay, stop)

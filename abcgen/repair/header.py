@@ -186,12 +186,14 @@ def _default_unit(meter: str) -> Fraction | None:
 
 
 def _drop_field_lines(tune: Tune, issues: list[Issue], name: str) -> tuple[Tune, list[Edit]]:
-    """Drop the `name:` fields (header or body lines) the issues point at."""
-    lines = {issue.line for issue in issues}
+    """Drop the `name:` fields (header or body lines, inline `[P:A1]`) the issues point at."""
+    lines, places = {issue.line for issue in issues}, {(i.line, i.col) for i in issues}
+    inline = [BodyEdit(t[1], *token_span(t), "") for t in tokenize(tune.body)
+              if t[0] == "inline" and t[3]["iname"] == name and t[1:3] in places]
     header = [f for f in tune.header if not (f.name == name and f.line in lines)]
-    body = [line for line in tune.body
+    body = [line for line in apply_body_edits(tune.body, inline)
             if not (line.line in lines and (body_field(line.text) or ("",))[0] == name)]
-    edits = [Edit(issue.code, issue.line, 1, f"dropped the {name}: line ({issue.message})")
+    edits = [Edit(issue.code, issue.line, issue.col, f"dropped {name}: ({issue.message})")
              for issue in issues]
     return rebuild(tune, header=header, body=body), edits
 
