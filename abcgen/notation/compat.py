@@ -16,9 +16,8 @@ from itertools import chain
 
 from abcgen.notation.errors import AbcError, MeterError, UnitLengthError
 from abcgen.notation.fields import (UNSAFE_HEADER_START, default_unit_length, hornpipe_meter_ok,
-                                    is_hornpipe,
-                                    parse_meter, parse_unit_length)
-from abcgen.notation.lexer import Token, tokenize
+                                    is_hornpipe, parse_meter, parse_unit_length)
+from abcgen.notation.lexer import Token, token_field, tokenize
 from abcgen.notation.model import Issue, Tune, tune_issue
 from abcgen.notation.repeats import check_played_repeats
 from abcgen.notation.score import (LENGTH_DECORATIONS, TICKS, TUPLET_Q, WrittenBar,
@@ -160,8 +159,9 @@ def _stray_marks(tune: Tune, tokens: list[Token]) -> Iterator[Issue]:
                 chord or tokens[min(index + 1, len(tokens) - 1)][0] == "chord_start"):
             message, code = f"'{match.group(0)}' on or inside a chord (abc2midi plays no roll " \
                             "or trill there)", "misplaced-decoration"
-        elif chord and kind in ("deco", "short_deco") and tokens[index - 1][0] == "chord_start" \
-                and index > 1 and tokens[index - 2][0] in ("deco", "short_deco"):
+        elif chord and kind in ("deco", "short_deco") and index > 1 \
+                and tokens[index - 1][0] == "chord_start" \
+                and tokens[index - 2][0] in ("deco", "short_deco"):
             message, code = f"'{match.group(0)}' inside a chord that has a decoration before it " \
                             "(abc2midi: 'Malformed note')", "misplaced-decoration"
         elif grace and kind in ("deco", "short_deco"):
@@ -196,7 +196,7 @@ def _all_fields(tune: Tune, tokens: list[Token]) -> Iterator[tuple[str, str, int
     for field in tune.header:
         yield field.name, field.value, field.line, 1
     for token in tokens:
-        named = _field_name_value(token)
+        named = token_field(token)
         if named is not None:
             yield *named, token[1], token[2]
 
@@ -516,15 +516,6 @@ def _swung_marks(tune: Tune, pair: list[tuple]) -> Iterator[Issue]:
                              "'Cannot apply broken rhythm')", token[1], token[2])
 
 
-def _field_name_value(token: Token) -> tuple[str, str] | None:
-    """A body field line or inline field token's (name, value)."""
-    if token[0] == "field":
-        return token[3]["name"], token[3]["value"]
-    if token[0] == "inline":
-        return token[3]["iname"], token[3]["ivalue"]
-    return None
-
-
 def _late_voice(tune: Tune, tokens: list[Token]) -> Iterator[Issue]:
     """A tune whose only voice is first named after its music began (`[V:1]` mid-tune, no V:
     in the header): abc2midi 'will combine this body with this voice' and replays the
@@ -534,7 +525,7 @@ def _late_voice(tune: Tune, tokens: list[Token]) -> Iterator[Issue]:
     voices, late, sounded = set(), [], False
     for kind, line, col, match in tokens:
         sounded = sounded or kind in ("note", "rest")
-        named = _field_name_value((kind, line, col, match))
+        named = token_field((kind, line, col, match))
         if named is not None and named[0] == "V":
             voices.add((named[1].split() or [""])[0])
             if sounded:

@@ -73,6 +73,16 @@ def body_field(text: str) -> tuple[str, str] | None:
     return (match["name"], match["value"].strip()) if match else None
 
 
+def token_field(token: Token) -> tuple[str, str] | None:
+    """(name, value) of a 'field' token (a body field line) or an 'inline' one (`[K:D]`)."""
+    kind, _, _, match = token
+    if kind == "field":
+        return match["name"], match["value"]
+    if kind == "inline":
+        return match["iname"], match["ivalue"]
+    return None
+
+
 def strip_comment(text: str) -> str:
     """The line without its `%` comment."""
     return _COMMENT.sub("", text)

@@ -13,7 +13,7 @@ plays them part by part.
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from abcgen.notation.lexer import Token
+from abcgen.notation.lexer import Token, token_field
 from abcgen.notation.model import Issue, Tune, tune_issue
 from abcgen.notation.score import WrittenBar, from_ticks, parse_endings
 
@@ -104,16 +104,15 @@ def features_of(tokens: list[Token], bars: list[WrittenBar]) -> list[Feature] | 
             features += _bar_features(token, ends.get((line, col)), _joined_text(tokens, index))
         elif kind == "ending":
             features.append(Feature(ENDING, token, parse_endings(match["enums"])))
-        elif _other_voice(kind, match, voices):
+        elif _other_voice(token, voices):
             return None
     return features
 
 
-def _other_voice(kind: str, match, voices: set[str]) -> bool:
+def _other_voice(token: Token, voices: set[str]) -> bool:
     """A second voice (`voices` collects the voice names met so far). A P: label in the body
     is only a label while the header has no P: (store.c runs fixreps then)."""
-    name, value = (match["name"], match["value"]) if kind == "field" else \
-        (match["iname"], match["ivalue"]) if kind == "inline" else ("", "")
+    name, value = token_field(token) or ("", "")
     if name == "V":
         voices.add((value.split() or [""])[0])
     return len(voices) > 1
