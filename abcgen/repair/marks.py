@@ -80,15 +80,15 @@ def _close_at_end(score, why: str):
     return close_repeat_after(score, len(score.bars) - 1, why)
 
 
-# What makes a token sound: a repeat opened after the last of them opens nothing.
-_SOUNDING = frozenset({"note", "rest", "chord_end"})
+# Tokens that take time (a note, a rest, a chord): a repeat opened after the last opens nothing.
+_PLAYED_KINDS = frozenset({"note", "rest", "chord_end"})
 
 
 def _opening_after_music(tokens: list[Token]) -> int | None:
     """The `|:` or `::` written after the tune's last note (it opens a repeat of nothing)."""
     for index in range(len(tokens) - 1, -1, -1):
         kind, _, _, match = tokens[index]
-        if kind in _SOUNDING:
+        if kind in _PLAYED_KINDS:
             return None
         if kind == "bar" and (match["rcolon"] or match["dcolon"]):
             return index
