@@ -122,6 +122,7 @@ CLEAN = [
     tune("C, c' B,, b'' A4 |]"),
     tune("A B c d e4 |\\\n f g a b c'4 |]"),      # a continuation at the end of a line
     tune("ABcd efga | ABcd [G4F2z2] | ABcd efga |]"),  # a rest in a chord takes no time
+    tune("ABcd efga | ABcd e4 |]").replace("M:", "%|a comment\nM:"),  # not a header value
     tune("ABc [GB]-[GB]2 e2 | G2-[GB]2 ABcd | (3efg f>e d4 |]"),  # ties a chord can keep
 ]
 

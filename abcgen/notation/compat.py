@@ -235,7 +235,7 @@ def _header_bars(tune: Tune) -> Iterator[Issue]:
     """A header value starting with `|` (`T:|oulley Lasses`): music21 reads the line as music
     and raises ('no active default note length')."""
     for field in tune.header:
-        if field.value.lstrip().startswith(UNSAFE_HEADER_START):
+        if field.name != "%" and field.value.lstrip().startswith(UNSAFE_HEADER_START):
             yield tune_issue(tune, "header-bar", f"{field.name}:{field.value.strip()} starts "
                          "with '|' (music21 reads the line as music)", field.line, 1)
 
