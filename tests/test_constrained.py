@@ -250,6 +250,42 @@ def test_mask_rows_are_the_readers_allowed_sets_while_the_table_grows():
         assert set(row.nonzero().flatten().tolist()) == expected
 
 
+def test_two_threads_sharing_the_masks_get_the_readers_rows():
+    """The web app samples two jobs on one shared table: walked by two threads at once (the
+    interpreter switching threads as often as it can), every id still names its own state
+    and every row still holds exactly what the reader allows there."""
+    import sys
+    import threading
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    vocab, texts = _vocab(), _fixture_tunes()
+    masks, chars, seen = ConstraintMasks(vocab), vocab.tokens[len(SPECIAL_TOKENS):], []
+
+    def walk(order):
+        for text in order:
+            sid = masks.start("")
+            for char in text:
+                seen.append((masks.states[sid], masks.rows([sid])[0]))
+                sid = masks.advance(sid, char)
+                if masks.states[sid].phase == "lost":
+                    break
+
+    try:
+        threads = [threading.Thread(target=walk, args=(o,)) for o in (texts, texts[::-1])]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert [masks.ids[state] for state in masks.states] == list(range(len(masks.states)))
+    for state, row in seen[::7]:
+        expected = {vocab.encode(char)[0] for char in allowed_chars(state, chars)}
+        expected |= {EOS} if can_end(state) else set()
+        assert set(row.nonzero().flatten().tolist()) == expected
+
+
 def test_mask_table_covers_markers(untrained):
     """The markers that stand for no character are never allowed."""
     _, vocab = untrained

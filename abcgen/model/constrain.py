@@ -8,6 +8,8 @@ built in a NumPy table on the host (a row set through torch cost some 90 us, a t
 constraint's time over a 1,000-tune batch) and copied to a GPU as they are added.
 """
 
+import threading
+
 import numpy as np
 import torch
 
@@ -26,22 +28,27 @@ batch (memory bound for a long-running server; a 1,000-tune batch makes ~15k).""
 
 
 _SHARED: dict[tuple, "ConstraintMasks"] = {}
+_SHARED_LOCK = threading.Lock()
 
 
 def shared_masks(vocab: Vocab, device: torch.device | str = "cpu") -> "ConstraintMasks":
     """One ConstraintMasks per vocabulary and device for the whole process: its caches
     carry over from one batch (one `generate`, one benchmark batch) to the next."""
     key = (vocab.tokens, str(device))
-    if key not in _SHARED or len(_SHARED[key].states) > MAX_SHARED_STATES:
-        _SHARED.clear()  # one model at a time, and a long-running server starts afresh
-        _SHARED[key] = ConstraintMasks(vocab, device)
-    return _SHARED[key]
+    with _SHARED_LOCK:
+        if key not in _SHARED or len(_SHARED[key].states) > MAX_SHARED_STATES:
+            _SHARED.clear()  # one model at a time, and a long-running server starts afresh
+            _SHARED[key] = ConstraintMasks(vocab, device)
+        return _SHARED[key]
 
 
 class ConstraintMasks:
-    """Interned reader states with their cached transitions and (V,) boolean masks."""
+    """Interned reader states with their cached transitions and (V,) boolean masks. Safe to
+    share between threads (the web app samples two jobs at once): a new id or mask row is
+    taken and stored under one lock."""
 
     def __init__(self, vocab: Vocab, device: torch.device | str = "cpu"):
+        self.lock = threading.RLock()
         self.vocab, self.device = vocab, device
         self.chars = vocab.tokens[len(SPECIAL_TOKENS):]
         self.index = {char: len(SPECIAL_TOKENS) + i for i, char in enumerate(self.chars)}
@@ -68,9 +75,12 @@ class ConstraintMasks:
         """The id of `state` (its mask is computed when first asked for)."""
         sid = self.ids.get(state)
         if sid is None:
-            sid = self.ids[state] = len(self.states)
-            self.states.append(state)
-            self.row_of.append(None)
+            with self.lock:
+                sid = self.ids.get(state)
+                if sid is None:
+                    sid = self.ids[state] = len(self.states)
+                    self.states.append(state)
+                    self.row_of.append(None)
         return sid
 
     def _mask(self, state: ReaderState) -> tuple[list[int], bool]:
@@ -115,7 +125,7 @@ class ConstraintMasks:
         move = self.moves.get((sid, char, primed))
         if move is None:
             after = (step_primed if primed else step)(self.states[sid], char)
-            move = self.moves[(sid, char, primed)] = self.intern(after or LOST)
+            move = self.moves[(sid, char, primed)] = self.intern(after or LOST)  # idempotent
         return move
 
     def finish(self, sid: int) -> int:
@@ -128,14 +138,15 @@ class ConstraintMasks:
     def rows(self, sids: list[int]) -> torch.Tensor:
         """(len(sids), V) boolean on the device: the characters allowed next in each
         sequence."""
-        for sid in sids:
-            if self.row_of[sid] is None:
-                self.row_of[sid] = self._row(self.states[sid])
-        picked = [self.row_of[sid] for sid in sids]
-        if self.on_cpu:
-            return torch.from_numpy(self.host[picked])  # a copy: the table may grow after
-        self._upload()
-        return self.table[host_to_device(picked, self.table.device)]
+        with self.lock:  # rows are appended and the table grown under the lock
+            for sid in sids:
+                if self.row_of[sid] is None:
+                    self.row_of[sid] = self._row(self.states[sid])
+            picked = [self.row_of[sid] for sid in sids]
+            if self.on_cpu:
+                return torch.from_numpy(self.host[picked])  # a copy: the table may grow after
+            self._upload()
+            return self.table[host_to_device(picked, self.table.device)]
 
     def _upload(self) -> None:
         """Copy the rows added since the last call to the device table (one copy per step
