@@ -26,8 +26,7 @@ from typing import NamedTuple
 
 from abcgen.notation.errors import AbcError
 from abcgen.notation.fields import (MAJOR_KEY_SHARPS, UNSAFE_HEADER_START, UNSAFE_HEADER_TEXT,
-                                    default_unit_length,
-                                    hornpipe_meter_ok, is_hornpipe,
+                                    default_unit_length, hornpipe_meter_ok, is_hornpipe,
                                     parse_key, parse_meter, parse_unit_length)
 from abcgen.notation.compat import SWUNG_NOTE
 from abcgen.notation.score import BROKEN_FACTORS, TICKS, TUPLET_Q, parse_length, to_ticks

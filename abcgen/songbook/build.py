@@ -89,9 +89,11 @@ def _checked(options: SongbookOptions) -> tuple[RenderOptions, list[str]]:
         formats = tuple(f for f in formats if f != "mp3")
         warnings.append("MP3 off: ffmpeg is not installed (Debian package ffmpeg)")
     midi = MidiOptions(instrument=options.instrument)
-    midi.check()
     render_options = RenderOptions(formats=formats, midi=midi, soundfont=options.soundfont)
-    warnings += check_options(render_options) if formats else []  # the sine fallback's
+    if formats:  # check_options checks the MIDI options too, and warns of the sine fallback
+        warnings += check_options(render_options)
+    else:
+        midi.check()
     return render_options, warnings
 
 

@@ -195,10 +195,8 @@ def render_tunes(job: Job, text: str, instrument: str, tempo: float | None) -> d
         job.preview[index] = _shown(job.preview[index], entry, abc_files.get(index))
         job.progress("rendering audio", done, total)
 
-    entries = render_book(tunes, failures, job.folder, options, show)
-    return {"tunes": [_shown(pending, entry, abc_files.get(index)) for index, (pending, entry)
-                      in enumerate(zip(job.preview, entries, strict=True))],
-            "warnings": warnings}
+    render_book(tunes, failures, job.folder, options, show)  # `show` fills every preview
+    return {"tunes": list(job.preview), "warnings": warnings}
 
 
 def generation_work(request: GenerateRequest, model: ModelHolder) -> Callable[[Job], dict]:
