@@ -93,14 +93,24 @@ def tune_stems(titles: list[str]) -> list[str]:
     The number alone makes stems unique; a repeated slug also gets '-2', '-3' so that two
     tunes with one title are told apart without reading the number.
     """
-    seen: dict[str, int] = {}
-    stems = []
-    for number, title in enumerate(titles, start=1):
+    namer = StemNamer()
+    return [namer(title) for title in titles]
+
+
+class StemNamer:
+    """`tune_stems` one title at a time, for a batch that learns which tunes it can render
+    only as it goes: each call names the next tune."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.seen: dict[str, int] = {}  # slug -> tunes named with it so far
+
+    def __call__(self, title: str) -> str:
+        self.count += 1
         slug = slugify(title)
-        seen[slug] = seen.get(slug, 0) + 1
-        suffix = f"-{seen[slug]}" if seen[slug] > 1 else ""
-        stems.append(f"{number:0{NUMBER_DIGITS}d}-{slug}{suffix}")
-    return stems
+        self.seen[slug] = self.seen.get(slug, 0) + 1
+        suffix = f"-{self.seen[slug]}" if self.seen[slug] > 1 else ""
+        return f"{self.count:0{NUMBER_DIGITS}d}-{slug}{suffix}"
 
 
 def inside(folder: Path, name: str) -> Path:

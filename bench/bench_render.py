@@ -3,14 +3,14 @@
 Three ratios, on one sample of music21's ABC corpus (files shuffled with a fixed seed, tunes
 renumbered X:1..N into one book so both tools read the same file):
 
-1. ABC -> MIDI: `render_file(book, formats=mid)` (parse, timeline, MIDI, write, manifest) and
-   `abcgen render` as a command, against `abc2midi book.abc` writing the same files, each run
-   into a fresh folder, five times back to back. Target: our wall time within 5x abc2midi's.
-   User and system CPU time are reported beside wall time: abc2midi's wall time is mostly
-   system time spent creating files, which swings with other programs' disk traffic on this
-   shared machine, so the user CPU ratio is the steady one. `abc_to_midi_stages` splits our
-   CPU time per tune; `abc_to_midi_jobs` times `render_file` with `jobs=2` beside one process
-   (a separate figure: the ratios above are one process's).
+1. ABC -> MIDI: `render_file(book, formats=mid)` (parse, timeline, MIDI, write, manifest) as
+   a user runs it (worker processes on every CPU) and in one process (`jobs=1`), and
+   `abcgen render` as a command, against `abc2midi book.abc` (one process) writing the same
+   files, each run into a fresh folder, five times back to back. Target: our wall time within
+   5x abc2midi's. User and system CPU time are reported beside wall time: abc2midi's wall
+   time is mostly system time spent creating files, which swings with other programs' disk
+   traffic on this shared machine, so the one-process user CPU ratio is the steady one.
+   `abc_to_midi_stages` splits one process's CPU time per tune.
 2. MIDI -> WAV real-time factor (wall seconds per second of audio): our Synthesizer (one
    reused FluidSynth, normalising, WAV writing) against the bare `fluidsynth -ni -F` command
    on the same MIDI files with the same soundfont. Target: ratio <= 1.0.
@@ -27,7 +27,6 @@ renumbered X:1..N into one book so both tools read the same file):
 import collections
 import functools
 import gc
-import os
 import random
 import shutil
 import statistics
@@ -42,6 +41,7 @@ from typing import NamedTuple
 
 from abcgen.notation import Field, Tune, build_timeline, dumps_book, parse_file
 from abcgen.render import MidiOptions, RenderOptions, Synthesizer, find_soundfont, render_file
+from abcgen.render.batch import worker_count
 from abcgen.render.audio import SAMPLE_RATE, wav_bytes
 from abcgen.render.midi import midi_bytes, tune_to_midi
 from abcgen.tools import abc2midi, golden
@@ -117,32 +117,39 @@ def _abc2midi_book(book: Path) -> None:
 
 
 def midi_speed(book: Path, tunes: int, work: Path) -> dict:
-    """ABC -> MIDI files: our library against abc2midi, run back to back REPEATS times so
-    both meet the same load (medians of the times and of each pair's ratio), and our command
-    once. Every run writes into a fresh folder, as abc2midi does: replacing files costs more.
+    """ABC -> MIDI files: our library (on every CPU, and in one process) against abc2midi, run
+    back to back REPEATS times so all meet the same load (medians of the times and of each
+    round's ratio), and our command once. Every run writes into a fresh folder, as abc2midi
+    does: replacing files costs more.
 
     abc2midi computes a tune in about 15 us of user CPU, so its wall time is mostly the file
     system's (system CPU) creating 2,000 files, which other programs' disk traffic can slow
     several times over: the wall ratio swings with it, the user CPU ratio does not."""
-    options = RenderOptions(formats=("mid",))
-    ours, reference = [], []
+    options, one_process = RenderOptions(formats=("mid",)), RenderOptions(formats=("mid",), jobs=1)
+    ours, single, reference = [], [], []
     for index in range(REPEATS):
         ours.append(_timed(functools.partial(render_file, book, work / f"lib{index}", options)))
+        single.append(_timed(functools.partial(render_file, book, work / f"one{index}",
+                                               one_process)))
         reference.append(_timed(functools.partial(_abc2midi_book, book)))
     command = [str(Path(sys.executable).with_name("abcgen")), "render", str(book),
                "--out", str(work / "cli"), "--formats", "mid"]
     cli = _timed(functools.partial(subprocess.run, command, capture_output=True, check=True))
     medians = {f"{name}_{field}_s": round(statistics.median(getattr(run, field) for run in runs), 4)
-               for name, runs in (("abcgen", ours), ("abc2midi", reference))
+               for name, runs in (("abcgen", ours), ("abcgen_one_process", single),
+                                  ("abc2midi", reference))
                for field in Timing._fields}
-    return {"tunes": tunes, **medians, "abcgen_cli_wall_s": round(cli.wall, 3),
+    return {"tunes": tunes, "abcgen_processes": worker_count(options, tunes), **medians,
+            "abcgen_cli_wall_s": round(cli.wall, 3),
             "abcgen_tunes_per_s": round(tunes / medians["abcgen_wall_s"], 1),
             "abc2midi_tunes_per_s": round(tunes / medians["abc2midi_wall_s"], 1),
             "ratio_vs_abc2midi": _pair_ratio(ours, reference, "wall"),
-            "user_cpu_ratio_vs_abc2midi": _total_ratio(ours, reference, "user"),
+            "one_process_ratio_vs_abc2midi": _pair_ratio(single, reference, "wall"),
+            "one_process_user_cpu_ratio_vs_abc2midi": _total_ratio(single, reference, "user"),
             "cli_ratio_vs_abc2midi": round(cli.wall / medians["abc2midi_wall_s"], 2),
             "target_ratio": 5.0,
             "abcgen_runs_wall_s": [round(run.wall, 3) for run in ours],
+            "abcgen_one_process_runs_wall_s": [round(run.wall, 3) for run in single],
             "abc2midi_runs_wall_s": [round(run.wall, 4) for run in reference]}
 
 
@@ -172,7 +179,7 @@ def stage_split(book: Path, tunes: int, work: Path) -> dict:
     apart. `free_ms` is freeing the book, its timelines and performances, which render_file
     does as it goes; `other_ms` is the rest of render_file's user time (parse_file's checks,
     file names, the manifest)."""
-    text, options = book.read_text(encoding="utf-8"), RenderOptions(formats=("mid",))
+    text, options = book.read_text(encoding="utf-8"), RenderOptions(formats=("mid",), jobs=1)
     rounds, wholes = [], []
     for index in range(STAGE_ROUNDS):
         rounds.append(_stage_seconds(text, work / f"stages{index}"))
@@ -214,26 +221,6 @@ def _stage_seconds(text: str, out: Path) -> list[float]:
         gc.enable()
     users = [end[0] - start[0] for start, end in zip(marks, marks[1:], strict=False)]
     return [*users, marks[-1][1] - marks[0][1]]
-
-
-def jobs_speed(book: Path, work: Path) -> dict:
-    """`render_file(book, formats=mid)` in one process and with `jobs=2`, alternated REPEATS
-    times (medians). The book is parsed in the main process either way; workers are spawned
-    and import abcgen, so the second process pays off only where a core is free: on this
-    shared 2-core machine it often is not."""
-    runs: dict[int, list[Timing]] = {1: [], 2: []}
-    for index in range(REPEATS):
-        for jobs in runs:
-            options = RenderOptions(formats=("mid",), jobs=jobs)
-            runs[jobs].append(_timed(functools.partial(render_file, book,
-                                                       work / f"jobs{jobs}-{index}", options)))
-    wall = {jobs: statistics.median(run.wall for run in timings) for jobs, timings in runs.items()}
-    cpu = {jobs: statistics.median(run.user + run.system for run in timings)
-           for jobs, timings in runs.items()}
-    return {"wall_s_by_jobs": {str(k): round(v, 3) for k, v in wall.items()},
-            "cpu_s_by_jobs": {str(k): round(v, 3) for k, v in cpu.items()},
-            "speedup_jobs2_vs_jobs1": round(wall[1] / wall[2], 2),
-            "load_average_1min": round(os.getloadavg()[0], 2)}
 
 
 def wav_speed(tunes: list[Tune], work: Path) -> dict:
@@ -381,6 +368,5 @@ def run(quick: bool = False) -> dict:
                            "tunes": len(tunes)},
                 "abc_to_midi": midi_speed(book, len(tunes), work),
                 "abc_to_midi_stages": stage_split(book, len(tunes), work),
-                "abc_to_midi_jobs": jobs_speed(book, work),
                 "midi_to_wav": wav_speed(tunes[:WAV_FILES[quick]], work),
                 "plain_melody_vs_abc2midi": melody_agreement(book_text)}

@@ -3,7 +3,12 @@ one bad tune never stopping the others."""
 
 import gc
 import json
+import os
+import subprocess
+import sys
+import threading
 import wave
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -11,7 +16,13 @@ from typer.testing import CliRunner
 from abcgen.cli.app import _register, app
 from abcgen.errors import InputError
 from abcgen.render.audio import NO_FLUIDSYNTH_ENV, TAIL_SECONDS
-from abcgen.render.batch import RenderOptions, parse_formats, render_file
+from abcgen.render.batch import (
+    MIDI_TUNES_PER_JOB,
+    RenderOptions,
+    parse_formats,
+    render_file,
+    worker_count,
+)
 from abcgen.render.midi import MidiOptions
 
 BOOK = """X:1
@@ -88,13 +99,61 @@ def test_midi_only_with_options_is_recorded(book, tmp_path):
     assert all(set(e["files"]) == {"mid"} for e in manifest["tunes"] if e["status"] == "ok")
 
 
-def test_jobs_render_the_same_manifest_in_worker_processes(book, tmp_path):
-    one = render_file(book, tmp_path / "one", RenderOptions(formats=("mid",)))
-    two = render_file(book, tmp_path / "two", RenderOptions(formats=("mid",), jobs=2))
+def _same_files(one: dict, one_dir, two: dict, two_dir) -> None:
     assert one["tunes"] == two["tunes"]
     for entry in one["tunes"]:
         for name in entry["files"].values():
-            assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes()
+            assert (one_dir / name).read_bytes() == (two_dir / name).read_bytes()
+
+
+def _in_a_thread(action):
+    """`action()` run in a second thread: render_file then spawns its workers, as in the web
+    app, where forking beside other threads is unsafe."""
+    results = []
+    thread = threading.Thread(target=lambda: results.append(action()))
+    thread.start()
+    thread.join()
+    return results[0]
+
+
+def test_jobs_render_the_same_manifest_in_spawned_worker_processes(book, tmp_path):
+    one = render_file(book, tmp_path / "one", RenderOptions(formats=("mid",), jobs=1))
+    two = _in_a_thread(lambda: render_file(book, tmp_path / "two",
+                                           RenderOptions(formats=("mid",), jobs=2)))
+    _same_files(one, tmp_path / "one", two, tmp_path / "two")
+
+
+def test_the_command_renders_the_same_files_in_forked_worker_processes(book, tmp_path):
+    """`abcgen render` runs one thread, so its workers are forked: each parses its share of
+    the book, the parent numbers and writes the files in order."""
+    text = "\n".join(BOOK for _ in range(3))  # 12 tunes: some parse, some fail, in 2 workers
+    (tmp_path / "big.abc").write_text(text, encoding="utf-8")
+    one = render_file(tmp_path / "big.abc", tmp_path / "one", RenderOptions(formats=("mid",),
+                                                                            jobs=1))
+    command = [str(Path(sys.executable).with_name("abcgen")), "render", str(tmp_path / "big.abc"),
+               "--out", str(tmp_path / "two"), "--formats", "mid", "--jobs", "2"]
+    subprocess.run(command, capture_output=True, check=True)
+    two = json.loads((tmp_path / "two" / "manifest.json").read_text(encoding="utf-8"))
+    _same_files(one, tmp_path / "one", two, tmp_path / "two")
+    assert [e["files"].get("mid") for e in two["tunes"]][4:8] == [
+        "004-the-short-jig-2.mid", None, None, "006-cafe-reel-2.mid"]  # the drone takes 005
+
+
+def test_progress_follows_the_book_order(book, tmp_path):
+    seen = []
+    manifest = render_file(book, tmp_path / "out", RenderOptions(formats=("mid",), jobs=2),
+                           progress=lambda entry, done, total: seen.append((entry["x"], done,
+                                                                             total)))
+    assert seen == [(e["x"], done, 4) for done, e in enumerate(manifest["tunes"], start=1)]
+
+
+def test_unset_jobs_use_the_cpus_but_spare_small_books():
+    midi, audio = RenderOptions(formats=("mid",)), RenderOptions(formats=("mid", "wav"))
+    cpus = len(os.sched_getaffinity(0))
+    assert worker_count(midi, MIDI_TUNES_PER_JOB - 1) == 1  # not worth a process
+    assert worker_count(midi, 10_000) == cpus
+    assert worker_count(audio, 1) == 1 and worker_count(audio, 50) == cpus
+    assert worker_count(RenderOptions(jobs=8), 3) == 3
 
 
 @pytest.mark.parametrize("enabled", [True, False])
@@ -152,6 +211,7 @@ def test_cli_render_writes_files_and_reports_failures(book, tmp_path):
     (["--program", "300"], "outside 0-127"),
     (["--tempo", "5000"], "outside 1-1000"),
     (["--soundfont", "/no/such.sf2", "--formats", "wav"], "such.sf2"),
+    (["--jobs", "0"], "at least 1"),
 ])
 def test_cli_bad_options_fail_cleanly(book, tmp_path, args, message):
     result = runner.invoke(app, ["render", str(book), "--out", str(tmp_path / "o"), *args])

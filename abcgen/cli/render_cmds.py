@@ -1,17 +1,24 @@
 """`abcgen render FILE.abc --out DIR`: every tune to MIDI and audio, with DIR/manifest.json."""
 
+import time
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from abcgen.cli.app import app, err_console, fail, out_console, user_errors
+from abcgen.cli.app import app, err_console, out_console, user_errors
+
+
+REDRAW_SECONDS = 0.1  # the progress bar is redrawn at most this often
 
 
 def _progress_bar() -> Progress:
+    # Redrawn by `on_progress`, not by rich's refresh thread: render_file forks its worker
+    # processes only while this process runs a single thread.
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TimeRemainingColumn(), console=err_console, transient=True)
+                    TimeRemainingColumn(), console=err_console, transient=True,
+                    auto_refresh=False)
 
 
 def _print_summary(manifest: dict, out: Path) -> None:
@@ -54,8 +61,9 @@ def render(
     soundfont: Annotated[Path | None, typer.Option(
         help="A .sf2/.sf3 soundfont (default: $ABCGEN_SOUNDFONT, /usr/share/sounds/sf2 and sf3, "
              "pretty_midi's TimGM6mb).")] = None,
-    jobs: Annotated[int, typer.Option("--jobs", "-j",
-                                      help="Tunes rendered at once (processes).")] = 1,
+    jobs: Annotated[int | None, typer.Option(
+        "--jobs", "-j", help="Tunes rendered at once (processes; default: the CPU count, fewer "
+                             "for a small book).")] = None,
 ) -> None:
     """Render every tune of FILE to MIDI and audio in --out, with a manifest.json.
 
@@ -63,8 +71,6 @@ def render(
     when no tune rendered."""
     from abcgen.render import MidiOptions, RenderOptions, parse_formats, render_file
 
-    if jobs < 1:
-        fail(f"--jobs must be at least 1, got {jobs}")
     midi = MidiOptions(instrument=instrument, program=program, tempo=tempo, transpose=transpose,
                        accompaniment=accompaniment, plain=plain, swing=swing)
     with user_errors():
@@ -72,10 +78,15 @@ def render(
                                 soundfont=str(soundfont) if soundfont else None, jobs=jobs)
         with _progress_bar() as progress:
             task = progress.add_task("rendering", total=None)
+            drawn_at = 0.0
 
             def on_progress(entry: dict, done: int, total: int) -> None:
+                nonlocal drawn_at
                 progress.update(task, completed=done, total=total,
                                 description=(entry["title"] or "")[:30])
+                if time.monotonic() - drawn_at >= REDRAW_SECONDS or done == total:
+                    progress.refresh()
+                    drawn_at = time.monotonic()
 
             manifest = render_file(file, out, options, progress=on_progress)
     _print_summary(manifest, out)

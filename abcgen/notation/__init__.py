@@ -13,7 +13,7 @@ from abcgen.notation.fields import (default_unit_length, parse_key, parse_meter,
                                     parse_unit_length)
 from abcgen.notation.model import (Bar, BodyLine, ChordSymbolEvent, Field, Issue, Key, Meter,
                                    NoteEvent, Timeline, Tune)
-from abcgen.notation.parse import parse_file, parse_tune, parse_tunebook, read_tunes
+from abcgen.notation.parse import parse_file, parse_tune, parse_tunebook, read_tunes, tune_failure
 from abcgen.notation.report import check_file, describe_file, describe_tune
 from abcgen.notation.text import decode_bytes, read_abc
 from abcgen.notation.timeline import build_timeline
@@ -28,5 +28,5 @@ __all__ = [
     "check_text", "check_tune", "clean_tune", "decode_bytes", "default_unit_length",
     "describe_file", "describe_tune", "dumps", "dumps_book", "parse_chord_symbol",
     "parse_file", "parse_key", "parse_meter", "parse_tempo", "parse_tune", "parse_tunebook",
-    "parse_unit_length", "read_abc", "read_tunes",
+    "parse_unit_length", "read_abc", "read_tunes", "tune_failure",
 ]

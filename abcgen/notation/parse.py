@@ -130,21 +130,31 @@ def parse_tunebook(text: str, source: str | None = None) -> tuple[list[Tune], li
     A tune fails when it has no X:/K: pair that gives it a header and a body, or when its
     body can't be turned into a timeline (see `build_timeline`); each failure names the
     tune's X:, line and column."""
-    from abcgen.notation.timeline import build_timeline  # timeline imports this module
-
     tunes, failures = [], []
     with collector_paused():
         for tune in read_tunes(text, source):
-            try:
-                _require_structure(tune)
-                build_timeline(tune)
-            except AbcError as exc:
-                exc.x = exc.x if exc.x is not None else tune.x
-                exc.source = exc.source or source
-                failures.append(_detached(exc))
-                continue
-            tunes.append(tune)
+            error = tune_failure(tune)
+            if error is None:
+                tunes.append(tune)
+            else:
+                failures.append(error)
     return tunes, failures
+
+
+def tune_failure(tune: Tune) -> AbcError | None:
+    """Why a tune that `read_tunes` gave fails `parse_tunebook` (no X:/K: pair, or a body that
+    can't be turned into a timeline), naming its X: and source; None when it parses, its
+    timeline then cached on it. For batches that parse each tune where they render it."""
+    from abcgen.notation.timeline import build_timeline  # timeline imports this module
+
+    try:
+        _require_structure(tune)
+        build_timeline(tune)
+    except AbcError as exc:
+        exc.x = exc.x if exc.x is not None else tune.x
+        exc.source = exc.source or tune.source
+        return _detached(exc)
+    return None
 
 
 def _detached(error: AbcError) -> AbcError:

@@ -9,25 +9,31 @@ by abcgen.fileio.tune_stems, as the songbook and the web app name theirs) and `m
                 "seconds": playing time without the tail, "error": message or null}, ...]}
 
 A tune that fails (bad ABC, too long, an internal error) gets an "error" entry and no files;
-the others still render. `jobs` > 1 renders in that many processes, each with its own
-reused FluidSynth.
+the others still render. Tunes are parsed where they are rendered, so with `jobs` > 1 worker
+processes (each with its own reused FluidSynth) share all of the work; the parent names and
+writes the files, in the book's order.
 """
 
 from __future__ import annotations
 
+import gc
 import itertools
 import json
 import multiprocessing
+import os
+import threading
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from abcgen.errors import AbcgenError, InputError
-from abcgen.fileio import atomic_write_bytes, atomic_write_text, tune_stems
+from abcgen.fileio import StemNamer, atomic_write_bytes, atomic_write_text
 from abcgen.notation.errors import AbcError
-from abcgen.notation.parse import collector_paused
+from abcgen.notation.parse import collector_paused, read_tunes, tune_failure
+from abcgen.notation.text import read_abc
 from abcgen.render.audio import (
     AUDIO_FORMATS,
     Synthesizer,
@@ -41,19 +47,23 @@ from abcgen.render.midi import MidiOptions, midi_bytes, tune_to_midi
 FORMATS = ("mid", *AUDIO_FORMATS)
 DEFAULT_FORMATS = ("mid", "wav")
 MANIFEST = "manifest.json"
+# With `jobs` unset, a MIDI-only batch takes one more process per this many tunes: a tune costs
+# about 1 ms, a worker's start (forked) ~20 ms and its share of sending the tunes over.
+MIDI_TUNES_PER_JOB = 100
 
 
 @dataclass(frozen=True)
 class RenderOptions:
     """What `render_file` writes and how: `formats` from FORMATS, the MIDI performance
     options, a soundfont path (None searches), `fluidsynth` False for the sine fallback, and
-    `jobs` worker processes."""
+    `jobs` worker processes (None: as many as there are CPUs, fewer for a small book, see
+    `worker_count`; 1 renders in this process)."""
 
     formats: tuple[str, ...] = DEFAULT_FORMATS
     midi: MidiOptions = field(default_factory=MidiOptions)
     soundfont: str | None = None
     fluidsynth: bool = True
-    jobs: int = 1
+    jobs: int | None = None
 
 
 def parse_formats(text: str, choices: tuple[str, ...] = FORMATS,
@@ -101,27 +111,19 @@ class LazySynthesizer:
             self._synth.close()
 
 
-_worker_synth: LazySynthesizer | None = None  # set in each worker process by _start_worker
+class Rendered(NamedTuple):
+    """A tune's files made in memory (format -> bytes) and its playing time in seconds."""
 
-
-def _start_worker(options: RenderOptions) -> None:
-    global _worker_synth
-    _worker_synth = LazySynthesizer(options)
-
-
-def _render_job(job: tuple) -> dict:
-    return render_tune(*job, _worker_synth)
+    outputs: dict[str, bytes]
+    seconds: float
 
 
 def _where(tune) -> str:
     return f"{tune.source or '<text>'} X:{tune.x} (line {tune.start_line})"
 
 
-def render_tune(tune, stem: Path, options: RenderOptions, synth: LazySynthesizer) -> dict:
-    """Render one tune to `stem`.<format> for each format; returns its manifest entry.
-
-    All files are made in memory first, so a tune that fails leaves none behind.
-    """
+def _render_in_memory(tune, options: RenderOptions, synth: LazySynthesizer) -> Rendered | dict:
+    """A tune that parses, as files in memory; or its error entry."""
     try:
         performance = tune_to_midi(tune, options.midi)
         outputs = {}
@@ -138,45 +140,73 @@ def render_tune(tune, stem: Path, options: RenderOptions, synth: LazySynthesizer
     except Exception as exc:  # noqa: BLE001 - a bug in one tune must not stop the book
         return _entry(tune, "error",
                       error=f"{_where(tune)}: internal error ({type(exc).__name__}: {exc})")
+    return Rendered(outputs, round(performance.seconds, 3))
+
+
+def _write_files(tune, rendered: Rendered, stem: Path) -> dict:
+    """Write `rendered`'s files as `stem`.<format>; the tune's manifest entry."""
     files = {}
-    for fmt, data in outputs.items():
+    for fmt, data in rendered.outputs.items():
         path = atomic_write_bytes(stem.with_name(f"{stem.name}.{fmt}"), data, durable=False)
         files[fmt] = path.name
-    return _entry(tune, "ok", files, round(performance.seconds, 3))
+    return _entry(tune, "ok", files, rendered.seconds)
+
+
+def render_tune(tune, stem: Path, options: RenderOptions, synth: LazySynthesizer) -> dict:
+    """Render one parsed tune to `stem`.<format> for each format; returns its manifest entry.
+
+    All files are made in memory first, so a tune that fails leaves none behind.
+    """
+    result = _render_in_memory(tune, options, synth)
+    return result if isinstance(result, dict) else _write_files(tune, result, stem)
+
+
+def _render_unparsed(tune, options: RenderOptions,
+                     synth: LazySynthesizer) -> tuple[bool, Rendered | dict]:
+    """A tune as `read_tunes` gives it: (whether it parses, and so takes a file number; its
+    files in memory or its error entry)."""
+    failure = tune_failure(tune)
+    if failure is not None:
+        return False, _entry(failure, "error", error=str(failure))
+    return True, _render_in_memory(tune, options, synth)
+
+
+_worker_synth: LazySynthesizer | None = None  # set in each worker process by _start_worker
+
+
+def _start_worker(options: RenderOptions) -> None:
+    global _worker_synth
+    _worker_synth = LazySynthesizer(options)
+    gc.disable()  # as render_file does in its own process (a forked worker inherits that)
+
+
+def _render_job(tune) -> tuple[bool, Rendered | dict]:
+    return _render_unparsed(tune, _worker_synth.options, _worker_synth)
 
 
 def check_options(options: RenderOptions) -> list[str]:
     """Raise for options that can't be rendered (an unknown format, MP3/OGG/FLAC without
-    ffmpeg, bad MIDI options); the warnings for those that render less well (audio without
-    FluidSynth or a soundfont plays the sine fallback)."""
+    ffmpeg, bad MIDI options, `jobs` < 1); the warnings for those that render less well
+    (audio without FluidSynth or a soundfont plays the sine fallback)."""
     check_formats(options.formats)
     require_ffmpeg(options.formats)
     options.midi.check()
+    if options.jobs is not None and options.jobs < 1:
+        raise InputError(f"jobs must be at least 1, got {options.jobs}")
     if not any(f in AUDIO_FORMATS for f in options.formats):
         return []
     warning = fallback_warning(find_soundfont(options.soundfont), options.fluidsynth)
     return [warning] if warning else []
 
 
-def _prepare(path: Path, options: RenderOptions) -> tuple[list, list, list[str]]:
-    """Parse the book and check the environment: (tunes, parse failures, warnings)."""
-    from abcgen.notation import parse_file
-
-    if not path.is_file():
-        raise InputError(f"{path} does not exist or is not a file")
-    notes = check_options(options)
-    tunes, failures = parse_file(path)
-    return tunes, failures, notes
-
-
 def render_file(path: str | Path, out_dir: str | Path, options: RenderOptions | None = None,
                 progress: Callable[[dict, int, int], None] | None = None) -> dict:
     """Render every tune of the ABC file `path` into `out_dir` and write its manifest.json.
 
-    `progress(entry, done, total)` is called as each tune finishes. Returns the manifest, whose
-    entries follow the file's order. Raises InputError for a missing file or an unknown format,
-    ToolMissingError for MP3/OGG/FLAC without ffmpeg; problems with single tunes only mark
-    their entries.
+    `progress(entry, done, total)` is called as each tune finishes, in the file's order.
+    Returns the manifest, whose entries follow the file's order. Raises InputError for a
+    missing file or an unknown format, ToolMissingError for MP3/OGG/FLAC without ffmpeg;
+    problems with single tunes only mark their entries.
     """
     options = options or RenderOptions()
     # The book's tunes stay alive until the batch ends, and so every collection the rendering
@@ -189,11 +219,14 @@ def render_file(path: str | Path, out_dir: str | Path, options: RenderOptions | 
 def _render_book(path: Path, out_dir: Path, options: RenderOptions,
                  progress: Callable[[dict, int, int], None] | None) -> dict:
     """`render_file`'s work, with the collector paused."""
-    tunes, failures, notes = _prepare(path, options)
+    if not path.is_file():
+        raise InputError(f"{path} does not exist or is not a file")
+    notes = check_options(options)
+    tunes = read_tunes(read_abc(path), source=str(path))  # each parsed where it is rendered
     out_dir.mkdir(parents=True, exist_ok=True)
     manifest = {"source": str(path), "formats": list(options.formats), "warnings": notes,
                 "options": asdict(options.midi),
-                "tunes": render_tunes(tunes, failures, out_dir, options, progress)}
+                "tunes": render_tunes(tunes, out_dir, options, progress)}
     # not fsynced, like the files it lists: a manifest that survives a power cut while they
     # don't would vouch for empty files
     atomic_write_text(out_dir / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False) + "\n",
@@ -201,23 +234,24 @@ def _render_book(path: Path, out_dir: Path, options: RenderOptions,
     return manifest
 
 
-def render_tunes(tunes: list, failures: list, out_dir: Path, options: RenderOptions,
+def render_tunes(tunes: list, out_dir: Path, options: RenderOptions,
                  progress: Callable[[dict, int, int], None] | None = None) -> list[dict]:
-    """The manifest entries of a parsed book (`parse_tunebook`'s tunes and failures), in the
-    book's order, each tune rendered into `out_dir` under its `tune_stems` name (so a caller
-    can put files of its own beside them); call `check_options` first.
+    """The manifest entries of a book's tunes as `read_tunes` gives them (parsed or not), in
+    order; each tune that parses is rendered into `out_dir` under its `tune_stems` name among
+    the tunes that parse (so a caller can put files of its own beside them), the others get
+    their parse error. Call `check_options` first.
 
-    `progress(entry, done, total)` gets the failures' entries first, then each tune's as it
-    finishes, in the book's order."""
-    jobs = [(tune, out_dir / stem, options)
-            for tune, stem in zip(tunes, tune_stems([t.title for t in tunes]), strict=True)]
-    report = _reporter(progress, len(tunes) + len(failures))
-    placed = [(err.line, report(_entry(err, "error", error=str(err)))) for err in failures]
-    rendered = _run_jobs(jobs, options, report)
-    placed += [(tune.start_line, entry) for tune, entry in zip(tunes, rendered, strict=True)]
-    return [entry for _, entry in sorted(placed, key=lambda p: p[0])]
-
-
+    `progress(entry, done, total)` gets each entry as it is done, in the book's order."""
+    report = _reporter(progress, len(tunes))
+    name_stem = StemNamer()
+    entries = []
+    for tune, (parses, result) in zip(tunes, _rendered(tunes, options), strict=True):
+        if parses:
+            stem = out_dir / name_stem(tune.title)
+            if isinstance(result, Rendered):
+                result = _write_files(tune, result, stem)
+        entries.append(report(result))
+    return entries
 def _reporter(progress: Callable[[dict, int, int], None] | None,
               total: int) -> Callable[[dict], dict]:
     """A pass-through for finished entries that calls `progress(entry, done, total)`."""
@@ -231,18 +265,38 @@ def _reporter(progress: Callable[[dict, int, int], None] | None,
     return report
 
 
-def _run_jobs(jobs: list[tuple], options: RenderOptions,
-              report: Callable[[dict], dict]) -> list[dict]:
-    """Each (tune, stem, options) job's manifest entry, in job order; `options.jobs` > 1
-    renders in child processes (spawned, so none inherits this one's FluidSynth)."""
-    if options.jobs <= 1 or len(jobs) <= 1:
+def worker_count(options: RenderOptions, tunes: int) -> int:
+    """The processes that render a book of `tunes` tunes: `options.jobs` when set, else one
+    per CPU, fewer for a small book (a process per tune with audio, which costs about a
+    second a tune; one per MIDI_TUNES_PER_JOB tunes without)."""
+    if options.jobs is not None:
+        return max(1, min(options.jobs, tunes))
+    audio = any(f in AUDIO_FORMATS for f in options.formats)
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(cpus or 1, tunes if audio else tunes // MIDI_TUNES_PER_JOB))
+
+
+def _worker_context() -> multiprocessing.context.BaseContext:
+    """Forked workers where that is safe: they start at once, abcgen already imported. Spawned
+    ones when this process runs other threads (a web server): fork would copy the locks they
+    hold. Either way a worker makes its own FluidSynth and never touches this process's."""
+    if "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
+
+
+def _rendered(tunes: list, options: RenderOptions) -> Iterator[tuple[bool, Rendered | dict]]:
+    """`_render_unparsed` of each tune, in order: in this process, or in `worker_count`
+    child processes that send back the files they made in memory."""
+    jobs = worker_count(options, len(tunes))
+    if jobs == 1:
         synth = LazySynthesizer(options)
         try:
-            return [report(render_tune(*job, synth)) for job in jobs]
+            yield from (_render_unparsed(tune, options, synth) for tune in tunes)
         finally:
             synth.close()
-    chunk = max(1, len(jobs) // (8 * options.jobs))  # few round trips, smooth progress still
-    with ProcessPoolExecutor(max_workers=options.jobs, initializer=_start_worker,
-                             initargs=(options,),
-                             mp_context=multiprocessing.get_context("spawn")) as pool:
-        return [report(entry) for entry in pool.map(_render_job, jobs, chunksize=chunk)]
+        return
+    chunk = max(1, len(tunes) // (8 * jobs))  # few round trips, smooth progress still
+    with ProcessPoolExecutor(max_workers=jobs, initializer=_start_worker, initargs=(options,),
+                             mp_context=_worker_context()) as pool:
+        yield from pool.map(_render_job, tunes, chunksize=chunk)

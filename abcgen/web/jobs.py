@@ -143,11 +143,13 @@ class JobBoard:
 
 def _render_options(instrument: str, tempo: float | None):
     """The render stage's options: MIDI and WAV (the browser plays WAV; MP3 would cost 0.6 s
-    of ffmpeg per tune before it could be heard, and the songbook makes MP3s)."""
+    of ffmpeg per tune before it could be heard, and the songbook makes MP3s). In this
+    process: a job is a few tunes, and worker processes spawned from a threaded server would
+    cost more than they save."""
     from abcgen.render import MidiOptions, RenderOptions
 
     return RenderOptions(formats=("mid", "wav"), midi=MidiOptions(instrument=instrument,
-                                                                  tempo=tempo))
+                                                                  tempo=tempo), jobs=1)
 
 
 def _shown(pending: dict, entry: dict, abc_file: str | None) -> dict:
@@ -167,7 +169,7 @@ def render_tunes(job: Job, text: str, instrument: str, tempo: float | None) -> d
     `job.preview` lists the tunes at once (status 'pending'), and each entry replaces its
     tune's there as soon as it is rendered, so the page shows notation, then audio tune by tune.
     """
-    from abcgen.notation import dumps, parse_tunebook, read_tunes
+    from abcgen.notation import dumps, read_tunes, tune_failure
     from abcgen.render.batch import check_options
     from abcgen.render.batch import render_tunes as render_book
 
@@ -178,24 +180,21 @@ def render_tunes(job: Job, text: str, instrument: str, tempo: float | None) -> d
         raise FormError("no tune found: a tune starts with X: and has a K: line")
     if len(blocks) > MAX_TUNES:
         raise FormError(f"{len(blocks)} tunes pasted; render at most {MAX_TUNES} at a time")
-    tunes, failures = parse_tunebook(text)
     job.preview = [{"number": number, "title": block.title, "abc": dumps(block),
                     "status": "pending", "files": {}} for number, block in enumerate(blocks, 1)]
-    slot = {block.start_line: index for index, block in enumerate(blocks)}
-    readable = [slot[tune.start_line] for tune in tunes]
+    readable = [index for index, block in enumerate(blocks) if tune_failure(block) is None]
     abc_files = {}
-    for index, stem in zip(readable, tune_stems([t.title for t in tunes]), strict=True):
+    for index, stem in zip(readable, tune_stems([blocks[i].title for i in readable]),
+                           strict=True):
         abc_files[index] = atomic_write_text(inside(job.folder, f"{stem}.abc"),
                                              job.preview[index]["abc"]).name
-    # render_book reports the failures first, then the tunes in order
-    reported = [i for i in range(len(blocks)) if i not in abc_files] + readable
 
-    def show(entry: dict, done: int, total: int) -> None:
-        index = reported[done - 1]
+    def show(entry: dict, done: int, total: int) -> None:  # entries come in the book's order
+        index = done - 1
         job.preview[index] = _shown(job.preview[index], entry, abc_files.get(index))
         job.progress("rendering audio", done, total)
 
-    render_book(tunes, failures, job.folder, options, show)  # `show` fills every preview
+    render_book(blocks, job.folder, options, show)  # `show` fills every preview
     return {"tunes": list(job.preview), "warnings": warnings}
 
 
