@@ -31,7 +31,20 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes, durable: bool = Tru
     durable: fsync before the rename, so the file survives a power cut too (about 3 ms a
     file here); batch outputs that can be rebuilt pass False and stay atomic."""
     path = Path(path)
-    fd, tmp = _new_temporary(path)
+    tmp = write_temporary(path, data, durable)
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_temporary(path: str | os.PathLike, data: bytes, durable: bool = True) -> str:
+    """Write `data` to a new temporary file beside `path` (`.<name>.<pid>-<n>.tmp`, the folder
+    made when missing) and return its name, for the caller to rename over the final name
+    (`atomic_write_bytes`; a batch whose workers write while its parent picks the names)."""
+    fd, tmp = _new_temporary(Path(path))
     try:
         try:
             with memoryview(data) as left:
@@ -41,11 +54,10 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes, durable: bool = Tru
                 os.fsync(fd)
         finally:
             os.close(fd)
-        os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    return path
+    return tmp
 
 
 def _new_temporary(path: Path) -> tuple[int, str]:

@@ -125,7 +125,8 @@ def midi_speed(book: Path, tunes: int, work: Path) -> dict:
     abc2midi computes a tune in about 15 us of user CPU, so its wall time is mostly the file
     system's (system CPU) creating 2,000 files, which other programs' disk traffic can slow
     several times over: the wall ratio swings with it, the user CPU ratio does not."""
-    options, one_process = RenderOptions(formats=("mid",)), RenderOptions(formats=("mid",), jobs=1)
+    options = RenderOptions(formats=("mid",), jobs=None)  # worker processes, as the CLI runs
+    one_process = RenderOptions(formats=("mid",), jobs=1)
     ours, single, reference = [], [], []
     for index in range(REPEATS):
         ours.append(_timed(functools.partial(render_file, book, work / f"lib{index}", options)))

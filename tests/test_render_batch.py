@@ -17,6 +17,7 @@ from abcgen.cli.app import _register, app
 from abcgen.errors import InputError
 from abcgen.render.audio import NO_FLUIDSYNTH_ENV, TAIL_SECONDS
 from abcgen.render.batch import (
+    MAX_AUTO_JOBS,
     MIDI_TUNES_PER_JOB,
     RenderOptions,
     parse_formats,
@@ -116,11 +117,24 @@ def _in_a_thread(action):
     return results[0]
 
 
-def test_jobs_render_the_same_manifest_in_spawned_worker_processes(book, tmp_path):
-    one = render_file(book, tmp_path / "one", RenderOptions(formats=("mid",), jobs=1))
+def test_jobs_render_the_same_files_in_spawned_worker_processes(book, tmp_path, monkeypatch):
+    monkeypatch.setenv(NO_FLUIDSYNTH_ENV, "1")  # sine audio: fast, the same in every process
+    formats = ("mid", "wav")
+    one = render_file(book, tmp_path / "one", RenderOptions(formats=formats, jobs=1))
     two = _in_a_thread(lambda: render_file(book, tmp_path / "two",
-                                           RenderOptions(formats=("mid",), jobs=2)))
+                                           RenderOptions(formats=formats, jobs=2)))
     _same_files(one, tmp_path / "one", two, tmp_path / "two")
+    made = sorted(name for entry in two["tunes"] for name in entry["files"].values())
+    assert sorted(p.name for p in (tmp_path / "two").iterdir()) == sorted(["manifest.json", *made])
+
+
+def test_a_file_that_cannot_be_written_stops_the_batch_and_leaves_no_temporaries(book,
+                                                                                 tmp_path):
+    out = tmp_path / "out"
+    (out / "003-cafe-reel.mid").mkdir(parents=True)  # a folder holds the reel's file name
+    with pytest.raises(OSError):
+        render_file(book, out, RenderOptions(formats=("mid",), jobs=2))
+    assert sorted(p.name for p in out.iterdir()) == ["001-the-short-jig.mid", "003-cafe-reel.mid"]
 
 
 def test_the_command_renders_the_same_files_in_forked_worker_processes(book, tmp_path):
@@ -148,12 +162,14 @@ def test_progress_follows_the_book_order(book, tmp_path):
 
 
 def test_unset_jobs_use_the_cpus_but_spare_small_books():
-    midi, audio = RenderOptions(formats=("mid",)), RenderOptions(formats=("mid", "wav"))
-    cpus = len(os.sched_getaffinity(0))
+    midi = RenderOptions(formats=("mid",), jobs=None)
+    audio = RenderOptions(formats=("mid", "wav"), jobs=None)
+    cpus = min(len(os.sched_getaffinity(0)), MAX_AUTO_JOBS)
     assert worker_count(midi, MIDI_TUNES_PER_JOB - 1) == 1  # not worth a process
     assert worker_count(midi, 10_000) == cpus
     assert worker_count(audio, 1) == 1 and worker_count(audio, 50) == cpus
     assert worker_count(RenderOptions(jobs=8), 3) == 3
+    assert worker_count(RenderOptions(), 10_000) == 1  # the library's default: this process
 
 
 @pytest.mark.parametrize("enabled", [True, False])

@@ -10,8 +10,8 @@ by abcgen.fileio.tune_stems, as the songbook and the web app name theirs) and `m
 
 A tune that fails (bad ABC, too long, an internal error) gets an "error" entry and no files;
 the others still render. Tunes are parsed where they are rendered, so with `jobs` > 1 worker
-processes (each with its own reused FluidSynth) share all of the work; the parent names and
-writes the files, in the book's order.
+processes (each with its own reused FluidSynth) share all of the work: each writes its tunes'
+files under temporary names, and the parent gives them their numbered names in book order.
 """
 
 from __future__ import annotations
@@ -21,16 +21,19 @@ import itertools
 import json
 import multiprocessing
 import os
+import secrets
+import sys
 import threading
 import warnings
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
 from abcgen.errors import AbcgenError, InputError
-from abcgen.fileio import StemNamer, atomic_write_bytes, atomic_write_text
+from abcgen.fileio import StemNamer, atomic_write_bytes, atomic_write_text, write_temporary
 from abcgen.notation.errors import AbcError
 from abcgen.notation.parse import collector_paused, read_tunes, tune_failure
 from abcgen.notation.text import read_abc
@@ -50,20 +53,22 @@ MANIFEST = "manifest.json"
 # With `jobs` unset, a MIDI-only batch takes one more process per this many tunes: a tune costs
 # about 1 ms, a worker's start (forked) ~20 ms and its share of sending the tunes over.
 MIDI_TUNES_PER_JOB = 100
+MAX_AUTO_JOBS = 8  # processes `jobs=None` starts at most
 
 
 @dataclass(frozen=True)
 class RenderOptions:
     """What `render_file` writes and how: `formats` from FORMATS, the MIDI performance
     options, a soundfont path (None searches), `fluidsynth` False for the sine fallback, and
-    `jobs` worker processes (None: as many as there are CPUs, fewer for a small book, see
-    `worker_count`; 1 renders in this process)."""
+    `jobs` worker processes (1: this process; None: one per CPU, fewer for a small book, see
+    `worker_count`, as `abcgen render` does; a script that renders with more than one from a
+    threaded program needs the `if __name__ == "__main__":` guard that spawning asks for)."""
 
     formats: tuple[str, ...] = DEFAULT_FORMATS
     midi: MidiOptions = field(default_factory=MidiOptions)
     soundfont: str | None = None
     fluidsynth: bool = True
-    jobs: int | None = None
+    jobs: int | None = 1
 
 
 def parse_formats(text: str, choices: tuple[str, ...] = FORMATS,
@@ -118,6 +123,14 @@ class Rendered(NamedTuple):
     seconds: float
 
 
+class Written(NamedTuple):
+    """A tune's files written under temporary names (format -> name), to be renamed when the
+    book's numbering reaches the tune, and its playing time in seconds."""
+
+    temporaries: dict[str, str]
+    seconds: float
+
+
 def _where(tune) -> str:
     return f"{tune.source or '<text>'} X:{tune.x} (line {tune.start_line})"
 
@@ -138,18 +151,13 @@ def _render_in_memory(tune, options: RenderOptions, synth: LazySynthesizer) -> R
     except AbcgenError as exc:
         return _entry(tune, "error", error=f"{_where(tune)}: {exc}")
     except Exception as exc:  # noqa: BLE001 - a bug in one tune must not stop the book
-        return _entry(tune, "error",
-                      error=f"{_where(tune)}: internal error ({type(exc).__name__}: {exc})")
+        return _internal_error(tune, exc)
     return Rendered(outputs, round(performance.seconds, 3))
 
 
-def _write_files(tune, rendered: Rendered, stem: Path) -> dict:
-    """Write `rendered`'s files as `stem`.<format>; the tune's manifest entry."""
-    files = {}
-    for fmt, data in rendered.outputs.items():
-        path = atomic_write_bytes(stem.with_name(f"{stem.name}.{fmt}"), data, durable=False)
-        files[fmt] = path.name
-    return _entry(tune, "ok", files, rendered.seconds)
+def _internal_error(tune, exc: Exception) -> dict:
+    return _entry(tune, "error",
+                  error=f"{_where(tune)}: internal error ({type(exc).__name__}: {exc})")
 
 
 def render_tune(tune, stem: Path, options: RenderOptions, synth: LazySynthesizer) -> dict:
@@ -158,30 +166,55 @@ def render_tune(tune, stem: Path, options: RenderOptions, synth: LazySynthesizer
     All files are made in memory first, so a tune that fails leaves none behind.
     """
     result = _render_in_memory(tune, options, synth)
-    return result if isinstance(result, dict) else _write_files(tune, result, stem)
+    if isinstance(result, dict):
+        return result
+    files = {fmt: atomic_write_bytes(stem.with_name(f"{stem.name}.{fmt}"), data,
+                                     durable=False).name
+             for fmt, data in result.outputs.items()}
+    return _entry(tune, "ok", files, result.seconds)
 
 
-def _render_unparsed(tune, options: RenderOptions,
-                     synth: LazySynthesizer) -> tuple[bool, Rendered | dict]:
+def _render_unparsed(tune, options: RenderOptions, synth: LazySynthesizer,
+                     scratch: Path) -> tuple[bool, Written | dict]:
     """A tune as `read_tunes` gives it: (whether it parses, and so takes a file number; its
-    files in memory or its error entry)."""
-    failure = tune_failure(tune)
+    files, written under temporary names beside `scratch`, or its error entry)."""
+    try:
+        failure = tune_failure(tune)
+    except Exception as exc:  # noqa: BLE001 - a bug in one tune must not stop the book
+        return False, _internal_error(tune, exc)
     if failure is not None:
         return False, _entry(failure, "error", error=str(failure))
-    return True, _render_in_memory(tune, options, synth)
+    result = _render_in_memory(tune, options, synth)
+    if isinstance(result, dict):
+        return True, result
+    return True, Written({fmt: write_temporary(scratch.with_name(f"{scratch.name}.{fmt}"), data,
+                                               durable=False)
+                          for fmt, data in result.outputs.items()}, result.seconds)
 
 
-_worker_synth: LazySynthesizer | None = None  # set in each worker process by _start_worker
+def _place_files(tune, written: Written, stem: Path) -> dict:
+    """Rename a tune's temporary files to `stem`.<format>; its manifest entry."""
+    files = {}
+    for fmt, temporary in written.temporaries.items():
+        path = stem.with_name(f"{stem.name}.{fmt}")
+        os.replace(temporary, path)
+        files[fmt] = path.name
+    return _entry(tune, "ok", files, written.seconds)
 
 
-def _start_worker(options: RenderOptions) -> None:
-    global _worker_synth
-    _worker_synth = LazySynthesizer(options)
+# (options, synthesizer, scratch) in each worker process, set by _start_worker
+_worker_state: tuple[RenderOptions, LazySynthesizer, Path] | None = None
+
+
+def _start_worker(options: RenderOptions, scratch: Path) -> None:
+    global _worker_state
+    _worker_state = (options, LazySynthesizer(options), scratch)
     gc.disable()  # as render_file does in its own process (a forked worker inherits that)
 
 
-def _render_job(tune) -> tuple[bool, Rendered | dict]:
-    return _render_unparsed(tune, _worker_synth.options, _worker_synth)
+def _render_job(tune) -> tuple[bool, Written | dict]:
+    options, synth, scratch = _worker_state
+    return _render_unparsed(tune, options, synth, scratch)
 
 
 def check_options(options: RenderOptions) -> list[str]:
@@ -244,13 +277,22 @@ def render_tunes(tunes: list, out_dir: Path, options: RenderOptions,
     `progress(entry, done, total)` gets each entry as it is done, in the book's order."""
     report = _reporter(progress, len(tunes))
     name_stem = StemNamer()
+    # each tune's files are written as .render-<token>.<format>.<pid>-<n>.tmp, then renamed
+    scratch = out_dir / f"render-{secrets.token_hex(6)}"
+    results = _rendered(tunes, options, scratch)
     entries = []
-    for tune, (parses, result) in zip(tunes, _rendered(tunes, options), strict=True):
-        if parses:
-            stem = out_dir / name_stem(tune.title)
-            if isinstance(result, Rendered):
-                result = _write_files(tune, result, stem)
-        entries.append(report(result))
+    try:
+        with closing(results):  # a failure here stops the workers at once
+            for tune, (parses, result) in zip(tunes, results, strict=True):
+                if parses:
+                    stem = out_dir / name_stem(tune.title)
+                    if isinstance(result, Written):
+                        result = _place_files(tune, result, stem)
+                entries.append(report(result))
+    except BaseException:
+        for leftover in out_dir.glob(f".{scratch.name}.*"):  # made but never renamed
+            leftover.unlink(missing_ok=True)
+        raise
     return entries
 def _reporter(progress: Callable[[dict, int, int], None] | None,
               total: int) -> Callable[[dict], dict]:
@@ -265,38 +307,49 @@ def _reporter(progress: Callable[[dict, int, int], None] | None,
     return report
 
 
+def _has_audio(options: RenderOptions) -> bool:
+    return any(f in AUDIO_FORMATS for f in options.formats)
+
+
 def worker_count(options: RenderOptions, tunes: int) -> int:
     """The processes that render a book of `tunes` tunes: `options.jobs` when set, else one
-    per CPU, fewer for a small book (a process per tune with audio, which costs about a
-    second a tune; one per MIDI_TUNES_PER_JOB tunes without)."""
+    per CPU up to MAX_AUTO_JOBS (each with audio loads its own soundfont), fewer for a small
+    book (a process per tune with audio, which costs about a second a tune; one per
+    MIDI_TUNES_PER_JOB tunes without)."""
     if options.jobs is not None:
         return max(1, min(options.jobs, tunes))
-    audio = any(f in AUDIO_FORMATS for f in options.formats)
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return max(1, min(cpus or 1, tunes if audio else tunes // MIDI_TUNES_PER_JOB))
+    share = tunes if _has_audio(options) else tunes // MIDI_TUNES_PER_JOB
+    return max(1, min(cpus or 1, MAX_AUTO_JOBS, share))
 
 
 def _worker_context() -> multiprocessing.context.BaseContext:
     """Forked workers where that is safe: they start at once, abcgen already imported. Spawned
     ones when this process runs other threads (a web server): fork would copy the locks they
-    hold. Either way a worker makes its own FluidSynth and never touches this process's."""
-    if "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1:
+    hold; and off Linux (macOS's system libraries don't survive a fork). Either way a worker
+    makes its own FluidSynth and never touches this process's."""
+    if sys.platform == "linux" and threading.active_count() == 1:
         return multiprocessing.get_context("fork")
     return multiprocessing.get_context("spawn")
 
 
-def _rendered(tunes: list, options: RenderOptions) -> Iterator[tuple[bool, Rendered | dict]]:
+def _rendered(tunes: list, options: RenderOptions,
+              scratch: Path) -> Iterator[tuple[bool, Written | dict]]:
     """`_render_unparsed` of each tune, in order: in this process, or in `worker_count`
-    child processes that send back the files they made in memory."""
+    child processes. Closing it early stops the workers (those running finish their tune)."""
     jobs = worker_count(options, len(tunes))
     if jobs == 1:
         synth = LazySynthesizer(options)
         try:
-            yield from (_render_unparsed(tune, options, synth) for tune in tunes)
+            yield from (_render_unparsed(tune, options, synth, scratch) for tune in tunes)
         finally:
             synth.close()
         return
-    chunk = max(1, len(tunes) // (8 * jobs))  # few round trips, smooth progress still
-    with ProcessPoolExecutor(max_workers=jobs, initializer=_start_worker, initargs=(options,),
-                             mp_context=_worker_context()) as pool:
+    # a tune with audio takes a second: one at a time; MIDI: few round trips, smooth progress
+    chunk = 1 if _has_audio(options) else max(1, len(tunes) // (8 * jobs))
+    pool = ProcessPoolExecutor(max_workers=jobs, initializer=_start_worker,
+                               initargs=(options, scratch), mp_context=_worker_context())
+    try:
         yield from pool.map(_render_job, tunes, chunksize=chunk)
+    finally:
+        pool.shutdown(cancel_futures=True)
