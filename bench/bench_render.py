@@ -178,8 +178,8 @@ def stage_split(book: Path, tunes: int, work: Path) -> dict:
     as the system time of creating files swings several times over between two runs with the
     disk's other traffic: `system_ms` (the stages') and `render_file_system_ms` show it
     apart. `free_ms` is freeing the book, its timelines and performances, which render_file
-    does as it goes; `other_ms` is the rest of render_file's user time (parse_file's checks,
-    file names, the manifest)."""
+    does as it goes; `other_ms` is the rest of render_file's user time (each tune's structure
+    check, file names, the manifest)."""
     text, options = book.read_text(encoding="utf-8"), RenderOptions(formats=("mid",), jobs=1)
     rounds, wholes = [], []
     for index in range(STAGE_ROUNDS):

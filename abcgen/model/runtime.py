@@ -11,6 +11,7 @@ from pathlib import Path
 
 import torch
 
+from abcgen.cpus import usable_cores
 from abcgen.errors import AbcgenError
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
@@ -38,14 +39,6 @@ class Runtime:
         if self.dtype == "fp32":
             return nullcontext()
         return torch.autocast(self.device.type, dtype=torch.bfloat16)
-
-
-def usable_cores() -> int:
-    """CPU cores this process may run on (respects taskset/cgroup affinity)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:
-        return max(1, os.cpu_count() or 1)
 
 
 def limit_threads(processes: int = 1) -> int:

@@ -32,6 +32,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
+from abcgen.cpus import usable_cores
 from abcgen.errors import AbcgenError, InputError
 from abcgen.fileio import StemNamer, atomic_write_bytes, atomic_write_text, write_temporary
 from abcgen.notation.errors import AbcError
@@ -131,6 +132,11 @@ class Written(NamedTuple):
     seconds: float
 
 
+def _file_path(stem: Path, fmt: str) -> Path:
+    """`stem`.<fmt> (a stem such as `003-the-kesh` may hold dots of its own: no with_suffix)."""
+    return stem.with_name(f"{stem.name}.{fmt}")
+
+
 def _where(tune) -> str:
     return f"{tune.source or '<text>'} X:{tune.x} (line {tune.start_line})"
 
@@ -168,8 +174,7 @@ def render_tune(tune, stem: Path, options: RenderOptions, synth: LazySynthesizer
     result = _render_in_memory(tune, options, synth)
     if isinstance(result, dict):
         return result
-    files = {fmt: atomic_write_bytes(stem.with_name(f"{stem.name}.{fmt}"), data,
-                                     durable=False).name
+    files = {fmt: atomic_write_bytes(_file_path(stem, fmt), data, durable=False).name
              for fmt, data in result.outputs.items()}
     return _entry(tune, "ok", files, result.seconds)
 
@@ -187,8 +192,7 @@ def _render_unparsed(tune, options: RenderOptions, synth: LazySynthesizer,
     result = _render_in_memory(tune, options, synth)
     if isinstance(result, dict):
         return True, result
-    return True, Written({fmt: write_temporary(scratch.with_name(f"{scratch.name}.{fmt}"), data,
-                                               durable=False)
+    return True, Written({fmt: write_temporary(_file_path(scratch, fmt), data, durable=False)
                           for fmt, data in result.outputs.items()}, result.seconds)
 
 
@@ -196,7 +200,7 @@ def _place_files(tune, written: Written, stem: Path) -> dict:
     """Rename a tune's temporary files to `stem`.<format>; its manifest entry."""
     files = {}
     for fmt, temporary in written.temporaries.items():
-        path = stem.with_name(f"{stem.name}.{fmt}")
+        path = _file_path(stem, fmt)
         os.replace(temporary, path)
         files[fmt] = path.name
     return _entry(tune, "ok", files, written.seconds)
@@ -217,6 +221,10 @@ def _render_job(tune) -> tuple[bool, Written | dict]:
     return _render_unparsed(tune, options, synth, scratch)
 
 
+def _has_audio(options: RenderOptions) -> bool:
+    return any(f in AUDIO_FORMATS for f in options.formats)
+
+
 def check_options(options: RenderOptions) -> list[str]:
     """Raise for options that can't be rendered (an unknown format, MP3/OGG/FLAC without
     ffmpeg, bad MIDI options, `jobs` < 1); the warnings for those that render less well
@@ -226,7 +234,7 @@ def check_options(options: RenderOptions) -> list[str]:
     options.midi.check()
     if options.jobs is not None and options.jobs < 1:
         raise InputError(f"jobs must be at least 1, got {options.jobs}")
-    if not any(f in AUDIO_FORMATS for f in options.formats):
+    if not _has_audio(options):
         return []
     warning = fallback_warning(find_soundfont(options.soundfont), options.fluidsynth)
     return [warning] if warning else []
@@ -294,6 +302,8 @@ def render_tunes(tunes: list, out_dir: Path, options: RenderOptions,
             leftover.unlink(missing_ok=True)
         raise
     return entries
+
+
 def _reporter(progress: Callable[[dict, int, int], None] | None,
               total: int) -> Callable[[dict], dict]:
     """A pass-through for finished entries that calls `progress(entry, done, total)`."""
@@ -307,10 +317,6 @@ def _reporter(progress: Callable[[dict, int, int], None] | None,
     return report
 
 
-def _has_audio(options: RenderOptions) -> bool:
-    return any(f in AUDIO_FORMATS for f in options.formats)
-
-
 def worker_count(options: RenderOptions, tunes: int) -> int:
     """The processes that render a book of `tunes` tunes: `options.jobs` when set, else one
     per CPU up to MAX_AUTO_JOBS (each with audio loads its own soundfont), fewer for a small
@@ -318,9 +324,8 @@ def worker_count(options: RenderOptions, tunes: int) -> int:
     MIDI_TUNES_PER_JOB tunes without)."""
     if options.jobs is not None:
         return max(1, min(options.jobs, tunes))
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     share = tunes if _has_audio(options) else tunes // MIDI_TUNES_PER_JOB
-    return max(1, min(cpus or 1, MAX_AUTO_JOBS, share))
+    return max(1, min(usable_cores(), MAX_AUTO_JOBS, share))
 
 
 def _worker_context() -> multiprocessing.context.BaseContext:
