@@ -118,6 +118,7 @@ CLEAN = [
     tune("ABcd efga :: bagf edcB :|"),            # the start is an implied |:
     tune("A>B c>d e>f g2 | a2 g2 f4 |]", rhythm="hornpipe"),  # dotted pairs on the beat
     tune(".A.B cd e2 d2 | B2 A2 G4 |]", rhythm="hornpipe"),   # both notes of a pair staccato
+    tune("ABcd efga | bagf e4 |]", rhythm="hornpipe").replace("M:", "M:3/4\nM:"),  # last M: wins
     tune("\"Am7\"A B c d \"D7/F#\"e4 | \"G\"d8 |]"),
     tune("C, c' B,, b'' A4 |]"),
     tune("A B c d e4 |\\\n f g a b c'4 |]"),      # a continuation at the end of a line

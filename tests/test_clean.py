@@ -2,7 +2,7 @@
 
 import pytest
 
-from abcgen.notation import check_tune, clean_tune, dumps, read_tunes
+from abcgen.notation import build_timeline, check_tune, clean_tune, dumps, read_tunes
 
 
 def clean(text: str) -> str:
@@ -53,3 +53,10 @@ def test_hornpipes_in_cut_time_are_written_in_common_time():
     text = "X:1\nT:t\nM:C|\nL:1/8\nR:Hornpipe\nK:D\nABcd efga|gfed cBAG|]\n"
     cleaned = clean_tune(read_tunes(text)[0])
     assert cleaned.get("M") == "C" and not check_tune(cleaned)
+
+
+def test_cleaning_keeps_the_header_values_in_force():
+    text = "X:1\nT:t\nM:3/4\nM:2/4\nL:1/4\nL:1/8\nK:D\nABcd|dcBA|]\n"
+    cleaned = clean_tune(read_tunes(text)[0])
+    assert dumps(cleaned) == "X:1\nT:t\nM:2/4\nL:1/8\nK:D\nABcd|dcBA|]\n"
+    assert build_timeline(cleaned).events == build_timeline(read_tunes(text)[0]).events

@@ -250,6 +250,11 @@ def test_no_tempo_field_is_none():
     assert timeline("A").tempo_qpm is None
 
 
+def test_a_later_header_field_overrides_an_earlier_one_as_abc2midi_reads_them():
+    played = timeline("A", "M:3/4\nM:2/4\nL:1/4\nL:1/8\nQ:1/4=60\nQ:1/4=120\nK:C")
+    assert (played.meter.text, played.unit, played.tempo_qpm) == ("2/4", F(1, 8), 120)
+
+
 # --- §4.8-§4.10 bars, repeats and endings -----------------------------------------------------------
 
 @pytest.mark.parametrize("body, expected", [

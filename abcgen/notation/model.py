@@ -40,15 +40,20 @@ class Tune:
     source: str | None = None
     start_line: int = 0
 
+    def header_field(self, name: str) -> Field | None:
+        """The header field `name` in force: the last one the tune's header writes, else the
+        file header's last. abc2midi and the scorer read header fields in turn, so a later
+        `M:` or `L:` overrides an earlier one; every stage asks here."""
+        for fields in (self.header, self.file_header):
+            for fld in reversed(fields):
+                if fld.name == name:
+                    return fld
+        return None
+
     def get(self, name: str, default: str | None = None) -> str | None:
-        """The first value of header field `name` (the file header's as a fallback)."""
-        for fld in self.header:
-            if fld.name == name:
-                return fld.value
-        for fld in self.file_header:
-            if fld.name == name:
-                return fld.value
-        return default
+        """The value of header field `name` in force (see `header_field`), or `default`."""
+        fld = self.header_field(name)
+        return default if fld is None else fld.value
 
     def get_all(self, name: str) -> list[str]:
         """Every value of header field `name`, in written order."""

@@ -219,6 +219,7 @@ class Scorer:
     def __init__(self, tune: Tune, report: Reporter, graces: bool = True):
         # What the walk reads of the tune, not the tune itself (no cycle; see Reporter).
         self.header = tune.file_header + tune.header
+        self.header_in_force = [tune.header_field(name) for name in "MLQ"]  # M:, L:, Q:
         self.body, self.start_line = tune.body, tune.start_line
         self.report, self.play_graces = report, graces
         self.bars: list[WrittenBar] = []
@@ -264,24 +265,23 @@ class Scorer:
     # -- header ---------------------------------------------------------------------------
 
     def read_header(self) -> None:
-        """Meter, unit length, key, tempo and first voice from the file and tune headers."""
-        fields = [(f.name, f.value, f.line) for f in self.header]
-        meter_fields = [(v, ln) for n, v, ln in fields if n == "M"]
-        if meter_fields:
-            self.set_meter(*meter_fields[-1], 1)
-        unit_fields = [(v, ln) for n, v, ln in fields if n == "L"]
+        """Meter, unit length, key, tempo and first voice from the file and tune headers
+        (the values in force, `Tune.header_field`)."""
+        meter, unit, tempo = self.header_in_force
+        if meter is not None:
+            self.set_meter(meter.value, meter.line, 1)
         self.use_unit(default_unit_length(self.meter))
-        if unit_fields:
-            self.set_unit(*unit_fields[-1], 1)
-        for name, value, line in fields:
-            if name == "K":
-                self.set_key(value, line, 1)
-            elif name == "Q" and self.tempo_qpm is None:
-                self.set_tempo(value, line, 1)
-            elif name == "V" and self.voice is None:
-                self.voice = value.split()[0] if value.split() else ""
-            elif name in ("%", "I"):
-                self.set_directive(value.lstrip("%").split())
+        if unit is not None:
+            self.set_unit(unit.value, unit.line, 1)
+        if tempo is not None:
+            self.set_tempo(tempo.value, tempo.line, 1)
+        for fld in self.header:
+            if fld.name == "K":
+                self.set_key(fld.value, fld.line, 1)
+            elif fld.name == "V" and self.voice is None:
+                self.voice = fld.value.split()[0] if fld.value.split() else ""
+            elif fld.name in ("%", "I"):
+                self.set_directive(fld.value.lstrip("%").split())
         self.current.expected = self.bar_ticks
 
     def set_directive(self, words: list[str]) -> None:

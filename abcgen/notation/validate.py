@@ -118,9 +118,8 @@ def _hornpipe_meter(tune: Tune) -> list[Issue]:
         return []  # reported as invalid-meter
     if hornpipe_meter_ok(parsed):
         return []
-    field = next(f for f in tune.header + tune.file_header if f.name == "R")
     return [tune_issue(tune, "hornpipe-meter", f"R:{rhythm} in M:{meter}: abc2midi plays hornpipes "
-                   "only in 2/4 or 4/4", field.line)]
+                   "only in 2/4 or 4/4", tune.header_field("R").line)]
 
 
 def _fields_after_key(tune: Tune) -> list[Issue]:

@@ -38,16 +38,18 @@ def dumps_book(tunes: list[Tune]) -> str:
 
 
 def _canonical_header(tune: Tune) -> list[Field]:
-    """Music-carrying fields in canonical order X, T, M, L, Q, R, P, K, one of each (the
-    first title only); the file header's defaults are written into the tune."""
+    """Music-carrying fields in canonical order X, T, M, L, Q, R, P, K, one of each: the
+    first title, and of the others the value in force (`Tune.header_field`, the file
+    header's defaults written into the tune)."""
     chosen: list[Field] = []
     for name in CANONICAL_ORDER:
-        values = [f for f in tune.header if f.name == name and (f.value.strip() or name == "T")]
-        values = values or [f for f in tune.file_header if f.name == name and f.value.strip()]
         if name == "T":
-            chosen.extend(Field("T", f.value.strip(), f.line) for f in values[:1])
-        elif values:
-            chosen.append(Field(name, _SPACES.sub(" ", values[0].value.strip()), values[0].line))
+            title = next((f for f in tune.header if f.name == "T"), None)
+            chosen += [Field("T", title.value.strip(), title.line)] if title else []
+            continue
+        fld = tune.header_field(name)
+        if fld is not None and fld.value.strip():
+            chosen.append(Field(name, _SPACES.sub(" ", fld.value.strip()), fld.line))
     return chosen
 
 
@@ -96,7 +98,7 @@ def _normalised_tokens(music: str) -> str:
 def _hornpipe_in_common_time(header: list[Field]) -> list[Field]:
     """`R:hornpipe` in `M:C|` or `2/2` is written `M:C`: the same bar, and the meter abc2midi
     accepts for hornpipes."""
-    rhythm = next((f.value for f in header if f.name == "R"), "")
+    rhythm = next((f.value for f in header if f.name == "R"), "")  # one R: (canonical)
     if not is_hornpipe(rhythm):
         return header
     fixed = []
