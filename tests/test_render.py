@@ -13,6 +13,7 @@ import pytest
 
 from abcgen.notation import parse_tunebook
 from abcgen.notation.model import Bar, ChordSymbolEvent, Key, Meter, NoteEvent, Timeline
+from abcgen.tools import abc2midi
 from abcgen.render.midi import (
     MAX_SECONDS,
     MidiOptions,
@@ -191,6 +192,21 @@ def test_hornpipe_swing_plays_eighth_pairs_two_to_one_only_when_asked():
     plain = MidiOptions(swing=True, plain=True)
     assert quarters(read_back(timeline_to_midi(timeline, plain, "hornpipe"))) == \
         quarters(read_back(timeline_to_midi(timeline)))
+
+
+@pytest.mark.skipif(not abc2midi.available(), reason="abc2midi not installed")
+@pytest.mark.parametrize("meter, unit, body", [
+    ("4/4", "1/8", "CDEF GABc|]"),               # eighths swung
+    ("2/4", "1/16", "CDEF GABc|]"),              # sixteenths swung
+    ("2/4", "1/8", "C/D/E/F/ G/A/B/c/|]"),       # sixteenths written as a fraction of L:
+    ("4/4", "1/16", "C2D2E2F2 G2A2B2c2|]"),      # eighths of two units: abc2midi plays straight
+    ("C|", "1/8", "CDEF GABc|]"),                # abc2midi swings no hornpipe in 2/2
+])
+def test_hornpipe_swing_plays_the_notes_abc2midi_swings(meter, unit, body):
+    text = f"X:1\nT:h\nM:{meter}\nL:{unit}\nR:hornpipe\nK:C\n{body}\n"
+    swing = MidiOptions(swing=True, accompaniment=False)
+    ours = quarters(read_back(tune_to_midi(parse_tunebook(text)[0][0], swing)))
+    assert ours == [tuple(note) for note in abc2midi.melody_events(text)]
 
 
 # ---- accompaniment -------------------------------------------------------------------------

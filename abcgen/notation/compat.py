@@ -15,16 +15,14 @@ from fractions import Fraction
 from itertools import chain
 
 from abcgen.notation.errors import AbcError, MeterError, UnitLengthError
-from abcgen.notation.fields import (UNSAFE_HEADER_START, default_unit_length, hornpipe_meter_ok,
-                                    is_hornpipe, parse_meter, parse_unit_length)
+from abcgen.notation.fields import (UNSAFE_HEADER_START, default_unit_length, parse_meter,
+                                    parse_unit_length, swing_unit)
 from abcgen.notation.lexer import Token, token_field, tokenize
 from abcgen.notation.model import Issue, Tune, tune_issue
 from abcgen.notation.repeats import check_played_repeats
 from abcgen.notation.score import (LENGTH_DECORATIONS, TICKS, TUPLET_Q, WrittenBar,
-                                   decoration_name, parse_length)
+                                   decoration_name, parse_length, to_ticks)
 
-# store.c hornp(): in 4/4 abc2midi swings pairs of eighths, in 2/4 pairs of sixteenths.
-SWUNG_NOTE = {4: TICKS // 8, 2: TICKS // 16}
 # store.c setup_chordnames(): the chord types abc2midi knows (others need %%MIDI chordname).
 ABC2MIDI_CHORD_TYPES = frozenset({
     "", "m", "7", "m7", "m7b5", "maj7", "M7", "6", "m6", "aug", "+", "aug7", "dim", "dim7",
@@ -376,17 +374,14 @@ def _chained_broken_rhythm(tune: Tune, tokens: list[Token]) -> Iterator[Issue]:
 
 # -- written-bar rules (store.c) ------------------------------------------------------------
 
-def _swing_unit(tune: Tune) -> int | None:
-    """The swung note length in ticks for an `R:hornpipe` abc2midi swings, else None."""
-    if not is_hornpipe(tune.get("R")):
-        return None
+def _swing_ticks(tune: Tune) -> int | None:
+    """The note length in ticks abc2midi swings in pairs (fields.swing_unit), else None."""
     try:
         meter = parse_meter(tune.get("M") or "")
     except MeterError:
         return None
-    if meter.free or not hornpipe_meter_ok(meter):
-        return None
-    return SWUNG_NOTE[meter.numerator]
+    unit = swing_unit(meter, _unit_length(tune), tune.get("R"))
+    return None if unit is None else to_ticks(unit)
 
 
 def _unit_length(tune: Tune) -> Fraction:
@@ -469,7 +464,7 @@ def _hornpipe_swing(tune: Tune, tokens: list[Token]) -> Iterator[Issue]:
     """In a hornpipe abc2midi swings pairs of plain notes itself ('Cannot apply broken rhythm'
     when it can't): a `>` next to a swung pair changes a note twice (the `>` is reported),
     and staccato or fermata on one note of a pair makes the two unequal."""
-    unit = _swing_unit(tune)
+    unit = _swing_ticks(tune)
     if unit is None:
         return
     walk = _SwingWalk(unit, _unit_length(tune))

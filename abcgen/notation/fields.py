@@ -112,6 +112,21 @@ def hornpipe_meter_ok(meter: Meter) -> bool:
     return meter.free or (meter.numerator, meter.denominator) in HORNPIPE_METERS
 
 
+# store.c hornp(): in a hornpipe abc2midi plays each pair of these notes 2:1, eighths in 4/4
+# and sixteenths in 2/4 (whole notes, by meter), but only notes written as a unit of L: or
+# a fraction of one (`1/N` of it: with L:1/16 an eighth `A2` is not swung).
+SWING_UNITS = {(4, 4): Fraction(1, 8), (2, 4): Fraction(1, 16)}
+
+
+def swing_unit(meter: Meter, unit: Fraction, rhythm: str | None) -> Fraction | None:
+    """The note length (whole notes) abc2midi swings in pairs in a tune of this meter, unit
+    length L: and rhythm R:; None when it swings nothing."""
+    swung = SWING_UNITS.get((meter.numerator, meter.denominator))
+    if swung is None or meter.free or not is_hornpipe(rhythm) or (swung / unit).numerator != 1:
+        return None
+    return swung
+
+
 @lru_cache(maxsize=HEADER_CACHE_SIZE)
 def parse_unit_length(text: str) -> Fraction:
     """`1/8` -> Fraction(1, 8); `1` -> 1. Raises UnitLengthError (L:0, L:foo, L:1/0)."""

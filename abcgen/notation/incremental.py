@@ -21,14 +21,15 @@ States are immutable (`ReaderState`, a NamedTuple) so callers can cache the allo
 and each transition by state.
 """
 
+from fractions import Fraction
 from functools import lru_cache
 from typing import NamedTuple
 
 from abcgen.notation.errors import AbcError
 from abcgen.notation.fields import (MAJOR_KEY_SHARPS, UNSAFE_HEADER_START, UNSAFE_HEADER_TEXT,
                                     default_unit_length, hornpipe_meter_ok, is_hornpipe,
-                                    parse_key, parse_meter, parse_unit_length)
-from abcgen.notation.compat import SWUNG_NOTE
+                                    parse_key, parse_meter, parse_unit_length, swing_unit)
+from abcgen.notation.model import Meter
 from abcgen.notation.score import BROKEN_FACTORS, TICKS, TUPLET_Q, parse_length, to_ticks
 
 # http://abcnotation.com/wiki/abc:standard:v2.1#tune_header — the canonical order the corpus
@@ -100,12 +101,14 @@ class ReaderState(NamedTuple):
     # header
     last_field: str = ""
     seen: str = ""               # the header fields written so far
-    hornpipe: bool = False       # R: says hornpipe (M: must be 2/4 or 4/4)
+    rhythm: str = ""             # R: as written (a hornpipe's M: must be 2/4 or 4/4)
+    meter: Meter | None = None   # M: once written
     hornpipe_ok: bool | None = None  # M: allows a hornpipe (None: no M: yet)
     field: str = ""              # the field whose line is being written
     value: str = ""              # its value so far (X, T: "1" per character written)
     bar_ticks: int | None = None
     unit_ticks: int = 0
+    swing_ticks: int | None = None  # the note length abc2midi swings in pairs (R:hornpipe)
     # the token being written: "" (between tokens), acc, note, rest, bar, paren, tilde,
     # grace (inside {}), graced (after }), broken (after > or <)
     token: str = ""
@@ -237,7 +240,7 @@ def _header_step(state: ReaderState, char: str) -> ReaderState | None:
         return _end_field(state)
     if state.field in FIELD_PREFIXES:
         value = state.value + char
-        prefixes = HORNPIPE_PREFIXES if state.field == "M" and state.hornpipe \
+        prefixes = HORNPIPE_PREFIXES if state.field == "M" and is_hornpipe(state.rhythm) \
             else FIELD_PREFIXES[state.field]
         return _with(state, value=value) if value in prefixes else None
     return _text_step(state, char)
@@ -272,19 +275,19 @@ def _end_field(state: ReaderState) -> ReaderState | None:
     done = _with(state, line_start=True, last_field=field, field="", value="",
                           seen=state.seen + field)
     if field == "R":
-        return _with(done, hornpipe=is_hornpipe(value))
+        return _with(done, rhythm=value)
     if field == "M":
         meter = parse_meter(value)
-        if state.hornpipe and not hornpipe_meter_ok(meter):
+        if is_hornpipe(state.rhythm) and not hornpipe_meter_ok(meter):
             return None
-        return _with(done, bar_ticks=None if meter.free else to_ticks(meter.bar),
+        return _with(done, meter=meter, bar_ticks=None if meter.free else to_ticks(meter.bar),
                              unit_ticks=to_ticks(default_unit_length(meter)),
                              hornpipe_ok=hornpipe_meter_ok(meter))
     if field == "L":
         return _with(done, unit_ticks=to_ticks(parse_unit_length(value)))
     if field == "K":  # the body needs only the meter, unit and whether abc2midi swings it
         return _with(START, phase="body", bar_ticks=done.bar_ticks, unit_ticks=done.unit_ticks,
-                              hornpipe=done.hornpipe)
+                              swing_ticks=_swing_ticks(done))
     return done
 
 
@@ -429,23 +432,25 @@ def _broken(state: ReaderState, char: str, last_note) -> ReaderState | None:
                           broken_length=length)
 
 
-def _swing_unit(state: ReaderState) -> int | None:
-    """The note length abc2midi swings in pairs in this hornpipe (compat.SWUNG_NOTE)."""
-    if not state.hornpipe or state.bar_ticks not in (TICKS, TICKS // 2):
+def _swing_ticks(header: ReaderState) -> int | None:
+    """The note length in ticks abc2midi swings in pairs (fields.swing_unit), from a
+    complete header's meter, unit length and rhythm."""
+    if header.meter is None:
         return None
-    return SWUNG_NOTE[4 if state.bar_ticks == TICKS else 2]
+    unit = swing_unit(header.meter, Fraction(header.unit_ticks, TICKS), header.rhythm)
+    return None if unit is None else to_ticks(unit)
 
 
 def _offbeat(state: ReaderState, ticks: int) -> bool:
     """The note just ended is a swing unit starting off the beat: a `>` after it would make
     the next such note swing with a note `>` already shortened."""
-    unit = _swing_unit(state)
+    unit = state.swing_ticks
     return unit is not None and ticks == unit and (state.used - ticks) % (2 * unit) == unit
 
 
 def _plain_unit(state: ReaderState, ticks: int) -> bool:
     """The note being placed is a plain swing unit: abc2midi may swing it (store.c hornp())."""
-    return state.token == "note" and ticks == _swing_unit(state) and not state.tuplet_left \
+    return state.token == "note" and ticks == state.swing_ticks and not state.tuplet_left \
         and state.broken_length is None
 
 

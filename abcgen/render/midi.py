@@ -10,7 +10,8 @@ What is played on top of the written notes, and why:
   from its start, as abc2midi), a little lighter; **`~` rolls** become main-upper-main-
   lower-main with short cuts (`ROLL_CUT_QUARTERS`); **staccato** notes sound for half their
   length (as abc2midi).
-- **swing** (an option, for `R:hornpipe` only): each quarter's eighth pair plays 2:1.
+- **swing** (an option, for `R:hornpipe` only): pairs of the notes abc2midi swings (eighths
+  in 4/4, sixteenths in 2/4: `notation.fields.swing_unit`) play 2:1, as abc2midi plays them.
 - **accompaniment** from chord symbols: a bass track and a chord track following a pattern per
   meter like abc2midi's gchord defaults (`GCHORD_PATTERNS`).
 - `plain` plays the written melody alone: no accompaniment, ornaments, grace notes or swing.
@@ -34,7 +35,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, NamedTuple
 
 from abcgen.errors import AbcgenError
-from abcgen.notation.fields import is_hornpipe
+from abcgen.notation.fields import swing_unit
 
 if TYPE_CHECKING:  # pretty_midi is imported inside functions: `abcgen --help` stays light
     import pretty_midi
@@ -112,7 +113,7 @@ class MidiOptions:
     transpose : semitones added to every note.
     accompaniment : add bass and chord tracks from chord symbols.
     plain : the written melody only (no accompaniment, ornaments, grace notes or swing).
-    swing : play eighth pairs 2:1 in tunes whose R: says hornpipe.
+    swing : play pairs of swing units 2:1 in tunes abc2midi swings (R:hornpipe in 2/4 or 4/4).
     """
 
     instrument: str | None = None
@@ -343,34 +344,32 @@ def melody_notes(timeline: Timeline, options: MidiOptions, rhythm: str | None,
             notes.extend(roll_notes(_played(event, onset, length, velocity), scale, grid.units))
         else:
             notes.append(_played(event, onset, length, velocity))
-    if ornaments and options.swing and swings(rhythm, timeline.meter):
-        notes = [swung(note, grid) for note in notes]
+    swing = swing_unit(timeline.meter, timeline.unit, rhythm) if options.swing else None
+    if ornaments and swing is not None:
+        pair = 8 * swing * grid.units  # grid units in two swing units (4 quarters a whole note)
+        notes = [swung(note, grid, pair) for note in notes]
     return sorted(notes, key=START_THEN_PITCH)
 
 
-def swings(rhythm: str | None, meter: Meter) -> bool:
-    """Hornpipes in simple meters swing (abc2midi's rule for R:hornpipe)."""
-    return is_hornpipe(rhythm) and not meter.compound and not meter.free
-
-
-def _swing_time(time: int | Fraction, origin: int, units: int) -> Fraction:
-    """Map a time (grid units) so each quarter's first eighth lasts 2/3 and its second 1/3
-    of the quarter."""
-    beats = Fraction(time - origin, units)
-    whole = math.floor(beats)
-    inside = beats - whole
+def _swing_time(time: int | Fraction, origin: int, pair: Fraction) -> Fraction:
+    """Map a time (grid units) so the first note of each pair from `origin` (`pair` grid
+    units long) lasts 2/3 of the pair and the second 1/3."""
+    pairs = (time - origin) / Fraction(pair)
+    whole = math.floor(pairs)
+    inside = pairs - whole
     if inside <= Fraction(1, 2):
         warped = inside * Fraction(4, 3)
     else:
         warped = Fraction(2, 3) + (inside - Fraction(1, 2)) * Fraction(2, 3)
-    return origin + (whole + warped) * units
+    return origin + (whole + warped) * pair
 
 
-def swung(note: PlayedNote, grid: MetricGrid) -> PlayedNote:
-    """`note` with its start and end moved onto the 2:1 swing grid of its bar."""
+def swung(note: PlayedNote, grid: MetricGrid, pair: Fraction) -> PlayedNote:
+    """`note` with its start and end moved onto the 2:1 swing grid of its bar (`pair`: the
+    grid units of two swing units)."""
     origin = grid.origin(note.start)
-    return note._replace(start=_swing_time(note.start, origin, grid.units),
-                         end=_swing_time(note.end, origin, grid.units))
+    return note._replace(start=_swing_time(note.start, origin, pair),
+                         end=_swing_time(note.end, origin, pair))
 
 
 def chord_intervals(quality: str) -> tuple[int, ...]:
