@@ -11,7 +11,7 @@ from fractions import Fraction as F
 import pretty_midi
 import pytest
 
-from abcgen.notation import parse_tunebook
+from abcgen.notation import check_text, parse_tunebook
 from abcgen.notation.model import Bar, ChordSymbolEvent, Key, Meter, NoteEvent, Timeline
 from abcgen.tools import abc2midi
 from abcgen.render.midi import (
@@ -104,6 +104,12 @@ def test_tempo_comes_from_q_then_rhythm_then_120(q, rhythm, override, expected):
     assert track(midi, "melody").notes[1].start == pytest.approx(0.5 * 60 / expected, abs=1e-3)
     assert performance.seconds == pytest.approx(2 * 60 / expected)
 
+
+
+def test_a_tempo_too_slow_to_play_is_what_check_refuses():
+    text = "X:1\nT:t\nM:4/4\nL:1/8\nR:reel\nQ:1/8=1\nK:C\nCDEF GABc|]\n"  # 1/2 qpm
+    assert "invalid-tempo" in {issue.code for issue in check_text(text)}
+    assert tune_to_midi(tune(text)).tempo_qpm == 200.0  # as if it had no Q:, by R:
 
 # ---- accents and dynamics -----------------------------------------------------------------
 

@@ -64,7 +64,8 @@ _TEMPO_BEATS = re.compile(r"(\d+)\s*/\s*(\d+)")
 _TEMPO_EQ = re.compile(r"^(?P<beats>[\d/\s]*?)\s*=\s*(?P<bpm>\d+(?:\.\d+)?)")
 _TEMPO_BARE = re.compile(r"^(?P<bpm>\d+(?:\.\d+)?)$")
 _TEMPO_LETTER = re.compile(r"^[A-Ga-g]\s*=\s*(?P<bpm>\d+(?:\.\d+)?)$")
-MAX_QPM = 1000
+# Tempi a Q: may give, in quarter notes per minute; render plays at these only.
+QPM_RANGE = (1.0, 1000.0)
 # Every tune of a tunebook repeats the same few M:, L: and K: values, and their values (Meter,
 # Key, Fraction) are immutable: each text is read once. Errors are raised anew every time.
 HEADER_CACHE_SIZE = 1024
@@ -228,6 +229,6 @@ def parse_tempo(text: str, unit: Fraction, meter: Meter | None = None) -> float 
         qpm = float(eq["bpm"]) * float(beats or unit) * 4
     else:
         raise TempoError(f"Q:{text.strip()} is not a tempo")
-    if not 0 < qpm <= MAX_QPM:
+    if not QPM_RANGE[0] <= qpm <= QPM_RANGE[1]:
         raise TempoError(f"Q:{text.strip()} gives {qpm:g} quarter notes a minute")
     return qpm

@@ -35,7 +35,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, NamedTuple
 
 from abcgen.errors import AbcgenError
-from abcgen.notation.fields import swing_unit
+from abcgen.notation.fields import QPM_RANGE, swing_unit
 
 if TYPE_CHECKING:  # pretty_midi is imported inside functions: `abcgen --help` stays light
     import pretty_midi
@@ -69,7 +69,6 @@ RHYTHM_TEMPOS = (
     ("march", 110.0), ("polska", 110.0), ("slow air", 70.0), ("air", 80.0), ("song", 90.0),
 )
 DEFAULT_TEMPO = 120.0  # abc2midi's default when neither Q: nor a known R: says otherwise
-TEMPO_RANGE = (1.0, 1000.0)  # quarter notes per minute we agree to play at
 
 # Longest performance we render (seconds): a runaway tune (`A99999`, endless repeats of a
 # generated tune) would otherwise make a MIDI file pretty_midi refuses and hours of audio.
@@ -182,8 +181,8 @@ def choose_tempo(timeline: Timeline, rhythm: str | None, override: float | None)
 
 
 def check_tempo(tempo: float) -> None:
-    """Refuse a tempo (quarter notes per minute) outside TEMPO_RANGE."""
-    low, high = TEMPO_RANGE
+    """Refuse a tempo (quarter notes per minute) outside the range a Q: may give."""
+    low, high = QPM_RANGE
     if not low <= tempo <= high:
         raise RenderError(f"tempo {tempo:g} quarter notes per minute is outside {low:g}-{high:g}")
 
