@@ -29,7 +29,7 @@ def serve(
     from abcgen.web.app import create_app
 
     with user_errors():
-        web_app = create_app(data, model)
+        web_app = create_app(data, model, host=host, port=port)
     if web_app.state.abcjs_warning:
         out_console.print(f"[yellow]warning:[/yellow] {web_app.state.abcjs_warning}")
     out_console.print(f"abcgen is at http://{host}:{port}/ (files in {data}); Ctrl-C stops it")

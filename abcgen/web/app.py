@@ -1,43 +1,126 @@
 """The abcgen web app (Starlette): a form to generate tunes, notation drawn by abcjs, audio
-from the render stage, a paste box to check/repair/render any ABC, and a kept-tunes songbook.
+from the render stage, a paste box to check/repair/render any ABC, and named songbooks of
+kept tunes, all remembered in the library (web.library) across restarts.
 
-`create_app(data_dir, model_path=None)` builds the app; `abcgen serve` runs it with uvicorn.
-All JSON answers; a user's mistake is a 4xx with {"error": message}, never a 5xx. User text is
-only ever put into the page by the browser as text (textContent), never as HTML.
+`create_app(data_dir, model_path=None, host, port)` builds the app; `abcgen serve` runs it
+with uvicorn. All JSON answers; a user's mistake is a 4xx with {"error": message}, never a
+5xx. User text is only ever put into the page by the browser as text (textContent).
 
-    GET  /                      the page          GET  /api/status    model state, kept tunes
+    GET  /, /tune/<id>          the page          GET  /api/status    model state, songbooks
     GET  /api/options           form choices      POST /api/generate  -> {"job": id} (202)
     POST /api/check, /api/repair   pasted ABC     POST /api/render    -> {"job": id} (202)
-    GET  /api/jobs/<id>         progress/result   POST /api/keep      {"job", "number"}
-    POST /api/songbook/build    -> {"job": id}     (kept titles are in /api/status)
-    GET  /files/jobs/<id>/<name>  a job's file    GET  /songbook/...  the built songbook
+    GET  /api/jobs/<id>         progress/result   GET  /api/tunes/<id>  one tune
+    POST /api/keep              {"tune", "songbook"}   GET /api/tunes/<id>/wav  WAV on request
+    POST /api/songbooks         {"name"}          POST /api/songbooks/<id>/remove {"tune"}
+    POST /api/songbooks/<id>/order {"tunes"}      POST /api/songbook/build {"songbook"}
+    GET  /files/jobs/<id>/<name>  a job's file    GET  /songbook/<id>/...  a built songbook
+
+Every answer carries a Content-Security-Policy with `frame-ancestors 'none'`, and a request
+whose Host header isn't the address the server listens on is refused (421): a page on
+another site that rebinds its DNS name to 127.0.0.1 can't drive the API.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
+import socket
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import FileResponse, HTMLResponse, JSONResponse
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from abcgen.errors import AbcgenError
 from abcgen.web import forms
 from abcgen.web.forms import FormError
-from abcgen.web.jobs import SONGBOOK_DIR, JobBoard, ModelHolder, Songbook, generation_work, paste_work
+from abcgen.web.jobs import (JOBS_DIR, SONGBOOK_DIR, JobBoard, ModelHolder, generation_work,
+                             paste_work, render_wav, songbook_work)
+from abcgen.web.library import Library
 
 STATIC = Path(__file__).parent / "static"
 JOB_ID = re.compile(r"[0-9a-f]{32}")
-# Our page loads only its own scripts; abcjs sets inline styles on the SVG it draws.
-PAGE_HEADERS = {"Content-Security-Policy": "default-src 'self'; style-src 'self' 'unsafe-inline'; "
-                                           "img-src 'self' data:; object-src 'none'",
-                "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
+TUNE_ID = re.compile(r"[0-9a-f]{12}")
+# Our pages load only their own scripts; abcjs sets inline styles on the SVG it draws; no
+# other site may frame them (clickjacking a Keep or Build button).
+CSP = ("default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+       "media-src 'self' blob:; object-src 'none'; base-uri 'none'; form-action 'self'; "
+       "frame-ancestors 'none'")
+SECURITY_HEADERS = [(b"content-security-policy", CSP.encode()), (b"x-frame-options", b"DENY"),
+                    (b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer")]
+CLEAN_AGE_S = 7 * 24 * 3600  # unkept tunes' files last a week...
+CLEAN_BYTES = 200 * 1024 * 1024  # ...or until all jobs' files pass this size, oldest first
+ANY_ADDRESS = ("0.0.0.0", "::", "")
+
+
+def allowed_hosts(host: str, port: int) -> set[str] | None:
+    """The Host header values a server listening on `host`:`port` answers; None when it
+    listens on every address (then any IP address or this machine's name, see host_ok)."""
+    if host in ANY_ADDRESS:
+        return None
+    names = {host.lower()}
+    try:
+        if ipaddress.ip_address(host).is_loopback:
+            names |= {"localhost", "127.0.0.1", "::1"}
+    except ValueError:
+        if host.lower() == "localhost":
+            names |= {"127.0.0.1", "::1"}
+    return {_host_port(name, port) for name in names}
+
+
+def _host_port(name: str, port: int) -> str:
+    return f"[{name}]:{port}" if ":" in name else f"{name}:{port}"
+
+
+def host_ok(header: str, allowed: set[str] | None, port: int) -> bool:
+    """Whether a request's Host header names this server (a port-less Host means port 80)."""
+    header = header.strip().lower()
+    if not re.search(r":\d+$", header):
+        header = f"{header}:80"
+    if allowed is not None:
+        return header in allowed
+    name, _, got_port = header.rpartition(":")
+    if got_port != str(port):
+        return False
+    name = name.strip("[]")
+    try:
+        ipaddress.ip_address(name)
+        return True
+    except ValueError:  # a name: only this machine's own, never one a stranger's DNS gives
+        return name in {"localhost", socket.gethostname().lower(), socket.getfqdn().lower()}
+
+
+class Guard:
+    """ASGI middleware: refuses a wrong Host (421), adds SECURITY_HEADERS to every answer."""
+
+    def __init__(self, app, host: str, port: int):
+        self.app, self.port = app, port
+        self.allowed = allowed_hosts(host, port)
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        host = dict(scope["headers"]).get(b"host", b"").decode("latin-1")
+        if not host_ok(host, self.allowed, self.port):
+            refused = PlainTextResponse("wrong Host header: open abcgen at the address "
+                                        "`abcgen serve` printed", status_code=421)
+            return await refused(scope, receive, self._secured(send))
+        return await self.app(scope, receive, self._secured(send))
+
+    @staticmethod
+    def _secured(send):
+        async def secured(message):
+            if message["type"] == "http.response.start":
+                names = {name for name, _ in SECURITY_HEADERS}
+                kept = [(n, v) for n, v in message.get("headers", []) if n.lower() not in names]
+                message = {**message, "headers": kept + SECURITY_HEADERS}
+            await send(message)
+        return secured
 
 
 async def read_json(request: Request) -> dict:
@@ -62,38 +145,80 @@ async def read_json(request: Request) -> dict:
     return data
 
 
-def _job_or_404(request: Request, job_id: str):
-    job = request.app.state.board.get(job_id) if JOB_ID.fullmatch(job_id) else None
-    if job is None:
-        raise FormError(f"no such job {job_id[:40]!r} (finished jobs are forgotten after a while)",
-                        404)
-    return job
+def _job_or_404(request: Request, job_id: str) -> dict:
+    """A job as the page polls it: running ones from the board, finished ones (from before
+    a restart too) from the library."""
+    if JOB_ID.fullmatch(job_id):
+        job = request.app.state.board.get(job_id)
+        if job is not None and (job.state != "done" or job.result is not None):
+            return job.to_dict()
+        found = request.app.state.library.job(job_id)
+        if found is not None:
+            return found
+    raise FormError(f"no such job {job_id[:40]!r}", 404)
+
+
+def _tune_id(value) -> str:
+    if not isinstance(value, str) or not TUNE_ID.fullmatch(value):
+        raise FormError("no such tune", 404)
+    return value
+
+
+def _book_id(value) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise FormError("no such songbook", 404) from None
 
 
 async def page(request: Request) -> HTMLResponse:
-    return HTMLResponse((STATIC / "index.html").read_text(encoding="utf-8"), headers=PAGE_HEADERS)
+    return HTMLResponse((STATIC / "index.html").read_text(encoding="utf-8"))
 
 
 async def status(request: Request) -> JSONResponse:
     model: ModelHolder = request.app.state.model
-    titles = await run_in_threadpool(request.app.state.songbook.titles)
-    return JSONResponse({"model": model.state, "message": model.message, "kept": titles})
+    books = await run_in_threadpool(request.app.state.library.songbooks)
+    kept = [t["title"] for t in books[0]["tunes"]] if books else []
+    return JSONResponse({"model": model.state, "message": model.message, "songbooks": books,
+                         "kept": kept})
 
 
 async def options(request: Request) -> JSONResponse:
     return JSONResponse(forms.options())
 
 
+def _submit(request: Request, kind: str, settings: dict, work):
+    """Queue `work` on the board, recorded in the library: the job when it starts, its tunes
+    when it ends; then unkept tunes' old files are cleaned up."""
+    app = request.app
+    library, board = app.state.library, app.state.board
+
+    def recorded(job):
+        library.job_started(job.id, kind, settings)
+        try:
+            result = work(job)
+        except Exception as exc:
+            library.job_failed(job.id, str(exc))
+            raise
+        library.job_done(job.id, result, {**settings, "model": result.get("model")})
+        app.state.cleanup(busy={job.id})
+        return result
+
+    return board.submit(kind, recorded)
+
+
 async def generate(request: Request) -> JSONResponse:
     wanted = forms.generate_request(await read_json(request))
-    job = request.app.state.board.submit("generate",
-                                         generation_work(wanted, request.app.state.model))
+    settings = {"kind": "generate", **wanted.__dict__}
+    job = _submit(request, "generate", settings,
+                  generation_work(wanted, request.app.state.model))
     return JSONResponse({"job": job.id, "seed": wanted.seed}, status_code=202)
 
 
 async def render(request: Request) -> JSONResponse:
     wanted = forms.paste_request(await read_json(request))
-    job = request.app.state.board.submit("render", paste_work(wanted))
+    settings = {"kind": "render", "instrument": wanted.instrument, "tempo": wanted.tempo}
+    job = _submit(request, "render", settings, paste_work(wanted))
     return JSONResponse({"job": job.id}, status_code=202)
 
 
@@ -114,37 +239,95 @@ async def repair(request: Request) -> JSONResponse:
 
 
 async def job_state(request: Request) -> JSONResponse:
-    return JSONResponse(_job_or_404(request, request.path_params["job_id"]).to_dict())
+    return JSONResponse(_job_or_404(request, request.path_params["job_id"]))
 
 
 async def job_file(request: Request) -> FileResponse:
     from abcgen.fileio import inside
 
-    job = _job_or_404(request, request.path_params["job_id"])
+    job_id = request.path_params["job_id"]
+    if not JOB_ID.fullmatch(job_id):
+        raise FormError("no such file", 404)
     try:
-        path = inside(job.folder, request.path_params["name"])
+        path = inside(request.app.state.data_dir / JOBS_DIR / job_id, request.path_params["name"])
     except AbcgenError:
         raise FormError("no such file", 404) from None
     if not path.is_file():
-        raise FormError("no such file", 404)
+        raise FormError("no such file (files of tunes not kept are cleaned up after a while)",
+                        404)
     return FileResponse(path)
+
+
+async def tune(request: Request) -> JSONResponse:
+    tune_id = _tune_id(request.path_params["tune_id"])
+    return JSONResponse(await run_in_threadpool(request.app.state.library.tune, tune_id))
+
+
+async def tune_wav(request: Request) -> FileResponse:
+    """The tune's WAV, rendered now if it wasn't (the page streams OGG)."""
+    library = request.app.state.library
+    entry = await run_in_threadpool(library.tune, _tune_id(request.path_params["tune_id"]))
+    folder = request.app.state.data_dir / JOBS_DIR / entry["job"]
+    name = entry["files"].get("wav")
+    if name is None:
+        if entry["status"] != "ok" or "mid" not in entry["files"]:
+            raise FormError("this tune has no audio: render it again", 409)
+        instrument = entry["settings"].get("instrument") or forms.WEB_INSTRUMENT
+        name = await run_in_threadpool(render_wav, folder, entry, instrument)
+    return FileResponse(folder / name, filename=name)
 
 
 async def keep(request: Request) -> JSONResponse:
     body = await read_json(request)
-    job = _job_or_404(request, str(body.get("job", "")))
-    tunes = (job.result or {}).get("tunes", [])
-    number = forms.number_field(body, "number", int, 1, max(1, len(tunes)))
-    if number > len(tunes):
-        raise FormError("that job has no tunes yet", 409)
-    count = await run_in_threadpool(request.app.state.songbook.keep, tunes[number - 1]["abc"])
-    return JSONResponse({"kept": count})
+    library = request.app.state.library
+    if "tune" in body:
+        tune_id = _tune_id(body["tune"])
+    else:  # {"job", "number"}: the tune numbered so in a finished job
+        tunes = (_job_or_404(request, str(body.get("job", ""))).get("result") or {}).get(
+            "tunes", [])
+        number = forms.number_field(body, "number", int, 1, max(1, len(tunes)))
+        if number > len(tunes):
+            raise FormError("that job has no tunes yet", 409)
+        tune_id = tunes[number - 1]["id"]
+    books = await run_in_threadpool(library.songbooks)
+    book_id = _book_id(body.get("songbook") or books[0]["id"])
+    book = await run_in_threadpool(library.keep, book_id, tune_id)
+    return JSONResponse({"kept": len(book["tunes"]), "songbook": book})
+
+
+async def new_songbook(request: Request) -> JSONResponse:
+    name = forms.songbook_name(await read_json(request))
+    book = await run_in_threadpool(request.app.state.library.new_songbook, name)
+    return JSONResponse(book, status_code=201)
+
+
+async def remove_from_songbook(request: Request) -> JSONResponse:
+    body = await read_json(request)
+    book = await run_in_threadpool(request.app.state.library.remove,
+                                   _book_id(request.path_params["book"]), _tune_id(body.get("tune")))
+    return JSONResponse(book)
+
+
+async def order_songbook(request: Request) -> JSONResponse:
+    body = await read_json(request)
+    tunes = body.get("tunes")
+    if not isinstance(tunes, list):
+        raise FormError("tunes must be a list of tune ids")
+    book = await run_in_threadpool(request.app.state.library.reorder,
+                                   _book_id(request.path_params["book"]),
+                                   [_tune_id(t) for t in tunes])
+    return JSONResponse(book)
 
 
 async def build_songbook(request: Request) -> JSONResponse:
     body = await read_json(request)
     instrument = forms.instrument_field(body)
-    job = request.app.state.board.submit("songbook", request.app.state.songbook.work(instrument))
+    library = request.app.state.library
+    books = await run_in_threadpool(library.songbooks)
+    book = await run_in_threadpool(library.songbook,
+                                   _book_id(body.get("songbook") or books[0]["id"]))
+    job = request.app.state.board.submit(
+        "songbook", songbook_work(library, book["id"], instrument, request.app.state.building))
     return JSONResponse({"job": job.id}, status_code=202)
 
 
@@ -154,40 +337,57 @@ async def user_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 ROUTES = [
-    Route("/", page), Route("/api/status", status), Route("/api/options", options),
+    Route("/", page), Route("/tune/{tune_id}", page),
+    Route("/api/status", status), Route("/api/options", options),
     Route("/api/generate", generate, methods=["POST"]),
     Route("/api/render", render, methods=["POST"]),
     Route("/api/check", check, methods=["POST"]), Route("/api/repair", repair, methods=["POST"]),
     Route("/api/jobs/{job_id}", job_state),
+    Route("/api/tunes/{tune_id}", tune), Route("/api/tunes/{tune_id}/wav", tune_wav),
     Route("/files/jobs/{job_id}/{name}", job_file),
     Route("/api/keep", keep, methods=["POST"]),
+    Route("/api/songbooks", new_songbook, methods=["POST"]),
+    Route("/api/songbooks/{book}/remove", remove_from_songbook, methods=["POST"]),
+    Route("/api/songbooks/{book}/order", order_songbook, methods=["POST"]),
     Route("/api/songbook/build", build_songbook, methods=["POST"]),
 ]
 
 
-def create_app(data_dir: str | Path, model_path: str | Path | None = None) -> Starlette:
+def create_app(data_dir: str | Path, model_path: str | Path | None = None,
+               host: str = "127.0.0.1", port: int = 8000, clean_age_s: float = CLEAN_AGE_S,
+               clean_bytes: int = CLEAN_BYTES) -> Starlette:
     """The web app, keeping every file it writes under `data_dir` (created if missing) and
     generating with the model at `model_path` (None: the bundled model), loaded once in a
-    background thread when the app starts."""
+    background thread when the app starts. It answers requests addressed to `host`:`port`
+    only; unkept tunes' files go after `clean_age_s` or beyond `clean_bytes` in all."""
+    import threading
+
     from abcgen.songbook.html import ASSETS_DIR, copy_assets
 
     data = Path(data_dir).resolve()
     data.mkdir(parents=True, exist_ok=True)
     abcjs_warning = copy_assets(data)  # abcjs from node_modules, as the songbook does
-    model, board = ModelHolder(model_path), JobBoard(data)
+    model, board, library = ModelHolder(model_path), JobBoard(data), Library(data)
+
+    def cleanup(busy: set[str] = frozenset()) -> int:
+        running = {j.id for j in list(board.jobs.values()) if j.state in ("queued", "running")}
+        return library.cleanup(clean_age_s, clean_bytes, busy=set(busy) | running)
 
     @asynccontextmanager
     async def lifespan(app: Starlette):
         model.start()
+        threading.Thread(target=cleanup, name="abcgen-cleanup", daemon=True).start()
         yield
         board.close()
 
+    (data / SONGBOOK_DIR).mkdir(exist_ok=True)
     mounts = [Mount("/static", StaticFiles(directory=STATIC)),
               Mount("/assets", StaticFiles(directory=data / ASSETS_DIR)),
-              Mount("/songbook", StaticFiles(directory=data / SONGBOOK_DIR, html=True,
-                                             check_dir=False))]
+              Mount("/songbook", StaticFiles(directory=data / SONGBOOK_DIR, html=True))]
     app = Starlette(routes=ROUTES + mounts, lifespan=lifespan,
                     exception_handlers={AbcgenError: user_error})
-    app.state.model, app.state.board, app.state.songbook = model, board, Songbook(data)
+    app.state.model, app.state.board, app.state.library = model, board, library
     app.state.data_dir, app.state.abcjs_warning = data, abcjs_warning
+    app.state.cleanup, app.state.building = cleanup, threading.Lock()
+    app.add_middleware(Guard, host=host, port=port)
     return app

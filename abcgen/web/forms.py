@@ -20,14 +20,19 @@ MAX_TITLE_CHARS = 200
 MAX_PASTE_BYTES = 100_000  # a pasted tunebook (UTF-8); a long session book is ~60 KB
 MAX_BODY_BYTES = 2 * MAX_PASTE_BYTES  # any request body; JSON escaping can double a paste
 TEMPERATURE_RANGE = (0.05, 3.0)  # below: always the same tune; above: noise
-TEMPO_RANGE = (30.0, 400.0)  # quarter notes per minute a player might ask for
+TEMPO_RANGE = (20.0, 400.0)  # beats per minute (of the tune's beat, web.tempo)
 MAX_SEED = 2**31 - 1
 METERS = ("4/4", "6/8", "3/4", "2/4", "9/8", "12/8", "3/2", "2/2", "C", "C|")
 RHYTHMS = ("reel", "jig", "slip jig", "hornpipe", "polka", "waltz", "slide", "march",
            "strathspey", "mazurka", "barndance", "air")
-# Characters refused in a title: markup and control characters; what ABC can't hold in a
-# header line is notation's rule (unsafe_header_text).
-BAD_TITLE = re.compile(r"[<>&\x00-\x1f\x7f]")
+# Characters refused in a title: angle brackets and control characters (the page puts text
+# in as text, so `&` is welcome: "Tom & Jerry"); what ABC can't hold in a header line is
+# notation's rule (unsafe_header_text).
+BAD_TITLE = re.compile(r"[<>\x00-\x1f\x7f]")
+# The modes by name, in the menu's order; the codes are notation's (MODE_NAMES).
+MODE_WORDS = {"": "major", "m": "minor", "dor": "Dorian", "mix": "Mixolydian",
+              "lyd": "Lydian", "phr": "Phrygian", "loc": "Locrian"}
+WEB_INSTRUMENT = "fiddle"  # the form's default: folk tunes are a fiddler's first
 
 
 def _key_problem(text: str) -> str | None:
@@ -128,7 +133,7 @@ def _title(body: dict) -> str | None:
     if len(value) > MAX_TITLE_CHARS:
         raise FormError(f"title is {len(value)} characters long; at most {MAX_TITLE_CHARS}")
     if BAD_TITLE.search(value) or unsafe_header_text(value):
-        raise FormError('title may not hold markup or control characters (< > & " % \\) nor '
+        raise FormError('title may not hold markup or control characters (< > " % \\) nor '
                         'start with |')
     return value
 
@@ -136,18 +141,29 @@ def _title(body: dict) -> str | None:
 def _key(body: dict) -> str | None:
     tonic, mode = _choice(body, "tonic", TONICS), body.get("mode") or ""
     if mode not in MODES:
-        raise FormError(f"mode must be one of major, {', '.join(m for m in MODES if m)}")
+        raise FormError(f"mode must be one of {', '.join(MODE_WORDS.values())}")
     if tonic is None:
+        if mode:
+            raise FormError(f"choose a key for {MODE_WORDS[mode]}, or leave the mode major "
+                            "to let the model choose both")
         return None
     if (problem := _key_problem(tonic + mode)) is not None:
         raise FormError(f"key: {problem}; choose another tonic or mode")
     return tonic + mode
 
 
-def instrument_field(body: dict) -> str:
-    from abcgen.render.midi import DEFAULT_INSTRUMENT, INSTRUMENT_PROGRAMS
+def songbook_name(body: dict) -> str:
+    """A new songbook's name: a title's rules (it heads the book's PDF and web page)."""
+    name = _title({"title": body.get("name")})
+    if name is None:
+        raise FormError("name the songbook")
+    return name
 
-    return _choice(body, "instrument", INSTRUMENT_PROGRAMS) or DEFAULT_INSTRUMENT
+
+def instrument_field(body: dict) -> str:
+    from abcgen.render.midi import INSTRUMENT_PROGRAMS
+
+    return _choice(body, "instrument", INSTRUMENT_PROGRAMS) or WEB_INSTRUMENT
 
 
 def _tempo(body: dict) -> float | None:
@@ -180,9 +196,12 @@ def paste_request(body: dict) -> PasteRequest:
 
 def options() -> dict:
     """The choices the form offers (the page fills its menus from these)."""
-    from abcgen.render.midi import DEFAULT_INSTRUMENT, INSTRUMENT_PROGRAMS
+    from abcgen.render.midi import INSTRUMENT_PROGRAMS
+    from abcgen.web.tempo import rhythm_defaults
 
-    return {"meters": METERS, "tonics": TONICS, "modes": MODES, "rhythms": RHYTHMS,
-            "instruments": sorted(INSTRUMENT_PROGRAMS), "default_instrument": DEFAULT_INSTRUMENT,
+    return {"meters": METERS, "tonics": TONICS,
+            "modes": [{"value": m, "label": MODE_WORDS[m]} for m in MODES],
+            "rhythms": RHYTHMS, "rhythm_tempos": rhythm_defaults(),
+            "instruments": sorted(INSTRUMENT_PROGRAMS), "default_instrument": WEB_INSTRUMENT,
             "max_tunes": MAX_TUNES, "max_title": MAX_TITLE_CHARS, "max_paste": MAX_PASTE_BYTES,
             "temperature": TEMPERATURE_RANGE, "tempo": TEMPO_RANGE}

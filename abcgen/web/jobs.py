@@ -7,8 +7,8 @@ start-up, so the server answers at once and reports "model loading" until it is 
 Files go under the app's data folder only:
 
     DATA/jobs/<job id>/book.abc, NNN-slug.{abc,mid,wav}       one generation or paste render
-    DATA/kept.abc                                               the tunes kept for the songbook
-    DATA/songbook/                                              make_songbook's output
+    DATA/library.sqlite3                    every tune, job and songbook (web.library)
+    DATA/songbook/<id>.abc, <id>/           a songbook's tunes and make_songbook's output
 """
 
 from __future__ import annotations
@@ -25,13 +25,14 @@ from pathlib import Path
 from abcgen.errors import AbcgenError
 from abcgen.fileio import atomic_write_text, inside, tune_stems
 from abcgen.web.forms import MAX_TUNES, FormError, GenerateRequest, PasteRequest
+from abcgen.web.library import new_tune_id
+from abcgen.web.tempo import with_played_tempo, with_tempo
 
 WORKERS = 2  # jobs at once: the machine's CPUs are few and sampling uses them all
 MAX_WAITING = 16  # queued or running jobs; beyond this a request is told to try later
 KEPT_JOBS = 64  # finished jobs remembered (their files stay on disk)
 MODEL_WAIT_SECONDS = 600  # a job waits this long for the model before giving up
-JOBS_DIR, KEPT_NAME, SONGBOOK_DIR = "jobs", "kept.abc", "songbook"
-SONGBOOK_TITLE = "My abcgen songbook"
+JOBS_DIR, SONGBOOK_DIR = "jobs", "songbook"
 
 
 class ModelHolder:
@@ -141,48 +142,65 @@ class JobBoard:
         self.pool.shutdown(wait=False, cancel_futures=True)
 
 
-def _render_options(instrument: str, tempo: float | None):
-    """The render stage's options: MIDI and WAV (the browser plays WAV; MP3 would cost 0.6 s
-    of ffmpeg per tune before it could be heard, and the songbook makes MP3s). In this
-    process: a job is a few tunes, and worker processes spawned from a threaded server would
-    cost more than they save."""
+AUDIO_FORMAT = "ogg"  # what the page streams: Vorbis is ~10x smaller than WAV (4.5 MB a tune)
+
+
+def _render_options(instrument: str, formats: tuple[str, ...] = ("mid", AUDIO_FORMAT)):
+    """The render stage's options: MIDI and OGG for the page (WAV is made on request). In
+    this process: a job is a few tunes, and worker processes spawned from a threaded server
+    would cost more than they save. The tempo is the tune's Q: (web.tempo writes it)."""
     from abcgen.render import MidiOptions, RenderOptions
 
-    return RenderOptions(formats=("mid", "wav"), midi=MidiOptions(instrument=instrument,
-                                                                  tempo=tempo), jobs=1)
+    return RenderOptions(formats=formats, midi=MidiOptions(instrument=instrument), jobs=1)
 
 
 def _shown(pending: dict, entry: dict, abc_file: str | None) -> dict:
-    """The render stage's `entry` for a tune as the page shows it: its number, title, ABC and
-    .abc file kept from the `pending` preview."""
+    """The render stage's `entry` for a tune as the page shows it: its id, number, title, ABC
+    and .abc file kept from the `pending` preview."""
     files = {"abc": abc_file} if abc_file else {}
-    return {**entry, "number": pending["number"], "title": pending["title"],
-            "abc": pending["abc"], "files": {**files, **entry["files"]}}
+    keep = ("id", "number", "title", "abc", "shown_abc")
+    return {**entry, **{k: pending[k] for k in keep}, "files": {**files, **entry["files"]}}
+
+
+def _preview(number: int, block, failure) -> dict:
+    """A tune's card before its audio: `abc` as it will be kept, `shown_abc` the cleaned ABC
+    that abcjs draws (no directives, comments or second voices: abcjs 6.7.2 hangs on some
+    `%%` blocks), empty for a tune that can't be read, whose card says why instead."""
+    from abcgen.notation import clean_tune, dumps
+
+    shown = "" if failure is not None else dumps(with_played_tempo(clean_tune(block)))
+    return {"id": new_tune_id(), "number": number, "title": block.title, "abc": dumps(block),
+            "shown_abc": shown, "status": "pending" if failure is None else "error",
+            "error": None if failure is None else str(failure), "files": {}}
 
 
 def render_tunes(job: Job, text: str, instrument: str, tempo: float | None) -> dict:
     """Render each tune of `text` into the job's folder with the render stage
     (abcgen.render.batch.render_tunes) and write it beside as NNN-slug.abc; returns
-    {"tunes": one entry per tune block of `text`, in order (status, files, error; a tune
+    {"tunes": one entry per tune block of `text`, in order (id, status, files, error; a tune
     that can't be read is an error), "warnings": the render stage's (no FluidSynth ...)}.
+    `tempo` (beats per minute of each tune's beat) is written into the tunes as Q:.
 
     `job.preview` lists the tunes at once (status 'pending'), and each entry replaces its
     tune's there as soon as it is rendered, so the page shows notation, then audio tune by tune.
     """
-    from abcgen.notation import dumps, read_tunes, tune_failure
+    from abcgen.notation import read_tunes, tune_failure
     from abcgen.render.batch import check_options
     from abcgen.render.batch import render_tunes as render_book
 
-    options = _render_options(instrument, tempo)
+    options = _render_options(instrument)
     warnings = check_options(options)
     blocks = read_tunes(text)  # every tune block, readable or not: the page shows them all
     if not blocks:
         raise FormError("no tune found: a tune starts with X: and has a K: line")
     if len(blocks) > MAX_TUNES:
         raise FormError(f"{len(blocks)} tunes pasted; render at most {MAX_TUNES} at a time")
-    job.preview = [{"number": number, "title": block.title, "abc": dumps(block),
-                    "status": "pending", "files": {}} for number, block in enumerate(blocks, 1)]
-    readable = [index for index, block in enumerate(blocks) if tune_failure(block) is None]
+    failures = [tune_failure(block) for block in blocks]
+    if tempo is not None:
+        blocks = [with_tempo(b, tempo) if f is None else b for b, f in zip(blocks, failures)]
+    job.preview = [_preview(number, block, failure) for number, (block, failure)
+                   in enumerate(zip(blocks, failures), 1)]
+    readable = [index for index, failure in enumerate(failures) if failure is None]
     abc_files = {}
     for index, stem in zip(readable, tune_stems([blocks[i].title for i in readable]),
                            strict=True):
@@ -196,6 +214,21 @@ def render_tunes(job: Job, text: str, instrument: str, tempo: float | None) -> d
 
     render_book(blocks, job.folder, options, show)  # `show` fills every preview
     return {"tunes": list(job.preview), "warnings": warnings}
+
+
+def render_wav(folder: Path, entry: dict, instrument: str) -> str:
+    """Render one tune's WAV beside its other files (the page streams OGG; WAV is made when
+    asked for); returns the file's name."""
+    from abcgen.notation import read_tunes
+    from abcgen.render.batch import LazySynthesizer, render_tune
+
+    stem = Path(entry["files"].get(AUDIO_FORMAT) or entry["files"]["mid"]).stem
+    options = _render_options(instrument, ("wav",))
+    (tune,) = read_tunes(entry["abc"])[:1] or (None,)
+    made = render_tune(tune, inside(folder, stem), options, LazySynthesizer(options))
+    if made["status"] != "ok":
+        raise AbcgenError(made["error"])
+    return made["files"]["wav"]
 
 
 def generation_work(request: GenerateRequest, model: ModelHolder) -> Callable[[Job], dict]:
@@ -217,7 +250,8 @@ def generation_work(request: GenerateRequest, model: ModelHolder) -> Callable[[J
         if not made.text.strip():
             raise AbcgenError("the model wrote no playable tune; try another seed")
         rendered = render_tunes(job, made.text, request.instrument, request.tempo)
-        return {"seed": request.seed, "summary": made.summary, **rendered, "book": "book.abc"}
+        return {"seed": request.seed, "summary": made.summary, **rendered, "book": "book.abc",
+                "model": model.path.name if model.path else None}
 
     return work
 
@@ -234,67 +268,27 @@ def paste_work(request: PasteRequest) -> Callable[[Job], dict]:
     return work
 
 
-class Songbook:
-    """The tunes kept on disk (DATA/kept.abc) and the songbook built from them."""
+def songbook_work(library, book_id: int, instrument: str | None,
+                  building: threading.Lock) -> Callable[[Job], dict]:
+    """The job that builds one songbook (PDF, HTML, per-tune files) with make_songbook into
+    DATA/songbook/<id>/, from its tunes in the library, in their order."""
 
-    def __init__(self, data_dir: Path):
-        self.kept = data_dir / KEPT_NAME
-        self.out = data_dir / SONGBOOK_DIR
-        self.lock = threading.Lock()  # kept.abc and the titles read from it
-        self.building = threading.Lock()  # one build at a time in DATA/songbook
-        self._titles: list[str] = []
-        self._read_as: tuple | None = None  # kept.abc's stat when _titles was read
+    def build(job: Job) -> dict:
+        from abcgen.songbook import SongbookOptions, make_songbook
 
-    def _stat(self) -> tuple | None:
-        """What changes when kept.abc does (an atomic write gives a new inode)."""
-        try:
-            found = self.kept.stat()
-        except FileNotFoundError:
-            return None
-        return found.st_ino, found.st_mtime_ns, found.st_size
+        book = library.songbook(book_id)
+        if not book["tunes"]:
+            raise FormError(f"keep a tune first: {book['name']!r} is empty")
+        out = library.data_dir / SONGBOOK_DIR / str(book_id)
+        options = SongbookOptions(title=book["name"], instrument=instrument, jobs=1)
+        with building:  # one build at a time: each takes the CPUs
+            source = atomic_write_text(out.parent / f"{book_id}.abc",
+                                       library.songbook_abc(book_id))
+            made = make_songbook(source, out, options,
+                                 lambda done, total, _: job.progress("building", done, total))
+        base = f"{book_id}/"
+        return {"pdf": base + made.pdf.name if made.pdf else None,
+                "html": base + made.html.name if made.html else None, "tunes": made.tunes,
+                "failures": made.failures, "warnings": made.warnings}
 
-    def _text(self) -> str:
-        return self.kept.read_text(encoding="utf-8") if self.kept.is_file() else ""
-
-    def _remember(self, text: str, read_as: tuple | None) -> None:
-        from abcgen.notation import read_tunes
-
-        self._titles, self._read_as = [tune.title for tune in read_tunes(text)], read_as
-
-    def keep(self, abc: str) -> int:
-        """Append one tune's ABC; returns how many tunes are kept now."""
-        with self.lock:
-            old = self._text()
-            text = (old.rstrip("\n") + "\n\n" if old.strip() else "") + abc.strip("\n") + "\n"
-            atomic_write_text(self.kept, text)
-            self._remember(text, self._stat())
-            return len(self._titles)
-
-    def titles(self) -> list[str]:
-        """The kept tunes' titles, read again only when kept.abc has changed (the page asks
-        on every status poll)."""
-        with self.lock:
-            now = self._stat()  # before reading: a change while reading is seen next time
-            if now != self._read_as:
-                self._remember(self._text(), now)
-            return list(self._titles)
-
-    def work(self, instrument: str | None) -> Callable[[Job], dict]:
-        """The job that builds the songbook (PDF, HTML, per-tune files) with make_songbook."""
-
-        def build(job: Job) -> dict:
-            from abcgen.songbook import SongbookOptions, make_songbook
-
-            if not self.kept.is_file():
-                raise FormError("keep a tune first: the songbook is empty")
-            options = SongbookOptions(title=SONGBOOK_TITLE, instrument=instrument, jobs=1)
-            # Not under self.lock: kept.abc is only ever replaced whole, so the build reads
-            # it safely while a tune is kept or the page asks for the titles.
-            with self.building:
-                made = make_songbook(self.kept, self.out, options,
-                                     lambda done, total, _: job.progress("building", done, total))
-            return {"pdf": made.pdf.name if made.pdf else None,
-                    "html": made.html.name if made.html else None, "tunes": made.tunes,
-                    "failures": made.failures, "warnings": made.warnings}
-
-        return build
+    return build

@@ -1,9 +1,14 @@
-// abcgen's page: the form, progress polling, notation (abcjs), audio, keep and songbook.
-// User and model text only ever enters the page through textContent or attribute values.
+// abcgen's page: the form, progress polling, notation (abcjs), the practice player (player.js),
+// tune links, songbooks. The page's state is in its address: /?job=<id> while a job's tunes are
+// shown, /tune/<id> for one tune, so a reload or a server restart comes back to them.
+// User and model text only ever enters the page through textContent or attribute values, and
+// abcjs only ever draws ABC the server has cleaned (a tune's `shown_abc`).
 "use strict";
 
 const POLL_MS = 300; // job progress polling interval
 const $ = (selector) => document.querySelector(selector);
+let options = {};
+let books = [];
 
 function element(tag, attributes = {}, text = "") {
   const made = document.createElement(tag);
@@ -39,10 +44,10 @@ async function waitForJob(id, statusLine, onPreview = null) {
   }
 }
 
-function fillMenus(options) {
+function fillMenus() {
   for (const select of document.querySelectorAll("select[data-options]")) {
-    for (const value of options[select.dataset.options]) {
-      const label = select.name === "mode" ? (value || "major") : value;
+    for (const choice of options[select.dataset.options]) {
+      const [value, label] = typeof choice === "string" ? [choice, choice] : [choice.value, choice.label];
       select.append(element("option", { value }, label));
     }
   }
@@ -50,18 +55,41 @@ function fillMenus(options) {
   $("input[name=n]").max = options.max_tunes;
 }
 
-function downloads(jobId, files) {
+// The mode needs a key (the server refuses one without); the tempo hint follows the rhythm.
+function followForm() {
+  const tonic = $("select[name=tonic]");
+  const mode = $("select[name=mode]");
+  mode.disabled = !tonic.value;
+  if (!tonic.value) mode.value = "";
+  const rhythm = $("select[name=rhythm]").value;
+  const usual = options.rhythm_tempos[rhythm];
+  say($("#tempo-hint"), usual
+    ? `Tempo counts ${usual.beat} a minute; a ${rhythm}'s usual is ${usual.bpm} (in ${usual.meter}). Blank: the usual.`
+    : "Tempo counts the tune's beat a minute: a jig's dotted quarter, a reel's quarter " +
+      `(jig ${options.rhythm_tempos.jig.bpm}, reel ${options.rhythm_tempos.reel.bpm}, ` +
+      `hornpipe ${options.rhythm_tempos.hornpipe.bpm}). Blank: the rhythm's usual.`);
+}
+
+function fileLink(href, text, name) {
+  return element("a", { href, download: name }, text);
+}
+
+function downloads(tune) {
   const links = element("p", { class: "downloads" }, "Download: ");
-  for (const [kind, name] of Object.entries(files)) {
-    links.append(element("a", { href: `/files/jobs/${jobId}/${name}`, download: name }, kind), " ");
+  const base = `/files/jobs/${tune.job}/`;
+  const names = { abc: "ABC", mid: "MIDI", ogg: "OGG" };
+  for (const [kind, text] of Object.entries(names)) {
+    if (tune.files[kind]) links.append(fileLink(base + tune.files[kind], text, tune.files[kind]), " ");
   }
+  if (tune.files.mid) links.append(fileLink(`/api/tunes/${tune.id}/wav`, "WAV", ""), " ");
   return links;
 }
 
-function player(jobId, tune, card) {
+function player(tune, card) {
   const audio = element("audio", { controls: "", preload: "auto" });
-  for (const [kind, type] of [["mp3", "audio/mpeg"], ["wav", "audio/wav"]]) {
-    if (tune.files[kind]) audio.append(element("source", { src: `/files/jobs/${jobId}/${tune.files[kind]}`, type }));
+  const base = `/files/jobs/${tune.job}/`;
+  for (const [kind, type] of [["ogg", "audio/ogg"], ["mp3", "audio/mpeg"], ["wav", "audio/wav"]]) {
+    if (tune.files[kind]) audio.append(element("source", { src: base + tune.files[kind], type }));
   }
   audio.addEventListener("canplaythrough", () => { if (!card.dataset.audio) card.dataset.audio = "ready"; });
   audio.addEventListener("ended", () => { card.dataset.audio = "ended"; });
@@ -69,111 +97,232 @@ function player(jobId, tune, card) {
   return audio;
 }
 
+// Draws the server-cleaned ABC; returns abcjs's tune object (null without abcjs).
 function drawNotation(target, abc) {
+  if (!abc) return null;
   if (window.ABCJS) {
-    window.ABCJS.renderAbc(target, abc, { responsive: "resize", add_classes: true });
-  } else {
-    target.append(element("pre", {}, abc));
+    return window.ABCJS.renderAbc(target, abc, { responsive: "resize", add_classes: true })[0];
   }
+  target.append(element("pre", {}, abc));
+  return null;
 }
 
-function tuneCard(jobId, tune) {
+function tuneLink(tune) {
+  return new URL(`/tune/${tune.id}`, location.href).href;
+}
+
+function shareButtons(tune) {
+  const copy = element("button", { type: "button", class: "copy-link" }, "Copy link");
+  copy.addEventListener("click", async () => {
+    try {
+      await navigator.clipboard.writeText(tuneLink(tune));
+      copy.textContent = "Link copied";
+    } catch (e) {
+      copy.replaceWith(element("input", { value: tuneLink(tune), readonly: "", size: 40 }));
+    }
+  });
+  return copy;
+}
+
+function cardHeading(tune) {
+  const heading = element("h3", {});
+  const title = `${tune.number}. ${tune.title || "(no title)"}`;
+  heading.append(tune.id && tune.status === "ok" ? element("a", { href: `/tune/${tune.id}` }, title) : title);
+  return heading;
+}
+
+function statusLine(tune) {
+  if (tune.status === "pending") return element("p", { class: "pending" }, "rendering audio…");
+  if (tune.status !== "ok") return element("p", { class: "error" }, tune.error || "could not be rendered");
+  return element("p", { class: "meta" }, `plays ${tune.seconds.toFixed(1)} s`);
+}
+
+function tuneCard(tune) {
   const card = element("section", { class: "tune", "data-number": tune.number, "data-status": tune.status });
-  card.append(element("h3", {}, `${tune.number}. ${tune.title || "(no title)"}`));
-  if (tune.status === "pending") {
-    card.append(element("p", { class: "pending" }, "rendering audio…"));
-  } else if (tune.status !== "ok") {
-    card.append(element("p", { class: "error" }, tune.error || "could not be rendered"));
-  } else {
-    card.append(element("p", {}, `plays ${tune.seconds.toFixed(1)} s`));
-  }
+  if (tune.id) card.dataset.id = tune.id;
+  card.append(cardHeading(tune), statusLine(tune));
   const notation = element("div", { class: "notation" });
   card.append(notation);
-  drawNotation(notation, tune.abc);
-  card.dataset.notation = "ready";
-  if (tune.status === "ok") card.append(player(jobId, tune, card));
-  card.append(downloads(jobId, tune.files));
-  const keep = element("button", { type: "button", class: "keep" }, "Keep in songbook");
-  keep.addEventListener("click", () => keepTune(jobId, tune.number, keep));
+  const visual = drawNotation(notation, tune.shown_abc);
+  if (tune.shown_abc) card.dataset.notation = "ready";
+  if (tune.status === "ok" && Object.keys(tune.files).length) {
+    const audio = player(tune, card);
+    const practice = new window.Practice(card, visual, audio);
+    card.append(audio, practice.controls(), downloads(tune));
+    const keep = element("button", { type: "button", class: "keep" }, "Keep in songbook");
+    keep.addEventListener("click", () => keepTune(tune.id, keep));
+    card.append(element("p", { class: "actions" }, ""));
+    card.lastChild.append(keep, " ", shareButtons(tune));
+  } else if (tune.status === "ok") {
+    card.append(element("p", { class: "meta" }, "Its audio was cleaned up; render its ABC again to hear it."));
+  }
   const abc = element("details", {});
   abc.append(element("summary", {}, "ABC"), element("pre", {}, tune.abc));
-  if (tune.status !== "pending") card.append(keep);
   card.append(abc);
   return card;
 }
 
 function summaryLine(result) {
   const s = result.summary || {};
-  const kinds = Object.entries(s.repairs_by_kind || {}).map(([k, n]) => `${k} ×${n}`).join(", ");
   const failed = (s.failures || []).length;
-  return `Seed ${result.seed}: ${s.written ?? "?"} of ${s.asked ?? "?"} tunes written, ` +
-    `${s.clean ?? 0} clean, ${s.repaired ?? 0} repaired` + (kinds ? ` (repairs: ${kinds})` : "") +
-    (failed ? `, ${failed} failed` : "") + ".";
+  const renamed = (s.repairs_by_kind || {})["duplicate-title"] || 0;
+  const fixes = Object.entries(s.repairs_by_kind || {}).filter(([k]) => k !== "duplicate-title")
+    .map(([k, n]) => `${k.replace(/-/g, " ")} ×${n}`).join(", ");
+  const parts = [`Seed ${result.seed}: ${s.written ?? "?"} of ${s.asked ?? "?"} tunes written`,
+    `${s.clean ?? 0} played as the model wrote them`, `${s.repaired ?? 0} needed repairs` + (fixes ? ` (${fixes})` : "")];
+  if (renamed) parts.push(`${renamed} retitled to keep titles apart`);
+  if (failed) parts.push(`${failed} could not be repaired`);
+  return parts.join("; ") + ".";
+}
+
+function clearTunes(target) {
+  target.replaceChildren();
+  delete target.dataset.job;
 }
 
 // Shows a job's tunes in `target`, redrawing only the cards whose status changed.
 function showTunes(target, job) {
   if (target.dataset.job !== job.id) {
-    target.replaceChildren();
+    clearTunes(target);
     target.dataset.job = job.id;
   }
   for (const tune of job.result ? job.result.tunes : job.preview) {
     const old = target.querySelector(`section.tune[data-number="${tune.number}"]`);
     if (old && old.dataset.status === tune.status) continue;
-    const card = tuneCard(job.id, tune);
+    const card = tuneCard({ ...tune, job: job.id });
     if (old) old.replaceWith(card); else target.append(card);
   }
-  if (!job.result) return;
+  if (!job.result || target.querySelector(".summary, .warning")) return;
   // the render stage's warnings (no FluidSynth: sine-wave audio) come above the tunes
   for (const warning of job.result.warnings || []) target.prepend(element("p", { class: "warning" }, warning));
   if (job.result.summary) target.prepend(element("p", { class: "summary" }, summaryLine(job.result)));
 }
 
-// Runs `work` with `button` disabled (one job per click); what it throws is said on `statusLine`.
-async function whileBusy(button, statusLine, work) {
+// Runs `work` with `button` disabled (one job per click); what it throws is said on `line`.
+async function whileBusy(button, line, work) {
   button.disabled = true;
   try {
     await work();
   } catch (error) {
-    say(statusLine, error.message, true);
+    say(line, error.message, true);
   } finally {
     button.disabled = false;
   }
 }
 
-function runJob(start, statusLine, target, button) {
-  return whileBusy(button, statusLine, async () => {
+function targetOf(kind) {
+  return kind === "render" ? [$("#edit-tunes"), $("#edit-status")] : [$("#tunes"), $("#generate-status")];
+}
+
+// Follows job `id` into its panel; the address names it, so a reload comes back here.
+async function followJob(id, kind) {
+  const [target, line] = targetOf(kind);
+  history.replaceState(null, "", `/?job=${id}`);
+  const job = await waitForJob(id, line, (partial) => showTunes(target, partial));
+  showTunes(target, job);
+  say(line, job.seconds ? `done in ${job.seconds.toFixed(1)} s` : "done");
+}
+
+function runJob(start, kind, button) {
+  const [target, line] = targetOf(kind);
+  clearTunes(target); // the last action's cards go: they no longer answer this one
+  return whileBusy(button, line, async () => {
     const { job: id } = await start();
-    const job = await waitForJob(id, statusLine, (partial) => showTunes(target, partial));
-    showTunes(target, job);
-    say(statusLine, `done in ${job.seconds.toFixed(1)} s`);
+    await followJob(id, kind);
   });
 }
 
-async function keepTune(jobId, number, button) {
+async function showTunePage(id) {
   try {
-    const { kept } = await api("/api/keep", { job: jobId, number });
-    button.textContent = "Kept";
+    const tune = await api(`/api/tunes/${id}`);
+    clearTunes($("#tunes"));
+    $("#tunes").append(tuneCard(tune));
+    document.title = `${tune.title} – abcgen`;
+  } catch (error) {
+    say($("#generate-status"), error.message, true);
+  }
+}
+
+function currentBook() {
+  return books.find((b) => String(b.id) === $("#songbook").value) || books[0];
+}
+
+async function keepTune(id, button) {
+  try {
+    const { songbook } = await api("/api/keep", { tune: id, songbook: currentBook().id });
+    button.textContent = `Kept in ${songbook.name}`;
     button.disabled = true;
     await refreshStatus();
-    say($("#songbook-status"), `${kept} tune(s) kept`);
+  } catch (error) {
+    say($("#songbook-status"), error.message, true);
+  }
+}
+
+function keptItem(book, tune, index) {
+  const item = element("li", { "data-id": tune.id });
+  item.append(element("a", { href: `/tune/${tune.id}` }, tune.title || "(no title)"), " ");
+  const order = book.tunes.map((t) => t.id);
+  const move = (by) => {
+    const moved = order.splice(index, 1)[0];
+    order.splice(index + by, 0, moved);
+    return changeBook(`/api/songbooks/${book.id}/order`, { tunes: order });
+  };
+  const buttons = [["↑", "Move up", () => move(-1), index === 0],
+    ["↓", "Move down", () => move(1), index === order.length - 1],
+    ["Remove", "Remove from the songbook", () => changeBook(`/api/songbooks/${book.id}/remove`, { tune: tune.id }), false]];
+  for (const [text, label, act, disabled] of buttons) {
+    const button = element("button", { type: "button", "aria-label": label, class: label.split(" ")[0].toLowerCase() }, text);
+    button.disabled = disabled;
+    button.addEventListener("click", act);
+    item.append(button, " ");
+  }
+  return item;
+}
+
+async function changeBook(path, body) {
+  try {
+    await api(path, body);
+    await refreshStatus();
+  } catch (error) {
+    say($("#songbook-status"), error.message, true);
+  }
+}
+
+function showBooks() {
+  const select = $("#songbook");
+  const chosen = select.value;
+  select.replaceChildren(...books.map((b) => element("option", { value: b.id }, b.name)));
+  if (books.some((b) => String(b.id) === chosen)) select.value = chosen;
+  const book = currentBook();
+  $("#kept").replaceChildren(...book.tunes.map((tune, i) => keptItem(book, tune, i)));
+  $("#kept-empty").hidden = book.tunes.length > 0;
+}
+
+async function newBook() {
+  try {
+    const made = await api("/api/songbooks", { name: $("#new-songbook-name").value });
+    $("#new-songbook-name").value = "";
+    await refreshStatus();
+    $("#songbook").value = made.id;
+    showBooks();
   } catch (error) {
     say($("#songbook-status"), error.message, true);
   }
 }
 
 function buildSongbook() {
-  const statusLine = $("#songbook-status");
-  return whileBusy($("#build-songbook"), statusLine, async () => {
-    const { job: id } = await api("/api/songbook/build", { instrument: $("select[name=instrument]").value });
-    const job = await waitForJob(id, statusLine);
+  const line = $("#songbook-status");
+  return whileBusy($("#build-songbook"), line, async () => {
+    const { job: id } = await api("/api/songbook/build", { songbook: currentBook().id,
+      instrument: $("select[name=instrument]").value });
+    const job = await waitForJob(id, line);
     const links = $("#songbook-links");
     links.replaceChildren();
     if (job.result.pdf) links.append(element("a", { id: "songbook-pdf", href: `/songbook/${job.result.pdf}` }, "Songbook PDF"), " ");
     if (job.result.html) links.append(element("a", { id: "songbook-html", href: `/songbook/${job.result.html}` }, "Songbook web page"));
     // a kept tune that could not be repaired or rendered says why, as the CLI does
     const failed = job.result.failures.map((f) => `failed: ${f.title || "(no title)"} (${f.reason})`);
-    say(statusLine, [`${job.result.tunes} tune(s) in the book`, ...job.result.warnings, ...failed].join("; "),
+    say(line, [`${job.result.tunes} tune(s) in the book`, ...job.result.warnings, ...failed].join("; "),
       failed.length > 0);
   });
 }
@@ -200,6 +349,7 @@ async function repairPaste() {
   try {
     const { abc, report } = await api("/api/repair", pasted());
     $("#paste").value = abc;
+    clearTunes($("#edit-tunes")); // drawn from the text before the repair
     $("#edit-output").textContent = report.results.map((t) => [`X:${t.x} ${t.title}: ${t.status} ${t.reason}`,
       ...t.edits.map((e) => `  line ${e.line}: ${e.kind}: ${e.message}`)].join("\n")).join("\n");
     say($("#edit-status"), `${report.repaired} repaired, ${report.clean} clean, ${report.failed} failed`);
@@ -210,7 +360,8 @@ async function refreshStatus() {
   const state = await api("/api/status");
   say($("#model-status"), state.message, state.model === "failed");
   document.body.dataset.model = state.model;
-  $("#kept").textContent = state.kept.length ? `Kept: ${state.kept.join(" · ")}` : "No tunes kept yet.";
+  books = state.songbooks;
+  showBooks();
   return state;
 }
 
@@ -219,18 +370,36 @@ async function watchModel() {
   if (state.model === "loading") setTimeout(watchModel, 1000);
 }
 
+// What the address names: a job (?job=) or a tune (/tune/<id>).
+async function restore() {
+  const tune = location.pathname.match(/^\/tune\/([0-9a-f]{12})$/);
+  if (tune) return showTunePage(tune[1]);
+  const job = new URLSearchParams(location.search).get("job");
+  if (!job) return;
+  try {
+    const found = await api(`/api/jobs/${job}`);
+    await followJob(job, found.kind);
+  } catch (error) {
+    say($("#generate-status"), error.message, true);
+  }
+}
+
 document.addEventListener("DOMContentLoaded", async () => {
-  fillMenus(await api("/api/options"));
+  options = await api("/api/options");
+  fillMenus();
+  followForm();
+  for (const name of ["tonic", "rhythm"]) $(`select[name=${name}]`).addEventListener("change", followForm);
   watchModel();
   $("#generate-form").addEventListener("submit", (event) => {
     event.preventDefault();
-    runJob(() => api("/api/generate", formValues(event.target)), $("#generate-status"),
-      $("#tunes"), $("#generate"));
+    runJob(() => api("/api/generate", formValues(event.target)), "generate", $("#generate"));
   });
   $("#check").addEventListener("click", checkPaste);
   $("#repair").addEventListener("click", repairPaste);
-  $("#render").addEventListener("click", () => runJob(() => api("/api/render", pasted()),
-    $("#edit-status"), $("#edit-tunes"), $("#render")));
+  $("#render").addEventListener("click", () => runJob(() => api("/api/render", pasted()), "render", $("#render")));
   $("#build-songbook").addEventListener("click", buildSongbook);
+  $("#new-songbook").addEventListener("click", newBook);
+  $("#songbook").addEventListener("change", showBooks);
   document.body.dataset.page = "ready";
+  restore(); // a job still running is followed from here on
 });

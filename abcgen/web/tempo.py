@@ -1,0 +1,77 @@
+"""Tempo as a musician says it: beats per minute of the rhythm's beat (a jig's dotted quarter,
+a reel's quarter), written into the tune as its Q: field, so the page, the cursor drawn by
+abcjs and the songbook all play the tune at the one speed the page chose.
+
+http://abcnotation.com/wiki/abc:standard:v2.1#qtempo
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from fractions import Fraction
+
+from abcgen.notation import AbcError, Field, Tune, parse_meter
+from abcgen.notation.model import Meter
+
+# The meter a rhythm is usually written in, for its default tempo in its own beat.
+RHYTHM_METERS = {"reel": "4/4", "jig": "6/8", "slip jig": "9/8", "hornpipe": "4/4",
+                 "polka": "2/4", "waltz": "3/4", "slide": "12/8", "march": "2/4",
+                 "strathspey": "4/4", "mazurka": "3/4", "barndance": "4/4", "air": "3/4"}
+BEAT_NAMES = {Fraction(1, 4): "quarter notes", Fraction(3, 8): "dotted quarter notes",
+              Fraction(1, 2): "half notes", Fraction(1, 8): "eighth notes",
+              Fraction(3, 4): "dotted half notes", Fraction(3, 16): "dotted eighth notes"}
+
+
+def beat(meter: Meter) -> Fraction:
+    """The beat of `meter` in whole notes: three of the lower note in compound time (6/8,
+    9/8, 12/8: a dotted quarter), else the lower note (2/2: a half); a quarter when free."""
+    if meter.free:
+        return Fraction(1, 4)
+    lower = Fraction(1, meter.denominator)
+    return 3 * lower if meter.numerator % 3 == 0 and meter.numerator > 3 else lower
+
+
+def beat_name(value: Fraction) -> str:
+    return BEAT_NAMES.get(value, f"{value} notes")
+
+
+def rhythm_defaults() -> dict[str, dict]:
+    """Each rhythm's usual tempo in beats per minute of its beat, as the form offers it."""
+    from abcgen.render.midi import rhythm_tempo
+
+    defaults = {}
+    for rhythm, meter_text in RHYTHM_METERS.items():
+        unit = beat(parse_meter(meter_text))
+        defaults[rhythm] = {"bpm": round(rhythm_tempo(rhythm) / float(unit * 4)),
+                            "beat": beat_name(unit), "meter": meter_text}
+    return defaults
+
+
+def with_tempo(tune: Tune, bpm: float) -> Tune:
+    """`tune` with its Q: set to `bpm` beats of its meter's beat a minute (placed before K:,
+    replacing any Q: it had); the tune unchanged when its meter can't be read."""
+    meter = tune.header_field("M")
+    try:
+        unit = beat(parse_meter(meter.value if meter else "none"))
+    except AbcError:
+        return tune
+    q = Field("Q", f"{unit.numerator}/{unit.denominator}={bpm:g}")
+    header = [f for f in tune.header if f.name != "Q"]
+    at = next((i for i, f in enumerate(header) if f.name == "K"), len(header))
+    return replace(tune, header=header[:at] + [q] + header[at:])
+
+
+def with_played_tempo(tune: Tune) -> Tune:
+    """`tune` with the tempo the render stage plays it at written as Q: (its own Q:, else
+    its rhythm's usual), so abcjs's cursor keeps time with the audio."""
+    from abcgen.render.midi import rhythm_tempo
+
+    if tune.header_field("Q") is not None:
+        return tune
+    rhythm = tune.header_field("R")
+    meter = tune.header_field("M")
+    try:
+        unit = beat(parse_meter(meter.value if meter else "none"))
+    except AbcError:
+        return tune
+    return with_tempo(tune, round(rhythm_tempo(rhythm.value if rhythm else None) / float(unit * 4), 3))
