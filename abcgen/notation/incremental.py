@@ -26,15 +26,17 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from abcgen.notation.errors import AbcError
-from abcgen.notation.fields import (MAJOR_KEY_SHARPS, UNSAFE_HEADER_START, UNSAFE_HEADER_TEXT,
-                                    default_unit_length, hornpipe_meter_ok, is_hornpipe,
-                                    parse_key, parse_meter, parse_unit_length, swing_unit)
+from abcgen.notation.fields import (CANONICAL_ORDER, MAJOR_KEY_SHARPS, UNSAFE_HEADER_START,
+                                    UNSAFE_HEADER_TEXT, default_unit_length, hornpipe_meter_ok,
+                                    is_hornpipe, parse_key, parse_meter, parse_unit_length,
+                                    swing_unit)
 from abcgen.notation.model import Meter
 from abcgen.notation.score import BROKEN_FACTORS, TICKS, TUPLET_Q, parse_length, to_ticks
 
 # http://abcnotation.com/wiki/abc:standard:v2.1#tune_header — the canonical order the corpus
-# writes; the letters a tune must have (check_header) can't be skipped.
-HEADER_ORDER = "XTMLRK"
+# writes (fields.CANONICAL_ORDER), less Q: and P:, which the reader leaves out; the letters a
+# tune must have (check_header) can't be skipped.
+HEADER_ORDER = "".join(name for name in CANONICAL_ORDER if name not in "QP")
 REQUIRED_FIELDS = frozenset("XTMK")
 # Field values the reader lets the model write (kept below to those the validator reads).
 METER_VALUES = frozenset(["C", "C|"] + [f"{n}/{d}" for n in range(1, 13) for d in (2, 4, 8, 16)])
