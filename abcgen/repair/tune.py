@@ -10,6 +10,7 @@ from functools import partial
 
 from abcgen.notation import Issue, Tune, check_tune, dumps
 from abcgen.repair import body, header, marks
+from abcgen.notation.writer import read_back
 from abcgen.repair.bars import mend_bars
 from abcgen.repair.result import Edit, RepairResult, TitleWriter
 
@@ -120,9 +121,21 @@ FINISHING = (body.open_repeats, body.add_final_bar)
 
 
 def _finished(tune: Tune, edits: list[Edit], mend: frozenset[str]) -> RepairResult:
-    """A repaired tune with its repeats opened and a final bar line, where that keeps it valid."""
+    """A repaired tune with its repeats opened and a final bar line, where that keeps it
+    valid; failed when its written text, read back, is not that valid tune."""
     for finish in FINISHING:
         finished, new_edits = finish(tune)
         if new_edits and not errors_of(finished, mend):
             tune, edits = finished, edits + new_edits
-    return RepairResult(tune, edits, "repaired")
+    unread = _read_back_failure(tune, mend)
+    return RepairResult(tune, edits, "failed" if unread else "repaired", unread or "")
+
+
+def _read_back_failure(tune: Tune, mend: frozenset[str]) -> str | None:
+    """Why the text repair writes for `tune` fails when a reader reads it (repair judged
+    its own view of the tune; a reader judges the text), or None."""
+    tunes = read_back(tune)
+    if len(tunes) != 1:
+        return f"the repaired text reads back as {len(tunes)} tunes, not one"
+    issues = errors_of(tunes[0], mend)
+    return f"the repaired text, read back, fails: {_reason(issues)}" if issues else None

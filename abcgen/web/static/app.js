@@ -267,11 +267,11 @@ function keptItem(book, tune, index) {
     order.splice(index + by, 0, moved);
     return changeBook(`/api/songbooks/${book.id}/order`, { tunes: order });
   };
-  const buttons = [["↑", "Move up", () => move(-1), index === 0],
-    ["↓", "Move down", () => move(1), index === order.length - 1],
-    ["Remove", "Remove from the songbook", () => changeBook(`/api/songbooks/${book.id}/remove`, { tune: tune.id }), false]];
-  for (const [text, label, act, disabled] of buttons) {
-    const button = element("button", { type: "button", "aria-label": label, class: label.split(" ")[0].toLowerCase() }, text);
+  const buttons = [["↑", "Move up", "move-up", () => move(-1), index === 0],
+    ["↓", "Move down", "move-down", () => move(1), index === order.length - 1],
+    ["Remove", "Remove from the songbook", "remove", () => changeBook(`/api/songbooks/${book.id}/remove`, { tune: tune.id }), false]];
+  for (const [text, label, name, act, disabled] of buttons) {
+    const button = element("button", { type: "button", "aria-label": label, class: name }, text);
     button.disabled = disabled;
     button.addEventListener("click", act);
     item.append(button, " ");

@@ -6,19 +6,27 @@
 
 const SPEED_RANGE = [50, 150]; // percent of the tune's tempo
 
-// Bars as abcjs times them: [{ number, start, end }] in milliseconds, first time through.
+// Written bars as abcjs times them, in order: [{ number, start, end }] in milliseconds, the
+// first time each is played; and the parts: runs of bars that end where the music repeats.
 function barTimes(events) {
-  const bars = [];
+  const bars = new Map();
+  const partEnds = new Set();
+  let current = null;
   for (const event of events) {
-    if (event.type !== "event") continue;
-    const last = bars[bars.length - 1];
-    if (!last || event.measureNumber !== last.number) {
-      if (last) last.end = event.milliseconds;
-      if (bars.some((bar) => bar.number === event.measureNumber)) break; // a repeat begins
-      bars.push({ number: event.measureNumber, start: event.milliseconds, end: Infinity });
-    }
+    if (event.type !== "event" || event.measureNumber === current) continue;
+    const previous = bars.get(current);
+    if (previous && previous.end === Infinity) previous.end = event.milliseconds;
+    if (current !== null && event.measureNumber < current) partEnds.add(current);
+    current = event.measureNumber;
+    if (!bars.has(current)) bars.set(current, { number: current, start: event.milliseconds, end: Infinity });
   }
-  return bars;
+  const ordered = [...bars.values()].sort((a, b) => a.number - b.number);
+  const parts = [];
+  ordered.forEach((bar, index) => {
+    if (!parts.length || partEnds.has(ordered[index - 1].number)) parts.push([index + 1, index + 1]);
+    parts[parts.length - 1][1] = index + 1;
+  });
+  return { bars: ordered, parts };
 }
 
 function control(tag, attributes, text = "") {
@@ -60,7 +68,7 @@ class Practice {
     this.visual = visual;
     this.audio = audio;
     this.events = visual ? visual.setTiming().filter((e) => e.type === "event") : [];
-    this.bars = barTimes(this.events);
+    ({ bars: this.bars, parts: this.parts } = barTimes(this.events));
     this.lit = [];
     this.shown = -1;
     audio.preservesPitch = true; // the default; stated because practice depends on it
@@ -85,9 +93,22 @@ class Practice {
   loopControls() {
     const last = this.bars.length;
     this.loop = control("input", { type: "checkbox", class: "loop" });
-    this.from = control("input", { type: "number", class: "loop-from", min: 1, max: last, value: 1 });
-    this.to = control("input", { type: "number", class: "loop-to", min: 1, max: last, value: Math.min(4, last) });
-    return [labelled("Loop bars", this.loop), this.from, control("span", {}, "to"), this.to];
+    this.from = control("input", { type: "number", class: "loop-from", min: 1, max: last, value: 1, "aria-label": "First bar" });
+    this.to = control("input", { type: "number", class: "loop-to", min: 1, max: last, value: Math.min(4, last), "aria-label": "Last bar" });
+    const made = [labelled("Loop bars", this.loop), this.from, control("span", {}, "to"), this.to];
+    if (this.parts.length > 1) {
+      const part = control("select", { class: "loop-part", "aria-label": "Loop a part" });
+      part.append(control("option", { value: "" }, "or a part…"));
+      this.parts.forEach(([from, to], i) => part.append(
+        control("option", { value: `${from}-${to}` }, `${String.fromCharCode(65 + i)} part (bars ${from}–${to})`)));
+      part.addEventListener("change", () => {
+        if (!part.value) return;
+        [this.from.value, this.to.value] = part.value.split("-");
+        this.loop.checked = true;
+      });
+      made.push(part);
+    }
+    return made;
   }
 
   setSpeed(percent) {
