@@ -8,6 +8,7 @@ import re
 from abcgen.notation.fields import CANONICAL_ORDER, is_hornpipe
 from abcgen.notation.lexer import SHORT_DECORATIONS, body_field, strip_comment, tokenize_line
 from abcgen.notation.model import BodyLine, Field, Tune
+from abcgen.notation.parse import field_line, read_tunes
 from abcgen.notation.score import ANNOTATION_PREFIXES, CHORD_ROOTS, bass_ok, score_tune
 
 # Header fields that carry music for the model; the rest (sources, notes, history,
@@ -35,6 +36,15 @@ def dumps(tune: Tune) -> str:
 def dumps_book(tunes: list[Tune]) -> str:
     """Tunes separated by one blank line."""
     return "\n".join(dumps(tune) for tune in tunes)
+
+
+def read_back(tune: Tune) -> list[Tune]:
+    """The tunes a reader finds in `dumps(tune)`, read below the tune's file header as in
+    its book: one, unless the text lost the tune's shape (a body line written `X:...`
+    starts a second tune). Whatever writes a tune judges what this returns, not `tune`."""
+    file_header = "".join(f"{_field_text(f)}\n" for f in tune.file_header)
+    return read_tunes(f"{file_header}\n{dumps(tune)}" if file_header else dumps(tune),
+                      tune.source)
 
 
 def _canonical_header(tune: Tune) -> list[Field]:
@@ -134,8 +144,12 @@ def _clean_body_line(text: str) -> str | None:
     field = body_field(text)
     if field is not None:
         return f"{field[0]}:{field[1]}" if field[0] in MUSIC_BODY_FIELDS else None
-    music = _normalised_tokens(strip_comment(text))
-    return _SPACES.sub(" ", music).strip() or None
+    music = _SPACES.sub(" ", _normalised_tokens(strip_comment(text))).strip()
+    if not music:
+        return None
+    # ` X:|abc|` is music (a reader sees no field after a space); without its space it would
+    # be a field line, and `X:` would start a new tune
+    return f" {music}" if field_line(music) is not None else music
 
 
 def _split_late_header(tune: Tune) -> tuple[list[Field], list[BodyLine]]:
