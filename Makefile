@@ -70,7 +70,7 @@ bench: setup
 lint: setup
 	$(VENV)/bin/ruff check abcgen tests bench
 
-# Trains the bundled model (about half an hour on 2 CPU cores), evaluates it, bundles it.
+# Trains the bundled model (25 minutes on 2 CPU cores, --max-minutes), evaluates it, bundles it.
 pretrained: setup
 	$(ABCGEN) corpus build music21 --out $(CORPUS)
 	$(ABCGEN) train --corpus $(CORPUS) --out runs/pretrained --preset small --dropout 0.3 --max-minutes 25 --seed 1
