@@ -15,6 +15,7 @@ from abcgen.notation.errors import AbcError, EmptyTuneError, HeaderError
 from abcgen.notation.lexer import strip_comment
 from abcgen.notation.model import BodyLine, Field, Tune
 from abcgen.notation.text import read_abc
+from abcgen.notation.timeline import build_timeline
 
 # http://abcnotation.com/wiki/abc:standard:v2.1#information_fields
 # A field line: a letter (or +) and a colon at the start of the line.
@@ -24,9 +25,9 @@ _FIELD_LINE = re.compile(r"^([A-Za-z+]):(.*)$")
 def field_line(text: str) -> tuple[str, str] | None:
     """('T', 'The Kesh') for a field line `T:The Kesh`, else None.
 
-    `|:` or `:|`-like lines are music, not fields: a field needs a letter before the colon,
-    and a body line such as `A:|` can't be told apart (abc2midi says so too), so body-only
-    letters that are notes are never fields in the body (see BODY_FORBIDDEN_FIELDS)."""
+    Any letter counts here, as in a header; in a tune's body the lexer decides instead
+    (`lexer.body_field`: `A:|` or `a::` there is music, and score.NOTE_LETTER_FIELDS are
+    no fields)."""
     match = _FIELD_LINE.match(text)
     if not match:
         return None
@@ -145,8 +146,6 @@ def tune_failure(tune: Tune) -> AbcError | None:
     """Why a tune that `read_tunes` gave fails `parse_tunebook` (no X:/K: pair, or a body that
     can't be turned into a timeline), naming its X: and source; None when it parses, its
     timeline then cached on it. For batches that parse each tune where they render it."""
-    from abcgen.notation.timeline import build_timeline  # timeline imports this module
-
     try:
         _require_structure(tune)
         build_timeline(tune)

@@ -11,9 +11,6 @@ from abcgen.notation.model import BodyLine, Field, Tune
 from abcgen.notation.parse import field_line, read_tunes
 from abcgen.notation.score import ANNOTATION_PREFIXES, CHORD_ROOTS, bass_ok, score_tune
 
-# Header fields that carry music for the model; the rest (sources, notes, history,
-# discography, transcription, words ...) are dropped by `clean_tune`.
-MUSIC_FIELDS = frozenset("XTMLQRPK")
 # Body field lines kept by `clean_tune`: key, meter, unit, tempo changes and part labels.
 MUSIC_BODY_FIELDS = frozenset("KMLQP")
 # Fields that, met between K: and the first music line, were meant for the header.
