@@ -76,6 +76,8 @@ def test_manifest_has_one_entry_per_tune_and_bad_tunes_do_not_stop_the_rest(book
     entries = manifest["tunes"]
     assert [(e["x"], e["status"]) for e in entries] == [("1", "ok"), ("2", "error"),
                                                         ("3", "error"), ("4", "ok")]
+    assert [e["title"] for e in entries] == ["The Short Jig", "Bad Key", "Endless Drone",
+                                             "Café Reel"]
     jig, bad_key, drone, reel = entries
     assert jig["files"] == {"mid": "001-the-short-jig.mid", "wav": "001-the-short-jig.wav"}
     assert jig["seconds"] == pytest.approx(4 * 6 / 2 * 60 / 180)  # 4 bars of 6/8 at 180 qpm
@@ -221,15 +223,16 @@ def test_cli_render_writes_files_and_reports_failures(book, tmp_path):
     assert (out / "001-the-short-jig.mid").is_file()
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--formats", "mid,aiff"], "aiff"),
-    (["--instrument", "theremin"], "unknown instrument"),
-    (["--program", "300"], "outside 0-127"),
-    (["--tempo", "5000"], "outside 1-1000"),
-    (["--soundfont", "/no/such.sf2", "--formats", "wav"], "such.sf2"),
-    (["--jobs", "0"], "at least 1"),
+# Exit 2 for what typer or the input check refuses, 1 for what the renderer refuses.
+@pytest.mark.parametrize("args, message, code", [
+    (["--formats", "mid,aiff"], "aiff", 2),
+    (["--instrument", "theremin"], "unknown instrument", 1),
+    (["--program", "300"], "outside 0-127", 1),
+    (["--tempo", "5000"], "outside 1-1000", 1),
+    (["--soundfont", "/no/such.sf2", "--formats", "wav"], "such.sf2", 2),
+    (["--jobs", "0"], "at least 1", 2),
 ])
-def test_cli_bad_options_fail_cleanly(book, tmp_path, args, message):
+def test_cli_bad_options_fail_cleanly(book, tmp_path, args, message, code):
     result = runner.invoke(app, ["render", str(book), "--out", str(tmp_path / "o"), *args])
-    assert result.exit_code in (1, 2) and message in result.output
+    assert result.exit_code == code and message in result.output
     assert "Traceback" not in result.output

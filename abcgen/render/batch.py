@@ -36,6 +36,7 @@ from abcgen.cpus import usable_cores
 from abcgen.errors import AbcgenError, InputError
 from abcgen.fileio import StemNamer, atomic_write_bytes, atomic_write_text, write_temporary
 from abcgen.notation.errors import AbcError
+from abcgen.notation.model import Tune
 from abcgen.notation.parse import collector_paused, read_tunes, tune_failure
 from abcgen.notation.text import read_abc
 from abcgen.render.audio import (
@@ -90,11 +91,10 @@ def check_formats(names: tuple[str, ...], choices: tuple[str, ...] = FORMATS,
                          f"choose from {','.join(choices)}")
 
 
-def _entry(tune_or_error, status: str, files: dict | None = None, seconds: float | None = None,
+def _entry(tune: Tune, status: str, files: dict | None = None, seconds: float | None = None,
            error: str | None = None) -> dict:
-    title = getattr(tune_or_error, "title", None)
-    return {"x": getattr(tune_or_error, "x", None), "title": title, "status": status,
-            "files": files or {}, "seconds": seconds, "error": error}
+    return {"x": tune.x, "title": tune.title, "status": status, "files": files or {},
+            "seconds": seconds, "error": error}
 
 
 class LazySynthesizer:
@@ -188,7 +188,7 @@ def _render_unparsed(tune, options: RenderOptions, synth: LazySynthesizer,
     except Exception as exc:  # noqa: BLE001 - a bug in one tune must not stop the book
         return False, _internal_error(tune, exc)
     if failure is not None:
-        return False, _entry(failure, "error", error=str(failure))
+        return False, _entry(tune, "error", error=str(failure))
     result = _render_in_memory(tune, options, synth)
     if isinstance(result, dict):
         return True, result
