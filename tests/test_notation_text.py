@@ -44,6 +44,8 @@ def test_binary_and_missing_files_are_unreadable(tmp_path):
     assert "nope.abc" in str(missing.value)
     with pytest.raises(UnreadableError):
         read_abc(tmp_path)
+    with pytest.raises(UnreadableError):
+        parse_file(tmp_path / "nope.abc")
 
 
 BOOK = """%abc-2.1

@@ -26,6 +26,7 @@ from abcgen.render.audio import (
     wav_bytes,
     write_audio,
 )
+from abcgen.render import audio
 from abcgen.render.midi import timeline_to_midi
 
 needs_fluidsynth = pytest.mark.skipif(fluidsynth_missing() is not None or find_soundfont() is None,
@@ -164,5 +165,13 @@ def test_soundfont_search_order(monkeypatch, tmp_path):
     with pytest.raises(InputError, match=SOUNDFONT_ENV):
         find_soundfont()
     monkeypatch.delenv(SOUNDFONT_ENV)
-    found = find_soundfont()
-    assert found is None or (found.is_file() and found.suffix in (".sf2", ".sf3"))
+    system = tmp_path / "sf2"
+    system.mkdir()
+    (system / "broken.sf2").symlink_to(tmp_path / "nowhere.sf2")
+    (system / "default-GM.sf2").write_bytes(b"RIFF")
+    (system / "a-first-by-name.sf2").write_bytes(b"RIFF")
+    monkeypatch.setattr(audio, "SYSTEM_SOUNDFONT_DIRS", (tmp_path / "none", system))
+    assert find_soundfont() == system / "default-GM.sf2"  # Debian's default, broken links skipped
+    monkeypatch.setattr(audio, "SYSTEM_SOUNDFONT_DIRS", (tmp_path / "none",))
+    monkeypatch.setattr(audio, "bundled_soundfont", lambda: None)
+    assert find_soundfont() is None

@@ -1,7 +1,7 @@
-"""What the notation core's speed rests on (issue 2), held so a later change can't undo it
-unnoticed: the garbage collector is left as it was, a parsed book frees itself without it,
-the tables shared between tunes never carry one tune's lengths into another, and a pickled
-tune carries its text, not its caches.
+"""The notation core's memory: the garbage collector is left as it was, a parsed book frees
+itself without it, a pickled tune carries its text, not its caches, and the length tables
+shared between tunes never carry one tune's lengths into another. (Its speed (issue 2) rests
+on these; the timings themselves are in bench/bench_notation.py.)
 
 Expected values are written out by hand from the ABC 2.1 standard's text."""
 
