@@ -1,4 +1,5 @@
-"""How many CPU cores this process may use (no heavy imports: the renderer and the model share it)."""
+"""How many CPU cores this process may use (no heavy imports: the renderer and the model
+share it)."""
 
 import os
 

@@ -191,7 +191,8 @@ def stage_split(book: Path, tunes: int, work: Path) -> dict:
     split = {name: seconds * 1000 / tunes for name, seconds in zip(STAGES, stages, strict=True)}
     split.update(other_ms=(whole - sum(stages)) * 1000 / tunes, render_file_ms=whole * 1000 / tunes,
                  system_ms=system * 1000 / tunes,
-                 render_file_system_ms=statistics.median(run.system for run in wholes) * 1000 / tunes)
+                 render_file_system_ms=statistics.median(run.system for run in wholes) * 1000
+                 / tunes)
     return {name: round(ms, 3) for name, ms in split.items()}
 
 

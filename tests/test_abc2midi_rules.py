@@ -119,7 +119,7 @@ CLEAN = [
     tune("A>B c>d e>f g2 | a2 g2 f4 |]", rhythm="hornpipe"),  # dotted pairs on the beat
     tune(".A.B cd e2 d2 | B2 A2 G4 |]", rhythm="hornpipe"),   # both notes of a pair staccato
     tune("ABcd efga | bagf e4 |]", rhythm="hornpipe").replace("M:", "M:3/4\nM:"),  # last M: wins
-    tune("B2c2>d2 e2>c2G2>E2 z2|]", rhythm="hornpipe", length="1/16"),  # eighths of 2 units: no swing
+    tune("B2c2>d2 e2>c2G2>E2 z2|]", rhythm="hornpipe", length="1/16"),  # 2-unit eighths: straight
     tune("\"Am7\"A B c d \"D7/F#\"e4 | \"G\"d8 |]"),
     tune("C, c' B,, b'' A4 |]"),
     tune("A B c d e4 |\\\n f g a b c'4 |]"),      # a continuation at the end of a line

@@ -38,7 +38,7 @@ ABC2MIDI_DIFFERS = {
 CORE_BUGS: dict[tuple[str, str], str] = {}
 
 
-# --- the wrapper itself -----------------------------------------------------------------------------
+# --- the wrapper itself ---------------------------------------------------------------------
 
 def test_check_reports_errors_and_bar_warnings_with_positions(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)

@@ -255,7 +255,7 @@ def test_a_later_header_field_overrides_an_earlier_one_as_abc2midi_reads_them():
     assert (played.meter.text, played.unit, played.tempo_qpm) == ("2/4", F(1, 8), 120)
 
 
-# --- §4.8-§4.10 bars, repeats and endings -----------------------------------------------------------
+# --- §4.8-§4.10 bars, repeats and endings ----------------------------------------------------
 
 @pytest.mark.parametrize("body, expected", [
     ("|:CD:|", [60, 62, 60, 62]),
@@ -295,7 +295,7 @@ def test_bars_have_exact_durations_and_pickup():
     assert all(bar.expected == F(6, 8) for bar in played.bars)
 
 
-# --- §4.11 ties and slurs, §4.17 chords, §4.12 grace notes, §4.5 rests ---------------------------------
+# --- §4.11 ties and slurs, §4.17 chords, §4.12 grace notes, §4.5 rests -----------------------
 
 def test_tie_joins_durations():
     played = timeline("c4-c4|c-|c2 d", "M:4/4\nL:1/8\nK:C")
@@ -355,7 +355,7 @@ def test_rests_advance_time(body, expected_onset_of_b):
     assert played.events[-1].pitch == 71 and played.events[-1].onset == expected_onset_of_b
 
 
-# --- §4.14 decorations, dynamics ---------------------------------------------------------------------
+# --- §4.14 decorations, dynamics -------------------------------------------------------------
 
 @pytest.mark.parametrize("body, name", [
     ("~A", "roll"), ("!roll!A", "roll"), (".A", "staccato"), ("!staccato!A", "staccato"),
@@ -436,7 +436,7 @@ def test_double_encoded_utf8_is_mended(tmp_path):
     assert "Spárn" in read_abc(path)
 
 
-# --- failures, round trip, bad input -----------------------------------------------------------------
+# --- failures, round trip, bad input ---------------------------------------------------------
 
 def test_one_broken_tune_does_not_stop_the_book():
     book = ("X:1\nT:a\nM:4/4\nK:C\nCDEF|\n\nX:2\nT:b\nM:4/4\nK:Gx\nCDEF|\n\n"

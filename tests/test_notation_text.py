@@ -87,7 +87,8 @@ def test_file_header_gives_defaults_that_a_tune_overrides():
 
 
 def test_field_continuation_and_wrapped_header_text():
-    tune = read_tunes("X:1\nT:Long\nN:first part\n+:second part\nH:wrapped\nmore history\nK:G\nG4|\n")[0]
+    tune = read_tunes("X:1\nT:Long\nN:first part\n+:second part\nH:wrapped\nmore history\n"
+                      "K:G\nG4|\n")[0]
     assert tune.get("N") == "first part second part"
     assert tune.get("H") == "wrapped more history"
     assert tune.get("K") == "G"
@@ -101,7 +102,8 @@ def test_a_comment_ends_every_line_of_a_continued_field():
 
 
 def test_one_bad_tune_does_not_stop_the_book():
-    book = "X:1\nT:Good\nK:G\nGABc|\n\nX:2\nT:Bad\nM:foo\nK:G\nGABc|\n\nX:3\nT:Also good\nK:D\nDEF|\n"
+    book = ("X:1\nT:Good\nK:G\nGABc|\n\nX:2\nT:Bad\nM:foo\nK:G\nGABc|\n\n"
+            "X:3\nT:Also good\nK:D\nDEF|\n")
     tunes, failures = parse_tunebook(book, source="book.abc")
     assert [t.x for t in tunes] == ["1", "3"]
     assert len(failures) == 1

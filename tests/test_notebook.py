@@ -32,8 +32,9 @@ def _model_for_the_tour() -> str | None:
 
 
 def test_the_tour_runs_with_small_sizes(tmp_path, monkeypatch):
-    nbformat = pytest.importorskip("nbformat", reason="nbformat not installed (pip install -e .[dev])")
-    nbclient = pytest.importorskip("nbclient", reason="nbclient not installed (pip install -e .[dev])")
+    missing = "{} not installed (pip install -e .[dev])"
+    nbformat = pytest.importorskip("nbformat", reason=missing.format("nbformat"))
+    nbclient = pytest.importorskip("nbclient", reason=missing.format("nbclient"))
     from evaluate_helpers import write_eval_corpus
 
     model = _model_for_the_tour()

@@ -49,7 +49,8 @@ const [url, shot, profile, filterText] = process.argv.slice(2);
     audio: Array.from(s.querySelectorAll("audio source")).map((a) => a.src) })));
   await page.screenshot({ path: shot });
   await page.fill("#filter-title", filterText);
-  const visible = await page.$$eval("section.tune", (ss) => ss.filter((s) => !s.hidden).map((s) => s.id));
+  const visible = await page.$$eval("section.tune",
+    (ss) => ss.filter((s) => !s.hidden).map((s) => s.id));
   console.log(JSON.stringify({ tunes, visible, errors }));
   await context.close();
 })().catch((e) => { console.error(String(e)); process.exit(1); });

@@ -28,7 +28,8 @@ def inspect_cmd(path: Path = FILE_ARG,
 
 def _print_tune_summary(tune: dict) -> None:
     tempo = f"{tune['tempo_qpm']:g} qpm" if tune["tempo_qpm"] else "no Q:"
-    out_console.print(f"[bold]X:{tune['x']}[/bold] {tune['title'] or '(no title)'}", highlight=False)
+    out_console.print(f"[bold]X:{tune['x']}[/bold] {tune['title'] or '(no title)'}",
+                      highlight=False)
     out_console.print(f"  M:{tune['meter']}  L:{tune['unit']}  K:{tune['key']}  {tempo}  "
                       f"{len(tune['bars'])} bar(s) played, {len(tune['events'])} note(s), "
                       f"{tune['length_quarters']} quarter notes", highlight=False)
@@ -40,7 +41,8 @@ def _print_tune_summary(tune: dict) -> None:
 @app.command("check")
 def check_cmd(path: Path = FILE_ARG,
               as_json: bool = typer.Option(False, "--json", help="Print JSON."),
-              summary: bool = typer.Option(False, "--summary", help="Counts by code only.")) -> None:
+              summary: bool = typer.Option(False, "--summary",
+                                           help="Counts by code only.")) -> None:
     """Validate a tunebook. Exit 0: no errors; 1: errors found; 2: input unreadable."""
     from abcgen.notation import check_file
 

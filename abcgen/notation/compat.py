@@ -561,8 +561,9 @@ def _rest_fermatas(tune: Tune, tokens: list[Token]) -> Iterator[Issue]:
         if kind == "rest" and past_first_bar and any(
                 decoration_name(tokens[i][0], tokens[i][3]) == "fermata"
                 for i in note_prefix_tokens(tokens, index)):
-            yield tune_issue(tune, "fermata", "a fermata on a rest: abc2midi holds it twice as long "
-                         "and reports its bar as too long", line, col, severity="warning")
+            yield tune_issue(tune, "fermata", "a fermata on a rest: abc2midi holds it twice as "
+                             "long and reports its bar as too long", line, col,
+                             severity="warning")
 
 
 def check_compat(tune: Tune, bars: list[WrittenBar]) -> list[Issue]:

@@ -1,18 +1,18 @@
 """An incremental ABC reader: one character at a time, it says which next characters keep a
 tune valid, so a sampler can mask every other one.
 
-It reads a sound subset of ABC 2.1, the one the corpus and the model write: the header
-X, T, M, L, R, K in that order (values from fixed tables checked by the validator's own
-parsers; R:hornpipe only in fields.HORNPIPE_METERS), and in the body notes and rests with a table of lengths, accidentals, octave
-marks, bar lines `| || |] |: :| ::` with endings `|1` / `:|2`, ties, slurs, `~`, grace
-groups `{...}`, tuplets `(2 (3 (4` of equal notes and broken rhythm `>`/`<` between
-equal notes. Durations are the scorer's integer ticks (score.TICKS per whole note), and a
-bar may close only when it is the meter's length, the tune's pickup, or a last bar that
-adds up with that pickup and ends with `|]` or `:|` (validate.check_bars' rules, narrowed
-to what abc2midi accepts too), so `check` never sees a bar of the wrong length; repeats
-and endings follow validate.check_repeats. A tune that only uses this subset and that the
-reader lets end passes `check`; constructs outside it (chords, chord symbols, inline
-fields, other decorations) are refused, never misread.
+It reads a sound subset of ABC 2.1, the one the corpus and the model write: the header X, T,
+M, L, R, K in that order (values from fixed tables checked by the validator's own parsers;
+R:hornpipe only in fields.HORNPIPE_METERS), and in the body notes and rests with a table of
+lengths, accidentals, octave marks, bar lines `| || |] |: :| ::` with endings `|1` / `:|2`,
+ties, slurs, `~`, grace groups `{...}`, tuplets `(2 (3 (4` of equal notes and broken rhythm
+`>`/`<` between equal notes. Durations are the scorer's integer ticks (score.TICKS per whole
+note), and a bar may close only when it is the meter's length, the tune's pickup, or a last
+bar that adds up with that pickup and ends with `|]` or `:|` (validate.check_bars' rules,
+narrowed to what abc2midi accepts too), so `check` never sees a bar of the wrong length;
+repeats and endings follow validate.check_repeats. A tune that only uses this subset and
+that the reader lets end passes `check`; constructs outside it (chords, chord symbols,
+inline fields, other decorations) are refused, never misread.
 
 `finishing` steers a tune to its end near a length limit: no new repeats or groups, notes
 that fill the bar in the fewest, bar lines that close what is open, then the end.

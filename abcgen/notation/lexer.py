@@ -14,7 +14,8 @@ _TOKEN = re.compile(r"""
   (?P<space>[ \t`]+)
 # http://abcnotation.com/wiki/abc:standard:v2.1#pitch, #accidentals, #note_lengths
 # (Notes come first: they are most tokens, and no other rule starts with ^ _ = or A-G a-g.)
-| (?P<note>(?P<acc>\^\^|\^|__|_|=)?(?P<letter>[A-Ga-g])(?P<oct>[,']*)(?P<len>\d*/*\d*)(?P<tie>\.?-)?)
+| (?P<note>(?P<acc>\^\^|\^|__|_|=)?(?P<letter>[A-Ga-g])(?P<oct>[,']*)(?P<len>\d*/*\d*)
+          (?P<tie>\.?-)?)
 # http://abcnotation.com/wiki/abc:standard:v2.1#inline_field_definition
 | (?P<inline>\[(?P<iname>[A-Za-z]):(?P<ivalue>[^\]\n]*)\])
 # http://abcnotation.com/wiki/abc:standard:v2.1#chord_symbols and #annotations
@@ -23,7 +24,8 @@ _TOKEN = re.compile(r"""
 # http://abcnotation.com/wiki/abc:standard:v2.1#decorations (`+trill+` is the 2.0 dialect)
 | (?P<deco>!(?P<dname>[^!\n\s]{1,40})!|\+(?P<pname>[A-Za-z<>().0-9]{1,40})\+)
 # http://abcnotation.com/wiki/abc:standard:v2.1#repeat_bar_symbols, #first_and_second_repeats
-| (?P<bar>(?P<lcolon>:*)\.?(?P<btype>\[\|\]|\[\||\|\]|\|\||\|)(?P<rcolon>:*)(?P<bnum>\d+(?:[,\-]\d+)*)?
+| (?P<bar>(?P<lcolon>:*)\.?(?P<btype>\[\|\]|\[\||\|\]|\|\||\|)(?P<rcolon>:*)
+         (?P<bnum>\d+(?:[,\-]\d+)*)?
          |(?P<dcolon>::+))
 # http://abcnotation.com/wiki/abc:standard:v2.1#variant_endings
 | (?P<ending>\[(?P<enums>\d+(?:[,\-]\d+)*))

@@ -530,7 +530,8 @@ class Scorer:
     def on_chord_end(self, line: int, col: int, match) -> None:
         notes, self.chord = self.chord, None
         if notes is None:
-            self.report("bad-character", "] without a chord to close", line, col, severity="warning")
+            self.report("bad-character", "] without a chord to close", line, col,
+                        severity="warning")
             return
         if not notes:
             return

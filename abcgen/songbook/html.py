@@ -109,7 +109,8 @@ def _controls(groups: dict[str, list[BookTune]], tunes: list[BookTune]) -> str:
     return ('<form id="filters" role="search" onsubmit="return false">'
             '<input type="search" id="filter-title" placeholder="Filter by title" '
             'aria-label="Filter by title"> '
-            f'<select id="filter-rhythm" aria-label="Rhythm">{_options(list(groups), "All rhythms")}'
+            '<select id="filter-rhythm" aria-label="Rhythm">'
+            f'{_options(list(groups), "All rhythms")}'
             f'</select> <select id="filter-key" aria-label="Key">{_options(keys, "All keys")}'
             '</select> <span id="filter-count" aria-live="polite"></span></form>')
 

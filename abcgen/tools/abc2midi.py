@@ -1,4 +1,5 @@
-"""The reference player: run the real abc2midi (abcMIDI, Debian 4.84) and read what it says and plays.
+"""The reference player: run the real abc2midi (abcMIDI, Debian 4.84) and read what it says
+and plays.
 
 Tests, benchmarks and the repair benchmark hold abcgen's notation core to this program. Two
 things come back from it:
@@ -138,7 +139,8 @@ class BookRun:
 @dataclass(frozen=True)
 class Mismatch:
     """Where two melodies first differ: `kind` is 'count', 'pitch', 'onset' or 'duration';
-    `index` the position in time order; `ours`/`reference` the two notes there (None past an end)."""
+    `index` the position in time order; `ours`/`reference` the two notes there (None past an
+    end)."""
 
     kind: str
     index: int
