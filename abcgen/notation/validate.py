@@ -280,7 +280,7 @@ def check_text(text: str, source: str | None = None) -> list[Issue]:
     for tune in tunes:
         issues.extend(check_tune(tune))
         if tune.x is not None and tune.x in seen:
-            issues.append(tune_issue(tune, "duplicate-x", f"X:{tune.x} is used again (first at line "
-                                 f"{seen[tune.x]})", tune.start_line))
+            issues.append(tune_issue(tune, "duplicate-x", f"X:{tune.x} is used again (first at "
+                                     f"line {seen[tune.x]})", tune.start_line))
         seen.setdefault(tune.x, tune.start_line)
     return issues
