@@ -197,9 +197,10 @@ def render_tunes(job: Job, text: str, instrument: str, tempo: float | None) -> d
         raise FormError(f"{len(blocks)} tunes pasted; render at most {MAX_TUNES} at a time")
     failures = [tune_failure(block) for block in blocks]
     if tempo is not None:
-        blocks = [with_tempo(b, tempo) if f is None else b for b, f in zip(blocks, failures)]
+        blocks = [with_tempo(b, tempo) if f is None else b
+                  for b, f in zip(blocks, failures, strict=True)]
     job.preview = [_preview(number, block, failure) for number, (block, failure)
-                   in enumerate(zip(blocks, failures), 1)]
+                   in enumerate(zip(blocks, failures, strict=True), 1)]
     readable = [index for index, failure in enumerate(failures) if failure is None]
     abc_files = {}
     for index, stem in zip(readable, tune_stems([blocks[i].title for i in readable]),
