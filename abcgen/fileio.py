@@ -12,9 +12,12 @@ import itertools
 import os
 import re
 import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TextIO
 
-from abcgen.errors import AbcgenError
+from abcgen.errors import AbcgenError, OutputError
 
 
 # Temporary names are this process's id and a count: unique among writers without the random
@@ -31,12 +34,37 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes, durable: bool = Tru
     durable: fsync before the rename, so the file survives a power cut too (about 3 ms a
     file here); batch outputs that can be rebuilt pass False and stay atomic."""
     path = Path(path)
-    tmp = write_temporary(path, data, durable)
     try:
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        tmp = write_temporary(path, data, durable)
+        try:
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        raise output_error(path, exc) from None
+    return path
+
+
+def output_error(path: str | os.PathLike, exc: OSError, action: str = "write") -> OutputError:
+    """`exc`, met while making `path`, as the one line a user reads: which path and why."""
+    if isinstance(exc, OutputError):
+        return exc
+    if isinstance(exc, (FileExistsError, NotADirectoryError, IsADirectoryError)):
+        why = "a file or folder is in the way"
+    else:
+        why = exc.strerror or str(exc)
+    return OutputError(path, why, action, exc.errno)
+
+
+def make_folder(path: str | os.PathLike) -> Path:
+    """Make the folder `path` (and its parents) unless it exists; OutputError when it can't
+    be made (a file in the way, no permission, a read-only disk)."""
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise output_error(path, exc, "make the folder") from None
     return path
 
 
@@ -74,6 +102,31 @@ def _new_temporary(path: Path) -> tuple[int, str]:
                 raise
             path.parent.mkdir(parents=True, exist_ok=True)
             folder_made = True
+
+
+@contextmanager
+def atomic_writer(path: str | os.PathLike, durable: bool = True) -> Iterator[TextIO]:
+    """A UTF-8 text file to write bit by bit (a book too large to hold) under a temporary name
+    beside `path`, renamed over `path` when the block ends without an error and removed when
+    it fails, so `path` is never half written. OutputError names `path` and why."""
+    path = Path(path)
+    try:
+        fd, tmp = _new_temporary(path)
+    except OSError as exc:
+        raise output_error(path, exc) from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            yield handle
+            handle.flush()
+            if durable:
+                os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise output_error(path, exc) from None
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def atomic_write_text(path: str | os.PathLike, text: str, durable: bool = True) -> Path:

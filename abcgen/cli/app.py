@@ -6,6 +6,7 @@ from contextlib import contextmanager
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from abcgen.errors import AbcgenError
 
@@ -25,12 +26,19 @@ out_console = Console(emoji=False)
 
 @contextmanager
 def user_errors() -> Iterator[None]:
-    """Turn a library `AbcgenError` into one red line and its exit code (1 or 2); no traceback."""
+    """Turn a library `AbcgenError` into one red line and its exit code (1 or 2), an OSError
+    (an output that can't be written) into one line naming its path and exit 1; no traceback."""
     try:
         yield
     except AbcgenError as exc:
-        err_console.print(f"[red]error:[/red] {exc}", highlight=False, markup=True, soft_wrap=True)
+        err_console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, markup=True,
+                          soft_wrap=True)
         raise typer.Exit(exc.exit_code) from None
+    except OSError as exc:  # an output the library had no name for: still one line
+        where = f"{exc.filename}: " if exc.filename else ""
+        err_console.print(f"[red]error:[/red] {escape(where + str(exc.strerror or exc))}",
+                          highlight=False, markup=True, soft_wrap=True)
+        raise typer.Exit(1) from None
     except KeyboardInterrupt:
         err_console.print("[red]interrupted[/red]")
         raise typer.Exit(130) from None

@@ -20,22 +20,24 @@ def repair_cmd(path: Path = FILE_ARG, output: Path | None = OUTPUT_OPT,
     failed (listed, left out of the output); 2: input unreadable."""
     from rich.progress import Progress
 
-    from abcgen.fileio import atomic_write_text
-    from abcgen.notation import read_abc
-    from abcgen.repair import repair_text
+    from abcgen.fileio import atomic_write_text, atomic_writer
+    from abcgen.repair import repair_file
 
     with user_errors(), Progress(console=err_console, transient=True) as bar:
         task = bar.add_task("repairing", total=None)
-        result = repair_text(read_abc(path), source=str(path),
-                             progress=lambda done, total: bar.update(task, completed=done,
-                                                                     total=total))
-        if output is not None:
-            atomic_write_text(output, result.text)
+
+        def progress(done: int, total: int | None) -> None:
+            bar.update(task, completed=done, total=total)
+
+        if output is not None:  # the book is written as it is repaired, renamed when done
+            with atomic_writer(output) as handle:
+                result = repair_file(path, handle.write, progress=progress)
+        else:
+            result = repair_file(path, lambda text: typer.echo(text, nl=False),
+                                 progress=progress)
         if report is not None:
             atomic_write_text(report, json.dumps(result.to_dict(), indent=1,
                                                  ensure_ascii=False) + "\n")
-    if output is None:
-        typer.echo(result.text, nl=False)
     for tune in result.tunes:
         if tune.status == "failed":
             err_console.print(f"{path}:{tune.line}: X:{tune.x} failed: {tune.reason}",

@@ -40,6 +40,11 @@ class UnreadableError(AbcError):
     exit_code = 2
 
 
+class TuneReadError(AbcError):
+    """A tune that can't be read: a control character (a NUL, bytes that are not text) in its
+    music, or more text than a tune may have. The rest of its book reads on."""
+
+
 class HeaderError(AbcError):
     """A header field is missing, repeated or out of place (no X:, no K:, ...)."""
 

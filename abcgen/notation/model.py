@@ -20,8 +20,7 @@ class Field:
 
 @dataclass
 class BodyLine:
-    """One line of the tune body as written (music, a body field such as `w:` or `P:`, or a
-    `%` comment)."""
+    """One line of the tune body as written (music, a body field such as `w:` or `P:`, or `%` comment)."""
 
     text: str
     line: int = 0
@@ -40,6 +39,9 @@ class Tune:
     file_header: list[Field] = field(default_factory=list)
     source: str | None = None
     start_line: int = 0
+    read_issues: list["Issue"] = field(default_factory=list)
+    """What reading found before any check: control characters (removed from text fields, a
+    warning; in the music, an error that makes the tune unreadable) or a tune too long."""
 
     def header_field(self, name: str) -> Field | None:
         """The header field `name` in force: the last one the tune's header writes, else the

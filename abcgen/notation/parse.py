@@ -7,14 +7,16 @@ and don't split tunes; `+:` continues the previous field. The first K: ends a tu
 
 import gc
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import NamedTuple
 
-from abcgen.notation.errors import AbcError, EmptyTuneError, HeaderError
+from abcgen.notation.errors import (AbcError, EmptyTuneError, HeaderError, TuneReadError,
+                                    UnreadableError)
 from abcgen.notation.lexer import strip_comment
-from abcgen.notation.model import BodyLine, Field, Tune
-from abcgen.notation.text import read_abc
+from abcgen.notation.model import BodyLine, Field, Issue, Tune, tune_issue
+from abcgen.notation.text import CONTROL_CHARS, NOT_ABC, FileLines
 from abcgen.notation.timeline import build_timeline
 
 # http://abcnotation.com/wiki/abc:standard:v2.1#information_fields
@@ -34,29 +36,59 @@ def field_line(text: str) -> tuple[str, str] | None:
     return match[1], match[2].strip()
 
 
-def _blocks(lines: list[str]) -> list[tuple[int, list[str]]]:
-    """Split lines into (first line number, lines) blocks at blank lines and at X: lines."""
-    blocks: list[tuple[int, list[str]]] = []
+# A tune (or a run of text between tunes) longer than this is refused with its X: and first
+# line instead of being read: the longest real tunes are tens of kB, the cap bounds memory.
+MAX_TUNE_CHARS = 1 << 20
+
+
+class Block(NamedTuple):
+    """A run of lines between blank lines (or before an X: line): its first line number, its
+    lines as written (`raw`, for a repair that keeps clean tunes byte for byte), the lines as
+    read (`%%beginps` data commented out), and how many characters were left out past
+    MAX_TUNE_CHARS (0 when none)."""
+
+    start: int
+    raw: list[str]
+    lines: list[str]
+    dropped: int = 0
+
+
+def _blocks(lines: Iterable[str]) -> Iterator[Block]:
+    """Split lines into blocks at blank lines and at X: lines (see `Block`); a blank line
+    inside `%%beginps ... %%endps` is the directive's data and splits nothing."""
     current: list[str] = []
-    start = 1
+    start, size, dropped, inside = 1, 0, 0, False
     for number, line in enumerate(lines, 1):
-        if not line.strip():
-            if current:
-                blocks.append((start, current))
-            current, start = [], number + 1
+        if line.startswith("%%begin"):
+            inside = True
+        elif line.startswith("%%end"):
+            inside = False
+        if not inside and not line.strip():
+            if current or dropped:
+                yield _block(start, current, dropped)
+            current, start, size, dropped = [], number + 1, 0, 0
             continue
         if line.startswith("X:") and any(not c.startswith("%") for c in current):
-            blocks.append((start, current))  # a new tune without the blank line before it
-            current, start = [], number
-        current.append(line)
-    if current:
-        blocks.append((start, current))
-    return blocks
+            yield _block(start, current, dropped)  # a new tune without the blank line before it
+            current, start, size, dropped = [], number, 0, 0
+        size += len(line) + 1
+        if size > MAX_TUNE_CHARS:
+            dropped += len(line) + 1
+        else:
+            current.append(line)
+    if current or dropped:
+        yield _block(start, current, dropped)
 
 
-def _commented_blocks(lines: list[str]) -> list[str]:
+def _block(start: int, raw: list[str], dropped: int) -> Block:
+    return Block(start, raw, _commented_lines(raw), dropped)
+
+
+def _commented_lines(lines: list[str]) -> list[str]:
     """Lines inside `%%beginps ... %%endps` (and %%begintext, %%beginsvg ...) are directives'
     data, not music: mark them as comments so no stage reads them as notes."""
+    if not any(line.startswith("%%begin") for line in lines):
+        return lines
     out, inside = [], False
     for line in lines:
         if line.startswith("%%begin"):
@@ -90,7 +122,12 @@ def tune_from_lines(lines: list[str], start: int = 1, file_header: list[Field] |
 
     A text line inside the header continues the field before it (old tunebooks wrap N:
     and H: notes without `+:`). Without a K:, the header is the run of leading field lines,
-    so `check` can say K: is missing and `repair` can add one."""
+    so `check` can say K: is missing and `repair` can add one. A control character (see
+    text.CONTROL_CHARS) is removed from a text field with a warning; anywhere else it makes
+    the tune unreadable (`read_issues`)."""
+    findings: list[tuple[str, int, int, str]] = []
+    if any(CONTROL_CHARS.search(line) for line in lines):
+        lines, findings = _without_control_characters(lines, start)
     tune = Tune(file_header=list(file_header or []), source=source, start_line=start)
     end = _header_end(lines)
     for offset, line in enumerate(lines[:end]):
@@ -105,24 +142,97 @@ def tune_from_lines(lines: list[str], start: int = 1, file_header: list[Field] |
             text = strip_comment(parsed[1] if parsed is not None else line).strip()
             tune.header[-1].value = f"{tune.header[-1].value} {text}".strip()
     tune.body = [BodyLine(line, start + end + offset) for offset, line in enumerate(lines[end:])]
+    tune.read_issues = [tune_issue(tune, "control-character", message, line, col, severity)
+                        for severity, line, col, message in findings]
     return tune
+
+
+# http://abcnotation.com/wiki/abc:standard:v2.1#information_field_definition — the fields
+# whose value is free text (and comment lines): a control character there is dropped.
+TEXT_FIELDS = frozenset("ABCDFGHNORSTWZw+%")
+
+
+def _without_control_characters(lines: list[str], start: int
+                                 ) -> tuple[list[str], list[tuple[str, int, int, str]]]:
+    """`lines` with control characters removed from text fields and comments, and what was
+    found: (severity, line, col, message) per line that held one."""
+    out, findings = [], []
+    for offset, line in enumerate(lines):
+        found = CONTROL_CHARS.search(line)
+        if found is None:
+            out.append(line)
+            continue
+        code = f"U+{ord(found[0]):04X}"
+        name = "%" if line.startswith("%") else (field_line(line) or ("", ""))[0]
+        if name in TEXT_FIELDS:
+            out.append(CONTROL_CHARS.sub("", line))
+            findings.append(("warning", start + offset, found.start() + 1,
+                             f"a control character ({code}) removed from {name}:"))
+        else:
+            out.append(line)
+            findings.append(("error", start + offset, found.start() + 1,
+                             f"a control character ({code}) in the music: binary data or "
+                             "bytes that are not text, so the tune can't be read"))
+    return out, findings
+
+
+def read_errors(tune: Tune) -> list[Issue]:
+    """The errors that make `tune` unreadable as a whole (a control character in its music,
+    over MAX_TUNE_CHARS): every stage fails it with these alone."""
+    return [issue for issue in tune.read_issues if issue.severity == "error"]
+
+
+def _too_long(tune: Tune, block: Block) -> Tune:
+    """A block over MAX_TUNE_CHARS: its header, no body, and the error that refuses it."""
+    size = sum(len(line) + 1 for line in block.raw) + block.dropped
+    tune.body = []
+    tune.read_issues.append(tune_issue(
+        tune, "tune-too-long", f"the tune is {size:,} characters long, over the "
+        f"{MAX_TUNE_CHARS:,} a tune may have", block.start))
+    return tune
+
+
+def iter_book(lines: Iterable[str], source: str | None = None
+              ) -> Iterator[tuple[Block, Tune | None]]:
+    """Each block of a tunebook's lines with its Tune (None for a free-text block, one with
+    no X: and no K:), one at a time; never raises. A first free-text block is the file
+    header, whose fields are defaults for every tune."""
+    file_header: list[Field] = []
+    for index, block in enumerate(_blocks(lines)):
+        if not _is_tune_block(block.lines):
+            if index == 0:
+                file_header = [f for f in tune_from_lines(block.lines, block.start).header
+                               if f.name != "%"]
+            yield block, None
+            continue
+        tune = tune_from_lines(block.lines, block.start, file_header, source)
+        yield block, (_too_long(tune, block) if block.dropped else tune)
 
 
 def read_tunes(text: str, source: str | None = None) -> list[Tune]:
     """Every tune block of a tunebook as a Tune, however broken; never raises.
 
     Free-text blocks (no X: and no K:) are skipped; a first such block is the file header."""
-    blocks = _blocks(_commented_blocks(text.split("\n")))
-    file_header: list[Field] = []
-    tunes = []
-    for index, (start, lines) in enumerate(blocks):
-        if not _is_tune_block(lines):
-            if index == 0:
-                file_header = [f for f in tune_from_lines(lines, start).header
-                               if f.name != "%"]
-            continue
-        tunes.append(tune_from_lines(lines, start, file_header, source))
-    return tunes
+    return [tune for _, tune in iter_book(text.split("\n"), source) if tune is not None]
+
+
+def stream_book(path: str | Path) -> Iterator[tuple[Block, Tune | None]]:
+    """`iter_book` of the ABC file at `path`, read a chunk at a time (text.FileLines), so
+    memory holds one tune, however large the file. Raises UnreadableError when the file can't
+    be opened, or when it holds binary data and nothing reads as a tune ("not ABC"), at the
+    end of such a file."""
+    lines = FileLines(path)
+    tunes = 0
+    for block, tune in iter_book(lines, str(path)):
+        tunes += tune is not None
+        yield block, tune
+    if not tunes and lines.binary:
+        raise UnreadableError(NOT_ABC, source=str(path))
+
+
+def stream_tunes(path: str | Path) -> Iterator[Tune]:
+    """The tunes of the ABC file at `path` one at a time (see `stream_book`)."""
+    return (tune for _, tune in stream_book(path) if tune is not None)
 
 
 def parse_tunebook(text: str, source: str | None = None) -> tuple[list[Tune], list[AbcError]]:
@@ -131,21 +241,30 @@ def parse_tunebook(text: str, source: str | None = None) -> tuple[list[Tune], li
     A tune fails when it has no X:/K: pair that gives it a header and a body, or when its
     body can't be turned into a timeline (see `build_timeline`); each failure names the
     tune's X:, line and column."""
-    tunes, failures = [], []
+    return parse_tunes(read_tunes(text, source))
+
+
+def parse_tunes(tunes: Iterable[Tune]) -> tuple[list[Tune], list[AbcError]]:
+    """`parse_tunebook` of tunes as `read_tunes` or `stream_tunes` gives them."""
+    parsed, failures = [], []
     with collector_paused():
-        for tune in read_tunes(text, source):
+        for tune in tunes:
             error = tune_failure(tune)
             if error is None:
-                tunes.append(tune)
+                parsed.append(tune)
             else:
                 failures.append(error)
-    return tunes, failures
+    return parsed, failures
 
 
 def tune_failure(tune: Tune) -> AbcError | None:
     """Why a tune that `read_tunes` gave fails `parse_tunebook` (no X:/K: pair, or a body that
     can't be turned into a timeline), naming its X: and source; None when it parses, its
     timeline then cached on it. For batches that parse each tune where they render it."""
+    errors = read_errors(tune)
+    if errors:
+        return TuneReadError(errors[0].message, line=errors[0].line, col=errors[0].col,
+                             x=tune.x, source=tune.source)
     try:
         _require_structure(tune)
         build_timeline(tune)
@@ -196,7 +315,7 @@ def _require_structure(tune: Tune) -> None:
 
 def parse_file(path: str | Path) -> tuple[list[Tune], list[AbcError]]:
     """Read, decode and parse an ABC file. Raises UnreadableError if the file can't be read."""
-    return parse_tunebook(read_abc(path), source=str(path))
+    return parse_tunes(stream_tunes(path))
 
 
 def parse_tune(text: str) -> Tune:

@@ -6,13 +6,14 @@ lengths and the repeat structure.
 """
 
 import re
+from collections.abc import Iterable, Iterator
 
 from abcgen.notation.compat import check_compat
 from abcgen.notation.errors import MeterError
 from abcgen.notation.fields import hornpipe_meter_ok, is_hornpipe, parse_meter
 from abcgen.notation.lexer import body_field
 from abcgen.notation.model import Issue, Tune, tune_issue
-from abcgen.notation.parse import read_tunes
+from abcgen.notation.parse import read_errors, read_tunes
 from abcgen.notation.score import WrittenBar, from_ticks, score_tune
 from abcgen.notation.timeline import part_order
 
@@ -67,6 +68,10 @@ CODES = {
     "invisible-bar": "an invisible bar line [|], which abc2midi reads as a chord",
     "late-voice": "the only voice named after the music began (abc2midi replays repeats)",
     "header-bar": "a header value starting with | (music21 reads the line as music)",
+    # reading (parse.tune_from_lines, parse.iter_book)
+    "control-character": "a NUL or other control character: removed from a text field, "
+                         "or in the music, which makes the tune unreadable",
+    "tune-too-long": "a tune over parse.MAX_TUNE_CHARS characters, refused unread",
 }
 # Our repeat checks, and abc2midi's (repeats.py), which wait until ours are settled.
 REPEAT_CODES = frozenset({"unclosed-repeat", "bad-ending", "unopened-repeat"})
@@ -86,8 +91,7 @@ def check_header(tune: Tune) -> list[Issue]:
     if not xs:
         issues.append(tune_issue(tune, "missing-x", "no X: reference number before the title"))
     elif not xs[0].value.strip().isdigit() or int(xs[0].value.strip()) < 1:
-        issues.append(tune_issue(tune, "bad-x", f"X:{xs[0].value} is not a positive number",
-                                 xs[0].line))
+        issues.append(tune_issue(tune, "bad-x", f"X:{xs[0].value} is not a positive number", xs[0].line))
     for extra in xs[1:]:
         issues.append(tune_issue(tune, "duplicate-x", "a second X: in one tune", extra.line))
     titles = [f for f in tune.header if f.name == "T"]
@@ -133,8 +137,8 @@ def _fields_after_key(tune: Tune) -> list[Issue]:
                 break
             continue
         if field[0] not in BODY_OK_FIELDS:
-            issues.append(tune_issue(tune, "key-not-last", f"{field[0]}: comes after K:, which "
-                                     "must be the last header field", line.line))
+            issues.append(tune_issue(tune, "key-not-last", f"{field[0]}: comes after K:, which must "
+                                 "be the last header field", line.line))
     return issues
 
 
@@ -194,9 +198,9 @@ def check_bars(tune: Tune, bars: list[WrittenBar]) -> list[Issue]:
         how = f"{abs(off)} too long" if off > 0 else f"{abs(off)} too short"
         if off < 0 and index == len(bars) - 1:
             how += "; a short last bar must end the tune with |] or :|"
-        issues.append(tune_issue(tune, "bar-length", f"bar {index + 1} lasts "
-                                 f"{from_ticks(bar.duration)} of a whole note, the meter's bar "
-                                 f"is {from_ticks(bar.expected)} ({how})", bar.line, bar.col))
+        issues.append(tune_issue(tune, "bar-length", f"bar {index + 1} lasts {from_ticks(bar.duration)}"
+                             f" of a whole note, the meter's bar is {from_ticks(bar.expected)} "
+                             f"({how})", bar.line, bar.col))
     return issues
 
 
@@ -207,15 +211,15 @@ def check_repeats(tune: Tune, bars: list[WrittenBar]) -> list[Issue]:
         if bar.open_repeat:
             open_at, had_close = open_at or bar, False
         if bar.ending[:1] == (1,) and open_at is None and closed_before:
-            issues.append(tune_issue(tune, "unopened-repeat", "ending [1 in a part whose repeat "
-                                     "has no |: (an earlier :| already closed a repeat)",
-                                     bar.line, bar.col))
+            issues.append(tune_issue(tune, "unopened-repeat", "ending [1 in a part whose repeat has "
+                                 "no |: (an earlier :| already closed a repeat)",
+                                 bar.line, bar.col))
         if bar.ending and bar.ending[0] == 1 and not _closed_later(bars, index):
             issues.append(tune_issue(tune, "bad-ending", "ending [1 is not closed by :|",
                                  bar.line, bar.col))
         if bar.ending and bar.ending[0] > 1 and not had_close:
-            issues.append(tune_issue(tune, "bad-ending", f"ending [{bar.ending[0]} without a "
-                                     "repeat before it", bar.line, bar.col))
+            issues.append(tune_issue(tune, "bad-ending", f"ending [{bar.ending[0]} without a repeat "
+                                 "before it", bar.line, bar.col))
         if bar.close_repeat:
             open_at, had_close, closed_before = None, True, True
         elif bar.section_end:  # after || or |] a part may start its repeat without |:
@@ -235,8 +239,8 @@ def check_parts(tune: Tune, bars: list[WrittenBar]) -> list[Issue]:
     missing = sorted(set(part_order(field.value)) - labelled)
     if not missing:
         return []
-    return [tune_issue(tune, "bad-parts", f"P:{field.value} plays part(s) {', '.join(missing)} "
-                       "that the body never labels with P:", field.line)]
+    return [tune_issue(tune, "bad-parts", f"P:{field.value} plays part(s) {', '.join(missing)} that "
+                   "the body never labels with P:", field.line)]
 
 
 def _closed_later(bars: list[WrittenBar], index: int) -> bool:
@@ -261,9 +265,12 @@ def _with_abc2midi_rules(issues: list[Issue], extra: list[Issue]) -> list[Issue]
 
 
 def check_tune(tune: Tune) -> list[Issue]:
-    """Every problem in `tune`, errors and warnings, in line order."""
+    """Every problem in `tune`, errors and warnings, in line order. A tune that can't be
+    read (parse.read_errors) has only those errors."""
+    if read_errors(tune):
+        return list(tune.read_issues)
     scorer, body_issues = score_tune(tune, strict=False)
-    issues = check_header(tune) + body_issues + check_bars(tune, scorer.bars) \
+    issues = tune.read_issues + check_header(tune) + body_issues + check_bars(tune, scorer.bars) \
         + check_repeats(tune, scorer.bars) + check_parts(tune, scorer.bars)
     issues = _with_abc2midi_rules(issues, check_compat(tune, scorer.bars))
     if not any(bar.notes for bar in scorer.bars) and tune.get("K") is not None:
@@ -273,14 +280,18 @@ def check_tune(tune: Tune) -> list[Issue]:
 
 def check_text(text: str, source: str | None = None) -> list[Issue]:
     """Check every tune of a tunebook, including X: numbers repeated across tunes."""
-    issues, seen = [], {}
-    tunes = read_tunes(text, source)
-    if not tunes:
-        issues.append(Issue("no-tunes", "error", CODES["no-tunes"], None, 1, 1, source))
+    return list(check_tunes(read_tunes(text, source), source))
+
+
+def check_tunes(tunes: Iterable[Tune], source: str | None = None) -> Iterator[Issue]:
+    """`check_tune` of each tune as it comes (read_tunes or stream_tunes), and X: numbers
+    repeated across tunes; 'no-tunes' after a book without any."""
+    seen: dict[str, int] = {}
     for tune in tunes:
-        issues.extend(check_tune(tune))
+        yield from check_tune(tune)
         if tune.x is not None and tune.x in seen:
-            issues.append(tune_issue(tune, "duplicate-x", f"X:{tune.x} is used again (first at "
-                                     f"line {seen[tune.x]})", tune.start_line))
+            yield tune_issue(tune, "duplicate-x", f"X:{tune.x} is used again (first at line "
+                             f"{seen[tune.x]})", tune.start_line)
         seen.setdefault(tune.x, tune.start_line)
-    return issues
+    if not seen:
+        yield Issue("no-tunes", "error", CODES["no-tunes"], None, 1, 1, source)

@@ -25,7 +25,8 @@ import secrets
 import sys
 import threading
 import warnings
-from collections.abc import Callable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import closing
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -34,11 +35,11 @@ from typing import NamedTuple
 
 from abcgen.cpus import usable_cores
 from abcgen.errors import AbcgenError, InputError
-from abcgen.fileio import StemNamer, atomic_write_bytes, atomic_write_text, write_temporary
+from abcgen.fileio import (StemNamer, atomic_write_bytes, atomic_write_text, make_folder,
+                           write_temporary)
 from abcgen.notation.errors import AbcError
 from abcgen.notation.model import Tune
-from abcgen.notation.parse import collector_paused, read_tunes, tune_failure
-from abcgen.notation.text import read_abc
+from abcgen.notation.parse import collector_paused, stream_tunes, tune_failure
 from abcgen.render.audio import (
     AUDIO_FORMATS,
     Synthesizer,
@@ -56,6 +57,8 @@ MANIFEST = "manifest.json"
 # about 1 ms, a worker's start (forked) ~20 ms and its share of sending the tunes over.
 MIDI_TUNES_PER_JOB = 100
 MAX_AUTO_JOBS = 8  # processes `jobs=None` starts at most
+MAX_CHUNK = 64  # tunes sent to a worker at once, at most
+WINDOW_PER_JOB = 4  # chunks in flight per worker: enough to keep each busy, few in memory
 
 
 @dataclass(frozen=True)
@@ -259,15 +262,16 @@ def render_file(path: str | Path, out_dir: str | Path, options: RenderOptions | 
 
 def _render_book(path: Path, out_dir: Path, options: RenderOptions,
                  progress: Callable[[dict, int, int], None] | None) -> dict:
-    """`render_file`'s work, with the collector paused."""
+    """`render_file`'s work, with the collector paused: the book is read twice a tune at a
+    time (to count its tunes, then to render them), so memory holds a few tunes, not the file."""
     if not path.is_file():
         raise InputError(f"{path} does not exist or is not a file")
     notes = check_options(options)
-    tunes = read_tunes(read_abc(path), source=str(path))  # each parsed where it is rendered
-    out_dir.mkdir(parents=True, exist_ok=True)
+    total = sum(1 for _ in stream_tunes(path))
+    make_folder(out_dir)
     manifest = {"source": str(path), "formats": list(options.formats), "warnings": notes,
                 "options": asdict(options.midi),
-                "tunes": render_tunes(tunes, out_dir, options, progress)}
+                "tunes": render_tunes(stream_tunes(path), out_dir, options, progress, total)}
     # not fsynced, like the files it lists: a manifest that survives a power cut while they
     # don't would vouch for empty files
     atomic_write_text(out_dir / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False) + "\n",
@@ -275,23 +279,26 @@ def _render_book(path: Path, out_dir: Path, options: RenderOptions,
     return manifest
 
 
-def render_tunes(tunes: list, out_dir: Path, options: RenderOptions,
-                 progress: Callable[[dict, int, int], None] | None = None) -> list[dict]:
-    """The manifest entries of a book's tunes as `read_tunes` gives them (parsed or not), in
-    order; each tune that parses is rendered into `out_dir` under its `tune_stems` name among
-    the tunes that parse (so a caller can put files of its own beside them), the others get
-    their parse error. Call `check_options` first.
+def render_tunes(tunes: Iterable, out_dir: Path, options: RenderOptions,
+                 progress: Callable[[dict, int, int], None] | None = None,
+                 total: int | None = None) -> list[dict]:
+    """The manifest entries of a book's tunes as `read_tunes` or `stream_tunes` gives them
+    (parsed or not), in order; each tune that parses is rendered into `out_dir` under its
+    `tune_stems` name among the tunes that parse (so a caller can put files of its own beside
+    them), the others get their parse error. Call `check_options` first. `total`: the number
+    of tunes, for progress and the worker count (default: len(tunes)).
 
     `progress(entry, done, total)` gets each entry as it is done, in the book's order."""
-    report = _reporter(progress, len(tunes))
+    total = len(tunes) if total is None else total
+    report = _reporter(progress, total)
     name_stem = StemNamer()
     # each tune's files are written as .render-<token>.<format>.<pid>-<n>.tmp, then renamed
     scratch = out_dir / f"render-{secrets.token_hex(6)}"
-    results = _rendered(tunes, options, scratch)
+    results = _rendered(tunes, options, scratch, total)
     entries = []
     try:
         with closing(results):  # a failure here stops the workers at once
-            for tune, (parses, result) in zip(tunes, results, strict=True):
+            for tune, (parses, result) in results:
                 if parses:
                     stem = out_dir / name_stem(tune.title)
                     if isinstance(result, Written):
@@ -338,23 +345,46 @@ def _worker_context() -> multiprocessing.context.BaseContext:
     return multiprocessing.get_context("spawn")
 
 
-def _rendered(tunes: list, options: RenderOptions,
-              scratch: Path) -> Iterator[tuple[bool, Written | dict]]:
-    """`_render_unparsed` of each tune, in order: in this process, or in `worker_count`
-    child processes. Closing it early stops the workers (those running finish their tune)."""
-    jobs = worker_count(options, len(tunes))
+def _rendered(tunes: Iterable, options: RenderOptions, scratch: Path,
+              total: int) -> Iterator[tuple[object, tuple[bool, Written | dict]]]:
+    """(tune, `_render_unparsed` of it) for each tune, in order: in this process, or in
+    `worker_count` child processes, a bounded window of tunes at a time (so a book of any
+    size holds a few chunks in memory). Closing it early stops the workers (those running
+    finish their tune)."""
+    jobs = worker_count(options, total)
     if jobs == 1:
         synth = LazySynthesizer(options)
         try:
-            yield from (_render_unparsed(tune, options, synth, scratch) for tune in tunes)
+            yield from ((tune, _render_unparsed(tune, options, synth, scratch)) for tune in tunes)
         finally:
             synth.close()
         return
     # a tune with audio takes a second: one at a time; MIDI: few round trips, smooth progress
-    chunk = 1 if _has_audio(options) else max(1, len(tunes) // (8 * jobs))
+    chunk = 1 if _has_audio(options) else max(1, min(MAX_CHUNK, total // (8 * jobs)))
     pool = ProcessPoolExecutor(max_workers=jobs, initializer=_start_worker,
                                initargs=(options, scratch), mp_context=_worker_context())
     try:
-        yield from pool.map(_render_job, tunes, chunksize=chunk)
+        in_flight: deque = deque()
+        for batch in _batches(tunes, chunk):
+            in_flight.append((batch, pool.submit(_render_jobs, batch)))
+            if len(in_flight) >= WINDOW_PER_JOB * jobs:
+                yield from _done(in_flight.popleft())
+        while in_flight:
+            yield from _done(in_flight.popleft())
     finally:
         pool.shutdown(cancel_futures=True)
+
+
+def _batches(items: Iterable, size: int) -> Iterator[list]:
+    iterator = iter(items)
+    while batch := list(itertools.islice(iterator, size)):
+        yield batch
+
+
+def _render_jobs(tunes: list) -> list[tuple[bool, Written | dict]]:
+    return [_render_job(tune) for tune in tunes]
+
+
+def _done(submitted) -> Iterator[tuple[object, tuple[bool, Written | dict]]]:
+    batch, future = submitted
+    return zip(batch, future.result(), strict=True)

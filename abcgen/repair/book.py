@@ -6,10 +6,12 @@ with their reason.
 """
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
-from abcgen.notation import Tune, dumps, read_tunes
+from abcgen.notation import Tune, dumps, iter_book, read_tunes, stream_book, stream_tunes
+from abcgen.notation.parse import Block
 from abcgen.repair.result import Edit, RepairReport, RepairResult, TitleWriter, TuneReport
 from abcgen.repair.tune import repair_tune
 
@@ -29,13 +31,13 @@ class _Outcome:
     lines: list[str] | None
 
 
-def _raw_lines(tune: Tune, text_lines: list[str]) -> list[str]:
+def _raw_lines(tune: Tune, block: Block) -> list[str]:
     """The tune's own lines of the input, from its first line to its last."""
     last = max([f.line for f in tune.header] + [b.line for b in tune.body] + [tune.start_line])
-    return text_lines[tune.start_line - 1:last]
+    return block.raw[tune.start_line - block.start:last - block.start + 1]
 
 
-def _outcome(tune: Tune, text_lines: list[str], title_writer: TitleWriter | None,
+def _outcome(tune: Tune, block: Block | None, title_writer: TitleWriter | None,
              mend: frozenset[str] = frozenset()) -> _Outcome:
     try:
         result = repair_tune(tune, title_writer, mend)
@@ -43,8 +45,8 @@ def _outcome(tune: Tune, text_lines: list[str], title_writer: TitleWriter | None
         result = RepairResult(tune, [], "failed", f"repair error: {exc!r}")
     if result.status == "failed":
         return _Outcome(result, None)
-    if result.status == "clean":
-        return _Outcome(result, _raw_lines(tune, text_lines))
+    if result.status == "clean" and block is not None:
+        return _Outcome(result, _raw_lines(tune, block))
     return _Outcome(result, dumps(result.tune).rstrip("\n").split("\n"))
 
 
@@ -58,43 +60,45 @@ def _set_field(outcome: _Outcome, name: str, value: str, kind: str, why: str) ->
     outcome.result.edits.append(Edit(kind, index + tune.start_line, 1, why))
 
 
-def _number_tunes(outcomes: list[_Outcome], always: bool) -> None:
-    """X: 1, 2, 3 ... unless the tunes' numbers are already unique and increasing."""
-    kept = [o for o in outcomes if o.lines is not None]
-    numbers = [o.result.tune.x for o in kept]
+def numbers_in_order(numbers: list[str | None]) -> bool:
+    """Whether a book's X: numbers are all positive, unique and increasing (then repair keeps
+    them; otherwise it numbers the tunes it keeps 1, 2, 3 ...)."""
     values = [int(n) for n in numbers if n is not None and n.isdigit()]
-    if not always and len(values) == len(kept) and values == sorted(set(values)):
-        return
-    for number, outcome in enumerate(kept, 1):
-        if outcome.result.tune.x != str(number):
-            _set_field(outcome, "X", str(number), "renumber-x",
-                       f"X:{outcome.result.tune.x} renumbered X:{number} (unique, in order)")
+    return len(values) == len(numbers) and values == sorted(set(values))
 
 
-def _unique_titles(outcomes: list[_Outcome]) -> None:
-    """A title used before gets ' (2)', ' (3)' ... appended."""
-    seen: Counter = Counter()
-    for outcome in (o for o in outcomes if o.lines is not None):
+class _Numbering:
+    """X: numbers (when `renumber`) and unique titles for the kept tunes, one at a time: a
+    title used before gets ' (2)', ' (3)' ..."""
+
+    def __init__(self, renumber: bool):
+        self.renumber, self.kept, self.titles = renumber, 0, Counter()
+
+    def place(self, outcome: _Outcome) -> None:
+        if outcome.lines is None:
+            return
+        self.kept += 1
+        x = outcome.result.tune.x
+        if self.renumber and x != str(self.kept):
+            _set_field(outcome, "X", str(self.kept), "renumber-x",
+                       f"X:{x} renumbered X:{self.kept} (unique, in order)")
         title = outcome.result.tune.title
-        seen[title] += 1
-        if seen[title] > 1:
-            new = f"{title} ({seen[title]})"
-            seen[new] += 1
+        self.titles[title] += 1
+        if self.titles[title] > 1:
+            new = f"{title} ({self.titles[title]})"
+            self.titles[new] += 1
             _set_field(outcome, "T", new, "duplicate-title",
                        f"T:{new} (the title '{title}' is used by an earlier tune)")
 
 
-def _report(outcomes: list[_Outcome], prefix: str, source: str | None) -> RepairReport:
-    blocks = ["\n".join(o.lines) + "\n" for o in outcomes if o.lines is not None]
-    entries = [TuneReport(o.result.tune.start_line, _x_of(o), _title_of(o), o.result.status,
-                          o.result.reason, o.result.edits) for o in outcomes]
-    return RepairReport(prefix + "\n".join(blocks), entries, source)
+def _entry(outcome: _Outcome) -> TuneReport:
+    return TuneReport(outcome.result.tune.start_line, _x_of(outcome), _title_of(outcome),
+                      outcome.result.status, outcome.result.reason, outcome.result.edits)
 
 
 def _x_of(outcome: _Outcome) -> str | None:
     lines = outcome.lines or []
-    return next((line[2:].strip() for line in lines if line.startswith("X:")),
-                outcome.result.tune.x)
+    return next((line[2:].strip() for line in lines if line.startswith("X:")), outcome.result.tune.x)
 
 
 def _title_of(outcome: _Outcome) -> str:
@@ -103,11 +107,40 @@ def _title_of(outcome: _Outcome) -> str:
                 outcome.result.tune.title)
 
 
-def _file_header(tunes: list[Tune], text_lines: list[str]) -> str:
-    """The tunebook's file-header block, kept above the tunes (its fields are their defaults)."""
-    if not tunes or not tunes[0].file_header:
-        return ""
-    return "\n".join(text_lines[:tunes[0].start_line - 1]).strip("\n") + "\n\n"
+def _file_header(blocks: list[Block]) -> str:
+    """The text before a book's first tune (its file header and any free text), kept above
+    the tunes when the header's fields are their defaults."""
+    lines: list[str] = []
+    for block in blocks:
+        lines += [""] * (block.start - 1 - len(lines)) + block.raw
+    return "\n".join(lines).strip("\n") + "\n\n"
+
+
+def repair_book(blocks: Iterable[tuple[Block, Tune | None]], write: Callable[[str], object],
+                renumber: bool, title_writer: TitleWriter | None = None,
+                progress: Progress | None = None, total: int | None = None) -> list[TuneReport]:
+    """Repair a book's tunes as `iter_book` or `stream_book` gives them, passing the output
+    text to `write` a tune at a time (memory holds one tune); X: numbered from 1 when
+    `renumber`. Returns each tune's entry, in input order; `progress(done, total)` after
+    each tune."""
+    numbering, entries, before_first = _Numbering(renumber), [], []
+    for block, tune in blocks:
+        if tune is None:
+            if not entries:
+                before_first.append(block)
+            continue
+        if not entries and tune.file_header:
+            write(_file_header(before_first))
+        outcome = _outcome(tune, block, title_writer)
+        numbering.place(outcome)
+        if outcome.lines is not None:
+            write(("\n\n" if numbering.kept > 1 else "") + "\n".join(outcome.lines))
+        entries.append(_entry(outcome))
+        if progress is not None:
+            progress(len(entries), total)
+    if numbering.kept:
+        write("\n")
+    return entries
 
 
 def repair_text(text: str, source: str | None = None, title_writer: TitleWriter | None = None,
@@ -115,16 +148,25 @@ def repair_text(text: str, source: str | None = None, title_writer: TitleWriter 
     """Repair every tune of a tunebook (see the module docstring); `renumber` numbers X:
     from 1 even when the numbers were already in order; `progress(done, total)` is called
     after each tune. Never raises for a bad tune."""
-    text_lines = text.split("\n")
-    tunes = read_tunes(text, source)
-    outcomes = []
-    for tune in tunes:
-        outcomes.append(_outcome(tune, text_lines, title_writer))
-        if progress is not None:
-            progress(len(outcomes), len(tunes))
-    _number_tunes(outcomes, renumber)
-    _unique_titles(outcomes)
-    return _report(outcomes, _file_header(tunes, text_lines), source)
+    blocks = list(iter_book(text.split("\n"), source))
+    tunes = [tune for _, tune in blocks if tune is not None]
+    renumber = renumber or not numbers_in_order([tune.x for tune in tunes])
+    out: list[str] = []
+    entries = repair_book(blocks, out.append, renumber, title_writer, progress, len(tunes))
+    return RepairReport("".join(out), entries, source)
+
+
+def repair_file(path: str | Path, write: Callable[[str], object],
+                title_writer: TitleWriter | None = None, renumber: bool = False,
+                progress: Progress | None = None) -> RepairReport:
+    """`repair_text` of the ABC file at `path`, read twice a tune at a time (first for its X:
+    numbers, then to repair), its output passed to `write` as it is made: memory holds one
+    tune, however large the book. The report's text is empty. Raises UnreadableError."""
+    numbers = [tune.x for tune in stream_tunes(path)]
+    renumber = renumber or not numbers_in_order(numbers)
+    entries = repair_book(stream_book(path), write, renumber, title_writer, progress,
+                          len(numbers))
+    return RepairReport("", entries, str(path))
 
 
 def repair_samples(texts: list[str], title_writer: TitleWriter | None) -> tuple[str, dict]:
@@ -134,20 +176,21 @@ def repair_samples(texts: list[str], title_writer: TitleWriter | None) -> tuple[
     Returns the tunebook text and the summary `abcgen generate` prints: tunes asked for,
     written, clean, repaired, repairs by kind, failures (index and reason; a sample holding
     no tune at all is a failure too)."""
-    outcomes, failures = [], []
+    numbering, failures, out, entries = _Numbering(renumber=True), [], [], []
     for index, sample in enumerate(texts):
-        lines = sample.split("\n")
         tunes = read_tunes(sample)
         if not tunes:
             failures.append({"sample": index, "reason": "no tune in the sample (no X: or K:)"})
             continue
-        outcome = _outcome(tunes[0], lines, title_writer, SAMPLE_WARNINGS)
+        block = Block(1, sample.split("\n"), [])
+        outcome = _outcome(tunes[0], block, title_writer, SAMPLE_WARNINGS)
         if outcome.lines is None:
             failures.append({"sample": index, "reason": outcome.result.reason})
-        outcomes.append(outcome)
-    _number_tunes(outcomes, always=True)
-    _unique_titles(outcomes)
-    report = _report(outcomes, "", None)
+        numbering.place(outcome)
+        if outcome.lines is not None:
+            out.append("\n".join(outcome.lines) + "\n")
+        entries.append(_entry(outcome))
+    report = RepairReport("\n".join(out), entries)
     summary = {"asked": len(texts), "written": len(texts) - len(failures),
                "clean": report.count("clean"), "repaired": report.count("repaired"),
                "repairs_by_kind": dict(report.edits_by_kind().most_common()),

@@ -8,7 +8,7 @@ the rounds, or where a stage changes nothing, fails with the reason.
 
 from functools import partial
 
-from abcgen.notation import Issue, Tune, check_tune, dumps
+from abcgen.notation import Issue, Tune, check_tune, dumps, read_errors
 from abcgen.repair import body, header, marks
 from abcgen.notation.writer import read_back
 from abcgen.repair.bars import mend_bars
@@ -92,6 +92,9 @@ def repair_tune(tune: Tune, title_writer: TitleWriter | None = None,
     """Repair one tune into valid, titled ABC (see the module docstring), mending the
     warnings whose codes are in `mend` too. Never raises for a bad tune: what can't be mended
     comes back with status 'failed' and a reason."""
+    unreadable = read_errors(tune)  # a NUL in the music: nothing to mend, the tune fails
+    if unreadable:
+        return RepairResult(tune, [], "failed", _reason(unreadable))
     size = sum(len(line.text) for line in tune.body)
     if size > MAX_BODY_CHARS:
         return RepairResult(tune, [], "failed", f"the body is {size} characters, over the "

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from abcgen.errors import InputError
-from abcgen.fileio import atomic_write_text
+from abcgen.fileio import atomic_write_text, make_folder
 from abcgen.render import MidiOptions, RenderOptions
 from abcgen.render.batch import check_formats, check_options, parse_formats
 from abcgen.songbook.html import HTML_NAME, make_html
@@ -135,7 +135,7 @@ def make_songbook(input_abc: str | Path, out_dir: str | Path,
     source, out_dir = Path(input_abc), Path(out_dir)
     render_options, warnings = _checked(options)
     book, rejected = read_book(source)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    make_folder(out_dir)
     remove_stale_temporaries(out_dir)
     title = _book_title(options, source)
     with ThreadPoolExecutor(max_workers=1) as pdf_thread:

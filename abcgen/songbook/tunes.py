@@ -15,7 +15,7 @@ from pathlib import Path
 
 from abcgen.errors import InputError
 from abcgen.fileio import tune_stems
-from abcgen.notation import AbcError, BodyLine, Field, Tune, build_timeline, read_abc, read_tunes
+from abcgen.notation import AbcError, BodyLine, Field, Tune, build_timeline, stream_tunes
 
 DIRECTIVE_FIELDS = frozenset({"%", "I"})
 # File-header fields that are defaults for every tune: copied into a tune that lacks them,
@@ -144,19 +144,19 @@ def read_book(path: Path) -> tuple[list[BookTune], list[RejectedTune]]:
     """
     if not path.is_file():
         raise InputError(f"{path} does not exist or is not a file")
-    tunes = read_tunes(read_abc(path), str(path))
-    if not tunes:
-        raise InputError(f"{path}: no tunes found (a tune starts with X: and has a K: line)")
-    repairs = [_repair(without_directives(tune)) for tune in tunes]
-    pairs = list(zip(tunes, repairs, strict=True))
-    rejected = [_rejected(t, r.reason, r.edits) for t, r in pairs if not r.ok]
-    good = [(t, r) for t, r in pairs if r.ok]
-    book = []
-    for tune, repair in good:
+    book, rejected, read = [], [], 0
+    for tune in stream_tunes(path):  # a tune at a time: the book keeps only what it prints
+        read += 1
+        repair = _repair(without_directives(tune))
+        if not repair.ok:
+            rejected.append(_rejected(tune, repair.reason, repair.edits))
+            continue
         try:
             book.append(_book_tune(len(book) + 1, repair))
         except AbcError as exc:  # passes repair's checks but still can't be performed
             rejected.append(_rejected(tune, str(exc), repair.edits))
+    if not read:
+        raise InputError(f"{path}: no tunes found (a tune starts with X: and has a K: line)")
     for book_tune, stem in zip(book, tune_stems([t.title for t in book]), strict=True):
         book_tune.stem = stem
     return book, sorted(rejected, key=lambda r: r.line)
