@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from abcgen.notation import (KeyError_, MissingKeyError, build_timeline, dumps, parse_key,
-                             parse_tune, stream_tunes, tune_failure)
+                             parse_tune, read_abc, read_tunes, tune_failure)
 from abcgen.notation.chords import parse_chord_symbol
 from abcgen.notation.lexer import tokenize
 from abcgen.notation.transpose import (WRITTEN_RANGE, ModeMismatchError, TargetKeyError,
@@ -274,7 +274,8 @@ def real_tunes() -> tuple:
 
     picked, keys, features = [], Counter(), Counter()
     for path in files:
-        for candidate in stream_tunes(path):
+        for candidate in read_tunes(read_abc(path), str(path)):
+
             try:
                 key = parse_key(candidate.get("K") or "")
             except KeyError_:

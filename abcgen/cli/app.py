@@ -54,7 +54,8 @@ def _register() -> None:
     # Each stage module adds its commands to `app` when imported; the modules themselves keep
     # torch/music21 imports inside the command bodies so `abcgen --help` stays fast.
     from abcgen.cli import (corpus_cmds, evaluate_cmds, model_cmds, notation_cmds,  # noqa: F401
-                            render_cmds, repair_cmds, serve_cmds, songbook_cmds, system_cmds)
+                            render_cmds, repair_cmds, serve_cmds, songbook_cmds, system_cmds,
+                            transpose_cmds)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -30,7 +30,8 @@ from abcgen.notation.fields import (ACCIDENTAL_SEMITONES, MAJOR_KEY_SHARPS, MODE
                                     PIPE_KEYS, parse_key)
 from abcgen.notation.lexer import Token, strip_comment, token_field, tokenize
 from abcgen.notation.model import Key, Tune
-from abcgen.notation.parse import iter_book, read_errors, tune_from_lines
+from abcgen.notation.parse import read_tunes, tune_from_lines
+
 from abcgen.notation.writer import dumps
 
 LETTERS = "CDEFGAB"
@@ -437,33 +438,30 @@ class _Walk:
             self.edits.append((line, match.start(), match.end("oct"), text))
 
 
-def _transposed_lines(tune: Tune, lines: list[str], semitones: int) -> list[str]:
-    """`lines` (the tune's text, `tune` read from them starting at `tune.start_line`) moved by
-    `semitones`: only the header K:, body K: fields, notes and chord symbols change."""
+def _transpose_lines(tune: Tune, lines: list[str], first_line: int, semitones: int) -> None:
+    """Move the tune read from `lines` by `semitones`, in place: `lines[0]` is line
+    `first_line` of the text the tune's line numbers count. Only the header K:, body K:
+    fields, notes and chord symbols change; nothing changes when the tune can't be moved."""
     header_key = next((f for f in reversed(tune.header) if f.name == "K"), None)
     if header_key is None:
         raise MissingKeyError("no K: field, so the tune has no key", x=tune.x,
                               line=tune.start_line, col=1, source=tune.source)
-    out = list(lines)
-    index = header_key.line - tune.start_line
-    raw = out[index]
-    value = raw[2:] if raw.startswith("K:") else raw
-    new_value, move = key_text(value, semitones)
+    raw = lines[header_key.line - first_line]
+    new_value, move = key_text(raw[2:] if raw.startswith("K:") else raw, semitones)
     if move is None:
         raise UntransposableKeyError(f"K:{header_key.value} has no tonic to transpose")
-    out[index] = "K:" + new_value
     walk = _Walk(semitones, move)
     for token in tokenize(tune.body):
         walk.token(token)
+    lines[header_key.line - first_line] = "K:" + new_value
     by_line: dict[int, list[tuple[int, int, str]]] = {}
     for line, start, end, text in walk.edits:
-        by_line.setdefault(line - tune.start_line, []).append((start, end, text))
+        by_line.setdefault(line - first_line, []).append((start, end, text))
     for index, edits in by_line.items():
-        text = out[index]
-        for start, end, new in sorted(edits, reverse=True):
+        text = lines[index]
+        for start, end, new in sorted(edits, reverse=True):  # from the right: spans stay true
             text = text[:start] + new + text[end:]
-        out[index] = text
-    return out
+        lines[index] = text
 
 
 def _check_semitones(semitones: int) -> None:
@@ -491,10 +489,10 @@ def transpose_tune(tune: Tune, semitones: int) -> Tune:
     if semitones == 0:
         return source
     try:
-        moved = _transposed_lines(source, lines, semitones)
+        _transpose_lines(source, lines, tune.start_line, semitones)
     except AbcError as exc:
         raise _located(exc, tune) from None
-    return tune_from_lines(moved, tune.start_line, tune.file_header, tune.source)
+    return tune_from_lines(lines, tune.start_line, tune.file_header, tune.source)
 
 
 @dataclass
@@ -519,28 +517,19 @@ def transpose_book(text: str, semitones: int | None = None, key: str | None = No
         _check_semitones(semitones)
     else:
         _target_key(key)
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    out = list(lines)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    lines = text.split("\n")  # the lines the tunes' line numbers count, from 1
     result = BookTransposition(text="")
-    for block, tune in iter_book(lines, source):
-        if tune is None:
-            continue
+    for tune in read_tunes(text, source):
         result.tunes += 1
         try:
             shift = semitones if key is None else semitones_to_key(tune, key)
-            if read_errors(tune):
-                raise TransposeError(read_errors(tune)[0].message)
             if shift:
-                moved = _transposed_lines(tune, block.lines, shift)
-                # `%%beginps` data lines read as comments (block.lines) are written as they were
-                start = block.start - 1
-                out[start:start + len(moved)] = [
-                    new if read == raw else raw
-                    for new, read, raw in zip(moved, block.lines, block.raw, strict=True)]
+                _transpose_lines(tune, lines, 1, shift)
             result.shifts.append((tune.x, shift))
         except AbcError as exc:
             result.failures.append(_located(exc, tune))
-    result.text = "\n".join(out)
+    result.text = "\n".join(lines)
     return result
 
 
