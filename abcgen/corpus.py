@@ -12,8 +12,10 @@ Writes ``train.abc``, ``val.abc``, ``test.abc`` (tunes separated by one blank li
 from 1 in each file) and ``stats.json``.
 """
 
+import bisect
 import hashlib
 import json
+import math
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, replace
@@ -31,20 +33,39 @@ from abcgen.notation import (
     check_tune,
     clean_tune,
     dumps,
+    build_timeline,
     dumps_book,
+    parse_tune,
     parse_tunebook,
     read_abc,
 )
+from abcgen.notation.titles import normalise_title
+from abcgen.repair import Edit, repair_tune
+from abcgen.titles import english_words, title_words_of_files, words_of
+from abcgen.repair.header import insert_field
 
 MUSIC21 = "music21"
 MUSIC21_FOLK_COLLECTIONS = ("oneills1850", "ryansMammoth", "airdsAirs", "miscFolk")
 """What the bare source ``music21`` means: the folk dance collections (about 4,400 tunes)."""
 
 SPLITS = ("train", "val", "test")
+TITLE_WORDS_FILE = "title_words.txt"
 DEFAULT_SPLIT = (0.9, 0.05, 0.05)
 DEFAULT_MIN_CHARS = 80
 DEFAULT_MAX_CHARS = 3000
-DEFAULT_MAX_BAR_ERRORS = 0
+DEFAULT_MAX_REPAIR_SHARE = 0.1
+"""A flagged tune is kept when repair makes it valid and rewrites at most this share of its
+written bars, rounded up: one bar in a 10-bar tune, two in a 16-bar air, four in a 32-bar reel
+(see corpora/README.md for examples)."""
+
+MARK_EDITS = frozenset({
+    "unopened-repeat", "final-bar", "misplaced-decoration", "swung-decoration", "fermata",
+    "bad-chord-symbol", "quoted-comma", "invisible-bar", "unclosed-slur", "unclosed-tuplet",
+    "bad-character", "bad-parts", "late-voice", "field-in-body", "header-bar", "key-not-last",
+    "octave-spelling", "invalid-tempo"})
+"""Repair edits that change marks, not which notes are played or for how long: a decoration
+in the wrong place, `|:` opening a repeat that `:|` already closes, a chord symbol made an
+annotation, a stray character that isn't ABC."""
 
 # `check_tune` codes (abcgen.notation.CODES) that decide a rejection.
 BAR_LENGTH_CODE = "bar-length"
@@ -60,8 +81,9 @@ REJECTION_REASONS = {
     "not_abc": "characters that aren't ABC",
     "too_short": "the cleaned tune has fewer characters than --min-chars",
     "too_long": "the cleaned tune has more characters than --max-chars",
-    "bar_errors": "more bars of the wrong length than --max-bar-errors",
-    "check_errors": "other errors `abcgen check` reports (unclosed repeats, slurs ...)",
+    "bar_errors": "bars of the wrong length that repair could not mend",
+    "check_errors": "other errors `abcgen check` reports that repair could not mend",
+    "repair_too_large": "repair needs more edits than --max-repair-share of its bars",
 }
 
 # Most specific first: the first class a failure is an instance of names its reason.
@@ -72,6 +94,19 @@ _FAILURE_REASONS = (
     (AbcError, "unparseable"),
 )
 _EXAMPLES_PER_REASON = 3
+
+MUSIC21_LICENCE = "non-commercial (music21 corpus/license.txt)"
+UNKNOWN_LICENCE = "unknown (check the terms of your own files)"
+KNOWN_LICENCES = {
+    "ceol_rince_na_heireann": "CC BY 4.0",
+    "nottingham_jukedeck": "GPL-3.0",
+    "oldtime_seattle_rjl20": "CC BY-SA 4.0",
+    "tuneworks_jw35": "GPL-2.0+ / CC BY-SA 4.0",
+}
+"""The collections staged in ../shared/corpora (see its README), by folder name."""
+BUNDLE_LICENCES = frozenset({MUSIC21_LICENCE, "CC BY 4.0"})
+"""Licences whose terms combine into the bundled model (non-commercial, with attribution);
+the GPL and CC BY-SA collections stay out of it and test how it generalises."""
 
 ProgressCallback = Callable[[int, int, str], None]
 """``on_progress(done, total, label)``: bytes of source files read so far, of all, and the
@@ -86,6 +121,7 @@ class Source:
     name: str
     files: tuple[Path, ...]
     root: Path | None = None
+    licence: str = UNKNOWN_LICENCE
 
     def label(self, path: Path) -> str:
         return str(path.relative_to(self.root)) if self.root else str(path)
@@ -104,6 +140,16 @@ class Rejection:
     def __str__(self) -> str:
         where = f"{self.file} X:{self.x}" if self.x is not None else self.file
         return f"{where}: {self.detail}"
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where a kept tune came from: source, file, its X: there, and the source's licence."""
+
+    source: str
+    file: str
+    x: str | None
+    licence: str
 
 
 @dataclass
@@ -135,15 +181,35 @@ class CorpusStats:
 
     sources: dict[str, SourceCounts] = field(default_factory=dict)
     kept: int = 0
+    kept_as_written: int = 0
+    kept_after_repair: int = 0
+    repairs: dict[str, int] = field(default_factory=dict)
+    """Tunes kept after repair, by the kind of edit (a tune with two kinds counts in both)."""
+    licences: dict[str, int] = field(default_factory=dict)
+    """Kept tunes by the licence of their source."""
     rejected: dict[str, int] = field(default_factory=dict)
     duplicates: int = 0
     splits: dict[str, SplitSize] = field(default_factory=dict)
     seed: int = 0
     options: dict = field(default_factory=dict)
     examples: dict[str, list[str]] = field(default_factory=dict)
+    tunes: dict[str, list[Provenance]] = field(default_factory=dict)
+    """Each split's tunes, in file order (X:1 first): where each came from, under which licence."""
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    def keep(self, provenance: Provenance, split: str, repairs: tuple[str, ...]) -> None:
+        self.kept += 1
+        self.sources[provenance.source].kept += 1
+        self.licences[provenance.licence] = self.licences.get(provenance.licence, 0) + 1
+        self.tunes.setdefault(split, []).append(provenance)
+        if not repairs:
+            self.kept_as_written += 1
+            return
+        self.kept_after_repair += 1
+        for kind in sorted(set(repairs)):
+            self.repairs[kind] = self.repairs.get(kind, 0) + 1
 
     def reject(self, rejection: Rejection) -> None:
         self.rejected[rejection.reason] = self.rejected.get(rejection.reason, 0) + 1
@@ -165,7 +231,18 @@ class CorpusStats:
 class _Filters:
     min_chars: int
     max_chars: int
-    max_bar_errors: int
+    max_repair_share: float
+
+
+@dataclass(frozen=True)
+class _Verdict:
+    """What became of one tune: the tune to keep (None when rejected, with a REJECTION_REASONS
+    key and a detail) and the kinds of the repair edits it took."""
+
+    tune: Tune | None = None
+    reason: str = ""
+    detail: str = ""
+    repairs: tuple[str, ...] = ()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -191,16 +268,24 @@ def resolve_sources(sources: Iterable[str]) -> list[Source]:
     return resolved
 
 
+def licence_of(path: Path) -> str:
+    """The licence of a file or folder of ABC: a staged collection's, else unknown."""
+    for part in reversed(path.resolve().parts):
+        if part in KNOWN_LICENCES:
+            return KNOWN_LICENCES[part]
+    return UNKNOWN_LICENCE
+
+
 def _path_source(name: str) -> Source:
     path = Path(name)
     if path.is_file():
-        return Source(name, (path,))
+        return Source(name, (path,), licence=licence_of(path))
     if not path.is_dir():
         raise InputError(f"{name}: no such file or folder")
     files = tuple(sorted(p for p in path.rglob("*") if p.suffix.lower() == ".abc" and p.is_file()))
     if not files:
         raise InputError(f"{name}: no .abc files in this folder")
-    return Source(name, files)
+    return Source(name, files, licence=licence_of(path))
 
 
 def music21_collections() -> tuple[Path, dict[str, tuple[Path, ...]]]:
@@ -224,7 +309,7 @@ def _music21_source(collection: str) -> Source:
         known = ", ".join(collections)
         raise InputError(f"{MUSIC21}:{collection}: no such ABC collection in music21's corpus "
                          f"(known: {known})")
-    return Source(f"{MUSIC21}:{collection}", collections[collection], root)
+    return Source(f"{MUSIC21}:{collection}", collections[collection], root, MUSIC21_LICENCE)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -237,34 +322,88 @@ def normalised_body(tune: Tune) -> str:
     return "".join("".join(line.text.split()) for line in tune.body)
 
 
+def written_bar_starts(tune: Tune) -> list[tuple[int, int]]:
+    """(line, column) where each written bar of the tune starts, in order ([] when it can't
+    be played)."""
+    try:
+        bars = build_timeline(tune, strict=False).bars
+    except AbcError:
+        return []
+    return sorted({bar.number: (bar.line, bar.col) for bar in bars}.values())
+
+
 def _failure_reason(failure: AbcError) -> str:
     return next(reason for cls, reason in _FAILURE_REASONS if isinstance(failure, cls))
 
 
-def _judge(tune: Tune, filters: _Filters) -> tuple[Tune | None, str, str]:
-    """Clean `tune` and decide. Returns (cleaned tune, "", "") or (None, reason, detail)."""
+def _judge(tune: Tune, filters: _Filters) -> _Verdict:
+    """Clean `tune`, mend what `check` flags when a bounded repair can, and decide."""
     if tune.get("K") is None:
-        return None, "no_key", "no K: field"
+        return _Verdict(reason="no_key", detail="no K: field")
     cleaned = clean_tune(tune)
     if not cleaned.titles:
-        return None, "no_title", "no T: title"
+        return _Verdict(reason="no_title", detail="no T: title")
+    cleaned = with_normal_title(cleaned)
     chars = len(dumps(cleaned))
     if chars < filters.min_chars:
-        return None, "too_short", f"{chars} characters < {filters.min_chars}"
+        return _Verdict(reason="too_short", detail=f"{chars} characters < {filters.min_chars}")
     if chars > filters.max_chars:
-        return None, "too_long", f"{chars} characters > {filters.max_chars}"
+        return _Verdict(reason="too_long", detail=f"{chars} characters > {filters.max_chars}")
     codes = [issue.code for issue in check_tune(cleaned) if issue.severity == "error"]
     if NO_NOTES_CODE in codes:
-        return None, "no_notes", "no notes"
+        return _Verdict(reason="no_notes", detail="no notes")
+    if not codes:
+        return _Verdict(cleaned)
+    return _repaired(cleaned, codes, filters.max_repair_share)
+
+
+def _repaired(tune: Tune, codes: list[str], max_share: float) -> _Verdict:
+    """Keep a flagged tune when `repair_tune` makes it valid and its notes or their lengths
+    change in at most `max_share` of its written bars (at least one bar): a bar of the wrong
+    length, an unequal broken rhythm or an unclosed repeat is mended; a tune that needs many
+    bars rewritten is a transcription gone wrong and stays out (a model learns what it is
+    shown). Edits of marks alone (MARK_EDITS) are always accepted."""
+    reason = _flagged_reason(codes)
+    if max_share == 0:
+        return _Verdict(reason=reason, detail=", ".join(sorted(set(codes))))
+    result = repair_tune(tune)
+    if not result.ok:
+        return _Verdict(reason=reason, detail=result.reason)
+    bars = written_bar_starts(tune)
+    changed = len({_bar_of(bars, edit) for edit in result.edits if edit.kind not in MARK_EDITS})
+    allowed = max(1, math.ceil(max_share * len(bars)))
+    if changed > allowed:
+        return _Verdict(reason="repair_too_large", detail=f"repair rewrites {changed} of "
+                        f"{len(bars)} bars, more than {allowed} ({reason})")
+    written = dumps(result.tune)
+    if any(issue.severity == "error" for issue in check_tune(parse_tune(written))):
+        return _Verdict(reason=reason, detail="the repaired text fails check when read back")
+    return _Verdict(parse_tune(written), repairs=tuple(edit.kind for edit in result.edits))
+
+
+def _bar_of(bar_starts: list[tuple[int, int]], edit: Edit) -> int:
+    """The index of the written bar an edit falls in (by its line and column)."""
+    return max(bisect.bisect_right(bar_starts, (edit.line, edit.col)) - 1, 0)
+
+
+def _flagged_reason(codes: list[str]) -> str:
+    """The rejection reason a tune's `check` errors name, most telling first."""
     if BAD_CHARACTER_CODE in codes:
-        return None, "not_abc", f"{codes.count(BAD_CHARACTER_CODE)} characters that aren't ABC"
-    bad_bars = codes.count(BAR_LENGTH_CODE)
-    if bad_bars > filters.max_bar_errors:
-        return None, "bar_errors", f"{bad_bars} bars of the wrong length > {filters.max_bar_errors}"
-    others = sorted({code for code in codes if code != BAR_LENGTH_CODE})
-    if others:  # a model learns what it is shown: keep only tunes `check` finds valid
-        return None, "check_errors", ", ".join(others)
-    return cleaned, "", ""
+        return "not_abc"
+    if all(code == BAR_LENGTH_CODE for code in codes):
+        return "bar_errors"
+    return "check_errors"
+
+
+def with_normal_title(tune: Tune) -> Tune:
+    """`tune` with its first title normalised (`normalise_title`) as its only title, and the
+    rhythm that title named moved into `R:` when the tune has none."""
+    normal = normalise_title(tune.title)
+    header = [fld for fld in tune.header if fld.name != "T"]
+    header = insert_field(header, Field("T", normal.title))
+    if normal.rhythm and tune.get("R") is None:
+        header = insert_field(header, Field("R", normal.rhythm))
+    return replace(tune, header=header)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -299,8 +438,10 @@ def tunebook_text(tunes: list[Tune]) -> str:
     return dumps_book([_numbered(tune, n) for n, tune in enumerate(tunes, 1)])
 
 
-def _write(out_dir: Path, by_split: dict[str, list[Tune]], stats: CorpusStats) -> None:
+def _write(out_dir: Path, by_split: dict[str, list[Tune]], title_words: frozenset[str],
+           stats: CorpusStats) -> None:
     # stats.json goes last: its presence says the split files beside it are complete.
+    atomic_write_text(out_dir / TITLE_WORDS_FILE, "".join(f"{w}\n" for w in sorted(title_words)))
     for name in SPLITS:
         text = tunebook_text(by_split[name])
         atomic_write_text(out_dir / f"{name}.abc", text)
@@ -321,6 +462,8 @@ class _Builder:
         self.first_of_body: dict[str, str] = {}  # normalised body -> "file X:n" of the kept one
         self.seen_files: set[Path] = set()
         self.by_split: dict[str, list[Tune]] = {name: [] for name in SPLITS}
+        self.title_words: set[str] = set()
+        """Every word of every title read, kept or not (normalised, lower case)."""
 
     def read_file(self, source: Source, path: Path) -> None:
         if path.resolve() in self.seen_files:  # named twice, e.g. `music21 music21:miscFolk`
@@ -339,38 +482,41 @@ class _Builder:
             self.stats.reject(Rejection(_failure_reason(failure), failure.message, source.name,
                                         label, failure.x))
         for tune in tunes:
-            self._add(source.name, label, tune)
+            self.title_words.update(words_of(normalise_title(tune.title).title))
+            self._add(source, label, tune)
 
-    def _add(self, source: str, label: str, tune: Tune) -> None:
-        cleaned, reason, detail = _judge(tune, self.filters)
-        if cleaned is None:
-            self.stats.reject(Rejection(reason, detail, source, label, tune.x))
+    def _add(self, source: Source, label: str, tune: Tune) -> None:
+        verdict = _judge(tune, self.filters)
+        if verdict.tune is None:
+            self.stats.reject(Rejection(verdict.reason, verdict.detail, source.name, label, tune.x))
             return
-        body = normalised_body(cleaned)
+        body = normalised_body(verdict.tune)
         where = f"{label} X:{tune.x}"
         if body in self.first_of_body:
-            self.stats.duplicate(source, f"{where} repeats {self.first_of_body[body]}")
+            self.stats.duplicate(source.name, f"{where} repeats {self.first_of_body[body]}")
             return
         self.first_of_body[body] = where
-        self.by_split[split_of(body, self.seed, self.split)].append(cleaned)
-        self.stats.kept += 1
-        self.stats.sources[source].kept += 1
+        split = split_of(body, self.seed, self.split)
+        self.by_split[split].append(verdict.tune)
+        self.stats.keep(Provenance(source.name, label, tune.x, source.licence), split,
+                        verdict.repairs)
 
 
 def _check_options(split: tuple[float, ...], min_chars: int, max_chars: int,
-                   max_bar_errors: int) -> None:
+                   max_repair_share: float) -> None:
     if len(split) != len(SPLITS) or min(split) < 0 or sum(split) <= 0:
         raise InputError(f"split must be three non-negative shares (train, val, test), got {split}")
     if min_chars < 0 or max_chars < min_chars:
         raise InputError(f"need 0 <= min_chars <= max_chars, got {min_chars} and {max_chars}")
-    if max_bar_errors < 0:
-        raise InputError(f"max_bar_errors must be >= 0, got {max_bar_errors}")
+    if not 0 <= max_repair_share <= 1:
+        raise InputError(f"max_repair_share must be in [0, 1], got {max_repair_share}")
 
 
 def build_corpus(sources: list[str], out_dir: str | os.PathLike, *, seed: int = 0,
                  split: tuple[float, float, float] = DEFAULT_SPLIT,
                  min_chars: int = DEFAULT_MIN_CHARS, max_chars: int = DEFAULT_MAX_CHARS,
-                 max_bar_errors: int = DEFAULT_MAX_BAR_ERRORS,
+                 max_repair_share: float = DEFAULT_MAX_REPAIR_SHARE,
+                 title_sources: Iterable[str] = (),
                  on_progress: ProgressCallback | None = None) -> CorpusStats:
     """Build train/val/test tunebooks and stats.json in `out_dir` from `sources`.
 
@@ -381,8 +527,10 @@ def build_corpus(sources: list[str], out_dir: str | os.PathLike, *, seed: int = 
     seed : changes which tunes land in which split.
     split : train/val/test shares; normalised by their sum.
     min_chars, max_chars : accepted length of a cleaned tune, in characters.
-    max_bar_errors : most bars of the wrong length (`check_tune`'s bar-length issues) a kept
-        tune may have.
+    max_repair_share : a tune `check_tune` flags is kept when `repair_tune` makes it valid
+        with at most this many edits per written bar (at least one); 0 keeps it out.
+    title_sources : more sources whose titles' words join the title vocabulary
+        (title_words.txt: English words and the words of every title read), not the splits.
     on_progress : called after each file with (bytes done, bytes total, source name).
 
     Raises
@@ -393,12 +541,12 @@ def build_corpus(sources: list[str], out_dir: str | os.PathLike, *, seed: int = 
         No tune survived cleaning (nothing is written), or `out_dir` can't be written.
     """
     split = tuple(float(share) for share in split)
-    _check_options(split, min_chars, max_chars, max_bar_errors)
+    _check_options(split, min_chars, max_chars, max_repair_share)
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise InputError(f"{out_dir}: exists and is not a folder")
     resolved = resolve_sources(sources or [MUSIC21])
-    filters = _Filters(min_chars, max_chars, max_bar_errors)
+    filters = _Filters(min_chars, max_chars, max_repair_share)
     stats = CorpusStats(seed=seed, options={"split": list(split), **asdict(filters)})
     builder = _Builder(stats, filters, seed, split)
     _read_all(builder, resolved, on_progress)
@@ -406,10 +554,15 @@ def build_corpus(sources: list[str], out_dir: str | os.PathLike, *, seed: int = 
         raise AbcgenError(f"no tune survived cleaning (rejected: {stats.rejected or 'none'}, "
                           f"duplicates: {stats.duplicates}); nothing written to {out_dir}")
     try:
-        _write(out_dir, builder.by_split, stats)
+        _write(out_dir, builder.by_split, _title_vocabulary(builder, title_sources), stats)
     except OSError as exc:
         raise AbcgenError(f"{out_dir}: can't write the corpus: {exc.strerror or exc}") from None
     return stats
+
+
+def _title_vocabulary(builder: _Builder, title_sources: Iterable[str]) -> frozenset[str]:
+    files = [path for source in resolve_sources(title_sources) for path in source.files]
+    return english_words() | builder.title_words | title_words_of_files(files)
 
 
 def _read_all(builder: _Builder, sources: list[Source],

@@ -13,13 +13,16 @@ from abcgen.corpus import (
     BAD_CHARACTER_CODE,
     BAR_LENGTH_CODE,
     NO_NOTES_CODE,
+    MUSIC21_LICENCE,
     SPLITS,
+    UNKNOWN_LICENCE,
     build_corpus,
+    licence_of,
     normalised_body,
     resolve_sources,
 )
 from abcgen.errors import AbcgenError, InputError
-from abcgen.notation import CODES, parse_file
+from abcgen.notation import CODES, check_tune, dumps, parse_file
 
 # Hand-written tunes; the reel's bars are all 4/4 and the jig's 6/8 (pickup and final bar add up).
 JIG = """X:1
@@ -123,13 +126,16 @@ def test_build_keeps_clean_distinct_tunes_and_says_why_others_went(sources, tmp_
 
     books = _read_splits(out)
     titles = sorted(t.title for book in books.values() for t in book)
-    assert titles == ["The Test Jig", "The Test Reel", "Valse du Café"]
-    assert stats.kept == 3 and stats.duplicates == 2
+    assert titles == ["Stray Characters", "The Test Jig", "The Test Reel", "Valse du Café"]
+    assert stats.kept == 4 and stats.duplicates == 2
+    assert (stats.kept_as_written, stats.kept_after_repair) == (3, 1)
+    assert stats.repairs == {"bad-character": 1}
     assert any("book.abc X:7 repeats" in line for line in stats.examples["duplicates"])
-    assert stats.rejected == {"unreadable": 1, "no_key": 1, "bar_errors": 1, "too_short": 1,
-                              "not_abc": 1}
+    assert stats.rejected == {"unreadable": 1, "no_key": 1, "repair_too_large": 1,
+                              "too_short": 1}
+    assert "rewrites 4 of 7 bars" in stats.examples["repair_too_large"][0]
     saved = json.loads((out / "stats.json").read_text())
-    assert saved["kept"] == 3 and saved["rejected"] == stats.rejected
+    assert saved["kept"] == 4 and saved["rejected"] == stats.rejected
     assert saved["sources"][str(sources)]["files"] == 4
     assert {name: saved["splits"][name]["tunes"] for name in SPLITS} == \
         {name: len(books[name]) for name in SPLITS}
@@ -155,7 +161,7 @@ def test_no_duplicate_crosses_splits(sources, tmp_path):
     out = tmp_path / "corpus"
     build_corpus([str(sources)], out, min_chars=60, split=(1, 1, 1))
     bodies = [normalised_body(t) for tunes in _read_splits(out).values() for t in tunes]
-    assert len(bodies) == len(set(bodies)) == 3
+    assert len(bodies) == len(set(bodies)) == 4
 
 
 def test_same_input_gives_byte_identical_output(sources, tmp_path):
@@ -193,11 +199,67 @@ def test_the_first_of_duplicates_is_kept_in_source_order(sources, tmp_path):
     assert "Reel Respaced" in titles and "The Test Reel" not in titles
 
 
-def test_length_limits_are_options(sources, tmp_path):
+def test_length_limits_and_the_repair_bound_are_options(sources, tmp_path):
     stats = build_corpus([str(sources)], tmp_path / "out", min_chars=0, max_chars=10_000,
-                         max_bar_errors=100)
-    assert "too_short" not in stats.rejected and "bar_errors" not in stats.rejected
-    assert stats.kept == 5
+                         max_repair_share=1.0)
+    assert "too_short" not in stats.rejected and "repair_too_large" not in stats.rejected
+    assert stats.kept == 6 and stats.repairs["bar-length"] == 1
+
+
+def test_no_repair_keeps_flagged_tunes_out(sources, tmp_path):
+    stats = build_corpus([str(sources)], tmp_path / "out", min_chars=60, max_repair_share=0)
+    assert stats.kept_after_repair == 0
+    assert stats.rejected["not_abc"] == 1 and stats.rejected["bar_errors"] == 1
+
+
+def test_a_repaired_tune_is_written_as_repaired_and_reads_back_clean(sources, tmp_path):
+    build_corpus([str(sources)], tmp_path / "out", min_chars=60)
+    tunes = [t for book in _read_splits(tmp_path / "out").values() for t in book]
+    stray = next(t for t in tunes if t.title == "Stray Characters")
+    assert "#" not in dumps(stray) and "D2 C2|DEFG|ABcd|d4|]" in dumps(stray)
+    assert all(issue.severity != "error" for t in tunes for issue in check_tune(t))
+
+
+# Titles as O'Neill's, Ryan's and Ceol Rince print them, and the R: each names.
+BOOK_TITLES = {
+    "Billy Pat:terson's Favorite": ("Billy Patterson's Favorite", ""),
+    "BRIDE OF KILDARE -- REEL": ("Bride of Kildare", "reel"),
+    "Tinware Lass., The": ("The Tinware Lass", ""),
+    "Girls of the County Mayo (reel), The ": ("The Girls of the County Mayo", "reel"),
+    "Out With the Boys. 2nd Setting.": ("Out With the Boys", ""),
+}
+
+
+def test_titles_are_normalised_and_a_named_rhythm_moves_into_r(tmp_path):
+    book = "\n".join(REEL.replace("X:2", f"X:{n}").replace("The Test Reel", title)
+                      .replace("dgbg|afdf", "dgbg|af" + "gab"[n % 3] + "f")
+                      .replace("GABc dBGB|cBAG", f"GABc dBGB|cB{'ABG'[n // 3]}G")
+                      for n, title in enumerate(BOOK_TITLES))
+    (tmp_path / "book.abc").write_text(book)
+    build_corpus([str(tmp_path / "book.abc")], tmp_path / "out", split=(1, 0, 0))
+    tunes, _ = parse_file(tmp_path / "out" / "train.abc")
+    assert {t.title: t.get("R", "") for t in tunes} == dict(BOOK_TITLES.values())
+
+
+def test_stats_say_where_each_tune_came_from_under_which_licence(sources, tmp_path):
+    build_corpus([str(sources), "music21:miscFolk"], tmp_path / "out", min_chars=60)
+    saved = json.loads((tmp_path / "out" / "stats.json").read_text())
+    assert saved["licences"] == {UNKNOWN_LICENCE: 4,
+                                 MUSIC21_LICENCE: saved["kept"] - 4}
+    for name in SPLITS:
+        assert len(saved["tunes"].get(name, [])) == saved["splits"][name]["tunes"]
+    first = saved["tunes"]["train"][0]
+    assert set(first) == {"source", "file", "x", "licence"}
+    assert licence_of(Path("../shared/corpora/ceol_rince_na_heireann/CRE_clean.abc")) == \
+        "CC BY 4.0"
+
+
+def test_the_title_vocabulary_holds_the_words_of_every_title_read(sources, tmp_path):
+    extra = tmp_path / "extra.abc"
+    extra.write_text(REEL.replace("The Test Reel", "Humours of Quilty"))
+    build_corpus([str(sources)], tmp_path / "out", min_chars=60, title_sources=[str(extra)])
+    words = set((tmp_path / "out" / "title_words.txt").read_text().split())
+    assert {"test", "jig", "valse", "café", "wrong", "humours", "quilty"} <= words
 
 
 def test_rejections_use_codes_the_checker_has():
@@ -242,7 +304,7 @@ def test_cli_builds_and_reports(sources, tmp_path):
                                  "--min-chars", "60"])
     assert result.exit_code == 0, result.output
     assert "kept" in result.stdout and "no_key" in result.stdout
-    assert json.loads((out / "stats.json").read_text())["kept"] == 3
+    assert json.loads((out / "stats.json").read_text())["kept"] == 4
 
 
 def test_cli_missing_source_is_one_red_line_and_exit_2(tmp_path):

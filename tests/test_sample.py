@@ -3,6 +3,7 @@
 The sampler's own mechanics are tested on the network's raw draws (constrained=False);
 tests/test_constrained.py covers the constraint, which is SampleSettings' default."""
 
+import copy
 from dataclasses import asdict
 
 import pytest
@@ -139,13 +140,26 @@ def test_bf16_sampling_is_reproducible_and_keeps_the_thread_count(untrained):
     assert torch.get_num_threads() == threads
 
 
-def test_the_warm_up_is_read_once_per_model_and_again_when_its_weights_change(untrained):
-    """The warm-up tunes go through the fused LSTM on the first sample_tunes call only (the
-    title writer calls it once per title); a model changed in place since gets a fresh
-    warm-up, so it samples as a fresh copy of itself does."""
-    import copy
-
+def test_a_model_trained_on_whole_tunes_starts_each_tune_from_zeros(untrained, monkeypatch):
+    """No neighbour's style leaks in: the warm-up tunes are never read, so changing them
+    changes nothing."""
     model, vocab = untrained
+    windows = []
+    model.register_forward_hook(lambda module, inputs, out: windows.append(inputs[0].shape[1]))
+    before = _texts(model, vocab, 3, seed=4, max_chars=80)
+    assert windows == [len(header_template()[0]) + 1]  # BOS, then "X:1\n"
+    monkeypatch.setattr("abcgen.model.sample.WARM_UP_TUNES", ("X:1\nT:Other\nK:C\nCDEF|]\n",))
+    assert _texts(copy.deepcopy(model), vocab, 3, seed=4, max_chars=80) == before
+
+
+def test_the_warm_up_is_read_once_per_model_and_again_when_its_weights_change(untrained):
+    """A stream-trained model (fresh_start False) reads the warm-up tunes through the fused
+    LSTM on the first sample_tunes call only (the title writer calls it once per title); a
+    model changed in place since gets a fresh warm-up, so it samples as a fresh copy of
+    itself does."""
+    _, vocab = untrained
+    torch.manual_seed(0)
+    model = CharLSTM(preset("tiny", vocab_size=len(vocab), fresh_start=False))
     windows = []
     model.register_forward_hook(lambda module, inputs, out: windows.append(inputs[0].shape[1]))
     settings = _raw(seed=2, max_chars=60)

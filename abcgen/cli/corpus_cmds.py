@@ -41,8 +41,12 @@ def build(
         help="Shortest cleaned tune kept, in characters.")] = corpus.DEFAULT_MIN_CHARS,
     max_chars: Annotated[int, typer.Option(
         help="Longest cleaned tune kept, in characters.")] = corpus.DEFAULT_MAX_CHARS,
-    max_bar_errors: Annotated[int, typer.Option(
-        help="Most bars of the wrong length a kept tune may have.")] = corpus.DEFAULT_MAX_BAR_ERRORS,
+    max_repair_share: Annotated[float, typer.Option(
+        help="A tune `check` flags is kept when repair rewrites at most this share of its "
+             "bars (at least one); 0 keeps flagged tunes out.")] = corpus.DEFAULT_MAX_REPAIR_SHARE,
+    title_source: Annotated[list[str] | None, typer.Option(
+        help="More sources whose titles' words a sampled title may use (repeatable); "
+             "their tunes stay out of the splits.")] = None,
 ) -> None:
     """Build a train/val/test corpus from ABC sources; prints what was kept and rejected."""
     shares = _parse_split(split)
@@ -55,7 +59,8 @@ def build(
 
         stats = corpus.build_corpus(sources or [], out, seed=seed, split=shares,
                                     min_chars=min_chars, max_chars=max_chars,
-                                    max_bar_errors=max_bar_errors, on_progress=on_progress)
+                                    max_repair_share=max_repair_share,
+                                    title_sources=title_source or [], on_progress=on_progress)
     out_console.print(_summary(stats, out, time.perf_counter() - started))
 
 
@@ -69,7 +74,8 @@ def _progress_bar() -> Progress:
 
 def _summary(stats: corpus.CorpusStats, out: Path, seconds: float) -> Table:
     table = Table(title=f"corpus in {out} ({seconds:.1f} s)", show_header=False)
-    table.add_row("kept", str(stats.kept))
+    table.add_row("kept", str(stats.kept), f"{stats.kept_as_written} as written, "
+                  f"{stats.kept_after_repair} after repair")
     table.add_row("duplicates", str(stats.duplicates), "same body as a tune kept before")
     for reason, count in sorted(stats.rejected.items()):
         table.add_row(f"rejected: {reason}", str(count), corpus.REJECTION_REASONS[reason])

@@ -32,10 +32,13 @@ def train_cmd(
     hidden: _opt(int | None, "LSTM units per layer (overrides the preset).") = None,
     layers: _opt(int | None, "LSTM layers (overrides the preset).") = None,
     dropout: _opt(float | None, "Dropout in [0, 1) (overrides the preset).") = None,
-    seq_len: _opt(int, "Characters per truncated-BPTT window.") = 64,
+    batching: _opt(str, "tunes (each tune whole, from a fresh state, shuffled every epoch) or "
+                   "stream (truncated BPTT through the tunes in order).") = "tunes",
+    seq_len: _opt(int, "Characters per truncated-BPTT window (--batching stream).") = 64,
     batch_size: _opt(int, "Parallel sequences per step.") = 32,
     lr: _opt(float, "Peak learning rate (AdamW).") = 2e-3,
     max_steps: _opt(int | None, "Stop after this many steps.") = None,
+    eval_interval: _opt(int, "Steps between validations (each saves last.pt).") = 500,
     max_minutes: _opt(float | None, "Stop cleanly (and save) after this many minutes, "
                       "resumed parts included.") = None,
     device: _opt(str, "auto (CUDA when present), cpu, cuda or mps.") = "auto",
@@ -47,8 +50,9 @@ def train_cmd(
     from abcgen.model.train import TrainConfig, train
 
     cfg = TrainConfig(corpus=str(corpus), out=str(out), preset=preset, hidden=hidden,
-                      layers=layers, dropout=dropout, seq_len=seq_len, batch_size=batch_size,
-                      lr=lr, max_steps=max_steps, max_minutes=max_minutes, device=device,
+                      layers=layers, dropout=dropout, batching=batching, seq_len=seq_len,
+                      batch_size=batch_size, lr=lr, max_steps=max_steps,
+                      eval_interval=eval_interval, max_minutes=max_minutes, device=device,
                       seed=seed, resume=resume)
     with user_errors(), _TrainBar(enabled=os.environ.get("RANK", "0") == "0") as bar:
         best = train(cfg, on_progress=bar.update)

@@ -9,12 +9,13 @@ covers the split's bytes and the vocabulary, so an edited corpus or another alph
 
 import hashlib
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from abcgen.corpus import TITLE_WORDS_FILE
 from abcgen.errors import InputError
 from abcgen.fileio import atomic_write_bytes
 from abcgen.model.vocab import BOS, PAD, Vocab
@@ -89,9 +90,22 @@ def load_corpus(folder: str | Path, vocab: Vocab | None = None) -> Corpus:
     texts = {name: read_split(folder / f"{name}.abc") for name in SPLITS}
     if not split_tunes(texts["train"]):
         raise InputError(f"{folder / 'train.abc'}: no tunes in the training split")
-    vocab = vocab or Vocab.from_texts(split_tunes(texts["train"]))
+    if vocab is None:
+        vocab = replace(Vocab.from_texts(split_tunes(texts["train"])),
+                        title_words=read_title_words(folder))
     splits = {name: _cached_stream(folder, name, text, vocab) for name, text in texts.items()}
     return Corpus(folder, vocab, splits)
+
+
+def read_title_words(folder: Path) -> frozenset[str]:
+    """The corpus folder's title vocabulary (title_words.txt, written by `corpus build`);
+    empty when it has none (titles are then drawn freely)."""
+    try:
+        return frozenset((folder / TITLE_WORDS_FILE).read_text(encoding="utf-8").split())
+    except FileNotFoundError:
+        return frozenset()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{folder / TITLE_WORDS_FILE}: cannot read: {exc}") from None
 
 
 def _cached_stream(folder: Path, name: str, text: str, vocab: Vocab) -> np.ndarray:

@@ -30,6 +30,10 @@ class LSTMConfig:
     layers: int = 2
     dropout: float = 0.0
     """Dropout between LSTM layers and before the head (0 disables)."""
+    fresh_start: bool = True
+    """A tune starts from a zero state, as tune-aligned training ran it; False for a model
+    trained on a stream that carried the state from tune to tune (it samples after warm-up
+    tunes instead)."""
 
 
 PRESETS: dict[str, LSTMConfig] = {

@@ -18,6 +18,7 @@ from abcgen.errors import AbcgenError, InputError
 from abcgen.model.constrain import FINISH_MARGIN, shared_masks
 from abcgen.model.lstm import CharLSTM, State
 from abcgen.model.runtime import Runtime, host_to_device, thread_limit
+from abcgen.model.titles import title_mask
 from abcgen.model.vocab import BOS, EOS, NON_TEXT_IDS, PAD, Vocab
 from abcgen.notation.fields import unsafe_header_text
 
@@ -40,7 +41,8 @@ WARM_UP_TUNES = (
     "X:1\nT:The Kesh\nM:6/8\nL:1/8\nR:jig\nK:G\n|:GAG GAB|ABA ABd|edd gdd|edB dBA:|\n",
     "X:1\nT:The Silver Spear\nM:C|\nL:1/8\nR:reel\nK:D\n|:FA3 BAFA|dfed BddB:|\n",
 )
-"""Two short traditional tunes read before sampling, to put the LSTM where a tune begins."""
+"""Two short traditional tunes a stream-trained model reads before sampling, to put the LSTM
+where a tune begins (`LSTMConfig.fresh_start` False)."""
 
 
 @dataclass(frozen=True)
@@ -121,14 +123,27 @@ class _Lane:
     complete: bool = False
     length: int = 0
     """Characters written so far."""
-    line_chars: int = 0
-    """Characters written since the last newline."""
+    line: str = ""
+    """The text written since the last newline."""
+    in_header: bool = True
+    """No `K:` line has ended yet."""
 
     def write(self, text: str) -> None:
         self.text.append(text)
         self.length += len(text)
-        newline = text.rfind("\n")
-        self.line_chars = self.line_chars + len(text) if newline < 0 else len(text) - newline - 1
+        *ended, self.line = (self.line + text).split("\n")
+        if self.in_header and any(line.startswith("K:") for line in ended):
+            self.in_header = False
+
+    @property
+    def line_chars(self) -> int:
+        """Characters written since the last newline."""
+        return len(self.line)
+
+    @property
+    def drawing_title(self) -> bool:
+        """The model draws this lane's next character on a header `T:` line."""
+        return self.in_header and self.line.startswith("T:") and not self.queue
 
     def advance(self) -> None:
         """Load the next template items once the current ones are used up."""
@@ -253,9 +268,11 @@ class _Prepared:
     key: tuple
     step: _Stepper
     boundary: State
-    """The LSTM state just after a tune, (layers, 1, H). Training carries the state from
-    tune to tune, so the model has learnt how tunes begin from there, not from zeros: from
-    a zero state a small model wrote `T:` after `X:1` 3 % of the time, from this one 100 %."""
+    """The LSTM state a tune starts from, (layers, 1, H): zeros for a model trained on whole
+    tunes (`fresh_start`), where every training tune started, so no neighbour's style leaks
+    in. A stream-trained model carried the state from tune to tune and learnt how tunes
+    begin from there, not from zeros (from a zero state one wrote `T:` after `X:1` 3 % of
+    the time): it starts after WARM_UP_TUNES."""
 
 
 _PREPARED: "WeakKeyDictionary[CharLSTM, _Prepared]" = WeakKeyDictionary()
@@ -275,11 +292,20 @@ def _prepared(model: CharLSTM, vocab: Vocab, runtime: Runtime) -> _Prepared:
     key = _prepared_key(model, vocab, runtime)
     ready = _PREPARED.get(model)
     if ready is None or ready.key != key:
-        ids = [i for tune in WARM_UP_TUNES for i in (BOS, *vocab.encode(tune), EOS)]
-        _, boundary = _run_window(model, runtime, torch.tensor([ids], device=runtime.device),
-                                  None)
-        ready = _PREPARED[model] = _Prepared(key, _Stepper(model, runtime), boundary)
+        ready = _PREPARED[model] = _Prepared(key, _Stepper(model, runtime),
+                                             _start_state(model, vocab, runtime))
     return ready
+
+
+def _start_state(model: CharLSTM, vocab: Vocab, runtime: Runtime) -> State:
+    """The state a sampled tune starts from (see `_Prepared.boundary`)."""
+    config = model.config
+    if config.fresh_start:
+        zeros = torch.zeros(config.layers, 1, config.hidden, device=runtime.device)
+        return zeros, zeros.clone()
+    ids = [i for tune in WARM_UP_TUNES for i in (BOS, *vocab.encode(tune), EOS)]
+    _, state = _run_window(model, runtime, torch.tensor([ids], device=runtime.device), None)
+    return state
 
 
 class _BatchSampler:
@@ -298,6 +324,8 @@ class _BatchSampler:
         self.active = list(range(n))
         """Lane numbers of the batch rows still running, in row order."""
         self.masks = shared_masks(vocab, runtime.device) if settings.constrained else None
+        self.titles = (title_mask(vocab.title_words, vocab, runtime.device)
+                       if settings.constrained and vocab.title_words else None)
         self.readers = [self.masks.start(first)] * n if self.masks else []
         """Per lane, the id of its incremental reader state (constrained sampling only)."""
         self.primed: set[int] = set()
@@ -338,6 +366,7 @@ class _BatchSampler:
             self.primed = {lane for lane in self.active if self.lanes[lane].queue}
             allowed = self.masks.rows([self.masks.free if lane in self.primed  # fed as given
                                        else self.readers[lane] for lane in self.active])
+            self._title_words_only(allowed)
             blocked = self._wanting_end(allowed)
             logits = logits.masked_fill(~allowed, -torch.inf)
         logits = filter_logits(logits, self.settings)
@@ -347,6 +376,17 @@ class _BatchSampler:
             logits[:, EOS].index_fill_(0, rows, -torch.inf)
         drawn = draw(torch.softmax(logits, dim=1), self.generator)
         return torch.stack([drawn, torch.zeros_like(drawn) if blocked is None else blocked])
+
+    def _title_words_only(self, allowed: torch.Tensor) -> None:
+        """Narrow `allowed` (rows, V) to real words on rows drawing a title (TitleMask)."""
+        if self.titles is None:
+            return
+        for row, number in enumerate(self.active):
+            lane = self.lanes[number]
+            if lane.drawing_title:
+                narrowed = allowed[row] & self.titles.allowed(lane.line[2:])
+                if narrowed.any():  # never leave a row with nothing to draw
+                    allowed[row] = narrowed
 
     def _wanting_end(self, allowed: torch.Tensor) -> torch.Tensor:
         """(rows,) 1 where the model would end the tune here, where it may not yet: that lane

@@ -51,8 +51,10 @@ class TrainConfig:
     layers: int | None = None
     dropout: float | None = None
     """Model fields left None come from the preset."""
-    batching: str = "stream"
-    """'stream' (truncated BPTT, hidden state carried) or 'tunes' (tune-aligned batches)."""
+    batching: str = "tunes"
+    """'tunes' (each tune whole from a zero state, shuffled every epoch: a tune learns nothing
+    from its neighbour, and sampling starts where training did) or 'stream' (truncated BPTT,
+    hidden state carried across tunes in file order)."""
     seq_len: int = 64
     """Characters per BPTT window."""
     batch_size: int = 32
@@ -124,6 +126,7 @@ def lr_at(step: int, cfg: TrainConfig, planned: int | None) -> float:
 def validate_config(cfg: TrainConfig) -> None:
     """Reject impossible settings with one line each, before any work is done."""
     positive = {"--seq-len": cfg.seq_len, "--batch-size": cfg.batch_size, "--lr": cfg.lr,
+                "--eval-interval": cfg.eval_interval,
                 "--max-steps": cfg.max_steps, "--max-minutes": cfg.max_minutes,
                 "--hidden": cfg.hidden, "--layers": cfg.layers}
     for option, value in positive.items():
@@ -184,7 +187,8 @@ class Trainer:
             self.raw_model, _ = model_from_checkpoint(record, self.out / "last.pt")
         else:
             mcfg = preset(cfg.preset, vocab_size=len(self.corpus.vocab), embed=cfg.embed,
-                          hidden=cfg.hidden, layers=cfg.layers, dropout=cfg.dropout)
+                          hidden=cfg.hidden, layers=cfg.layers, dropout=cfg.dropout,
+                          fresh_start=cfg.batching == "tunes")
             self.raw_model = CharLSTM(mcfg)
         self.raw_model.to(rt.device).train()
         self.model = self.raw_model
@@ -338,6 +342,7 @@ class Trainer:
             "model": self.raw_model.state_dict(),
             "model_config": asdict(self.raw_model.config),
             "vocab": self.corpus.vocab.to_list(),
+            "title_words": sorted(self.corpus.vocab.title_words),
             "train_config": asdict(self.cfg),
             "optimizer": self.optimizer.state_dict(),
             "data_state": self.batches.state_dict(),

@@ -23,6 +23,9 @@ class Vocab:
     """A character alphabet; `tokens[i]` is the string of id `i` (the first four are markers)."""
 
     tokens: tuple[str, ...]
+    title_words: frozenset[str] = frozenset()
+    """Lower-case words a sampled title may use (abcgen.titles); empty: any. A bundled model
+    carries them, so titles are drawn from real words wherever it runs."""
 
     def __post_init__(self) -> None:
         if self.tokens[: len(SPECIAL_TOKENS)] != SPECIAL_TOKENS:
@@ -38,9 +41,9 @@ class Vocab:
         return cls(SPECIAL_TOKENS + tuple(sorted(chars)))
 
     @classmethod
-    def from_list(cls, tokens: list[str]) -> "Vocab":
-        """Rebuild a vocabulary from `to_list()` (as stored in a checkpoint)."""
-        return cls(tuple(tokens))
+    def from_list(cls, tokens: list[str], title_words: Iterable[str] = ()) -> "Vocab":
+        """Rebuild a vocabulary from `to_list()` and the title words (as stored in a checkpoint)."""
+        return cls(tuple(tokens), frozenset(title_words))
 
     def to_list(self) -> list[str]:
         return list(self.tokens)
