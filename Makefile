@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 ABCGEN := $(VENV)/bin/abcgen
 STAMP := $(VENV)/.setup-done
-APT_PACKAGES := abcmidi abcm2ps fluidsynth libfluidsynth3 timgm6mb-soundfont ffmpeg ghostscript poppler-utils chromium
+APT_PACKAGES := abcmidi abcm2ps fluidsynth libfluidsynth3 timgm6mb-soundfont ffmpeg ghostscript poppler-utils chromium wamerican
 # CPU machines get the CPU build of torch (a bare `torch` pulls a multi-GB CUDA build).
 TORCH_CPU := torch==2.13.0
 CORPUS := data/corpus
@@ -32,7 +32,8 @@ $(STAMP): pyproject.toml package-lock.json
 	touch $(STAMP)
 
 # Debian tools: the reference abc2midi, abcm2ps for PDFs, FluidSynth + a GM soundfont for audio,
-# ffmpeg for MP3/OGG/FLAC, ghostscript (ps2pdf) and poppler. Installed only where we can.
+# ffmpeg for MP3/OGG/FLAC, ghostscript (ps2pdf) and poppler, wamerican (the English word list that
+# real-word titles are judged by). Installed only where we can.
 system-tools:
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 		missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \

@@ -14,7 +14,12 @@ from abcgen.evaluate import (compare_sets, features_of, is_aabb, kl_divergence,
                              overlap_area, raw_validity, tune_novelty, tune_parts)
 from abcgen.evaluate.compare import category_overlap, category_shares, kde_on_grid
 from abcgen.evaluate.features import INTERVAL_CLASSES, NOTE_LENGTH_NAMES, PITCH_CLASS_NAMES
+from abcgen.evaluate.musical import (FEATURE_WIDTH, distribution_overlap, ends_on_tonic,
+                                     feature_rows, measure_set, musical_summary, quartiles,
+                                     title_key, tune_measures)
 from abcgen.evaluate.pipeline import body_text
+from abcgen.evaluate.titles import collection_vocabulary, is_real_word_title, title_vocabulary
+from abcgen.evaluate.twosample import classifier_auc, halves_auc, roc_auc
 from abcgen.notation import build_timeline, parse_tune
 
 _register()
@@ -184,6 +189,116 @@ def test_bars_of_a_tune_without_a_meter_are_not_judged():
     assert row["bars_judged"] == 0 and row["bars_right_length"] is None
 
 
+# --- musical measures ------------------------------------------------------------------------
+
+def _tune(body: str, key: str = "D", meter: str = "4/4", title: str = "Test") -> str:
+    return f"X:1\nT:{title}\nM:{meter}\nL:1/8\nK:{key}\n{body}\n"
+
+
+def test_a_tune_ending_on_its_tonic_and_one_ending_away():
+    home = timeline(_tune("DEFG ABcd|cBAG FED2|]"))
+    away = timeline(_tune("DEFG ABcd|cBAG FEA2|]"))
+    assert ends_on_tonic(home) is True and ends_on_tonic(away) is False
+    # the mode's final: A dorian ends on A, whatever its signature says
+    assert ends_on_tonic(timeline(_tune("ABcd efge|dcBG A4|]", key="Ador"))) is True
+    assert ends_on_tonic(timeline(_tune("ABcd efge|dcBG A4|]", key="G"))) is False
+    # a key change in the body: the key in force at the end counts
+    assert ends_on_tonic(timeline(_tune("DEFG ABcd|\nK:A\ncBAG FEA2|]"))) is True
+    assert ends_on_tonic(timeline(_tune("CDEF GABc|]", key="none"))) is None
+
+
+def test_played_length_expands_repeats_and_counts_parts():
+    jig = tune_measures(parse_tune(AABB_JIG))
+    assert (jig.bars, jig.quarters, jig.parts, jig.repeated) == (32.0, 96.0, 2, True)
+    scale = tune_measures(parse_tune(SCALE_TUNE))
+    assert (scale.bars, scale.quarters, scale.parts_or_repeats) == (2.0, 8.0, False)
+    one_repeated_strain = tune_measures(parse_tune(_tune("|:DEFG ABcd|cBAG FED2:|")))
+    assert one_repeated_strain.parts_or_repeats and one_repeated_strain.quarters == 16.0
+
+
+def test_length_quartiles_and_the_overlap_of_length_distributions():
+    assert quartiles([8.0, 16.0, 16.0, 32.0, 32.0]) == {"p25": 16.0, "p50": 16.0, "p75": 32.0}
+    assert quartiles([]) == {"p25": None, "p50": None, "p75": None}
+    lengths = [32.0, 64.0, 64.0, 96.0, 128.0]
+    assert distribution_overlap(lengths, lengths) == pytest.approx(1.0)
+    assert distribution_overlap([8.0, 9.0, 10.0], [100.0, 101.0, 102.0]) < 0.01
+    assert distribution_overlap([], lengths) is None
+
+
+REAL_TITLES = frozenset({"the", "banks", "of", "claudy", "sprat", "er", "jig", "lass",
+                         "o'neill's"})
+
+
+def test_real_word_titles():
+    assert is_real_word_title("The Banks of Claudy", REAL_TITLES)
+    assert not is_real_word_title("The Banks of Sprat:er", REAL_TITLES)  # ':' inside
+    assert not is_real_word_title("THE BANKS OF CLAUDY", REAL_TITLES)  # all capitals
+    assert not is_real_word_title("2 Banks of Claudy", REAL_TITLES)  # a digit
+    assert not is_real_word_title("The Banks of Clorinna", REAL_TITLES)  # not a word
+    assert not is_real_word_title("", REAL_TITLES)
+    assert is_real_word_title("O'Neill's Jig", REAL_TITLES)
+
+
+def test_the_title_vocabulary_takes_the_corpus_title_words_and_real_titles(tmp_path):
+    (tmp_path / "title_words.txt").write_text("sprater\nzzyzx\n", encoding="utf-8")
+    words = title_vocabulary(tmp_path).words
+    assert {"sprater", "zzyzx"} <= words
+    assert is_real_word_title("The Zzyzx Lass", words)
+    assert not is_real_word_title("The Banks of Sprat:er", words)
+    if "claudy" in collection_vocabulary().words:  # a real title's word (../shared/corpora)
+        assert is_real_word_title("The Banks of Claudy", words)
+
+
+def test_musical_summary_of_hand_made_sets():
+    home = parse_tune(_tune("|:DEFG ABcd|cBAG FED2:|", title="The Banks of Claudy"))
+    away = parse_tune(_tune("DEFG ABcd|cBAG FEA2|]", title="The Banks of Sprat:er"))
+    reference = measure_set([home, home])
+    row = musical_summary(measure_set([home, away]), reference,
+                          {title_key("the banks of  CLAUDY")}, REAL_TITLES, copies=0.0)
+    assert row["ends_on_tonic"] == 0.5 and row["parts_or_repeats"] == 0.5
+    assert row["real_word_titles"] == 0.5 and row["titles_identical_to_training"] == 0.5
+    assert row["length_quarters"]["p50"] == 12.0  # 16 and 8 quarter notes
+    same = musical_summary(reference, reference, set(), REAL_TITLES)
+    assert same["length_quarters"]["overlap_vs_test"] == pytest.approx(1.0)
+    assert same["ends_on_tonic"] == 1.0
+
+
+def _random_tunes(rng: random.Random, count: int, machine: bool) -> list:
+    """Real-like tunes (6/8, repeated, ending on D) or machine-like ones (4/4 quarter notes,
+    one strain, ending away from home), each with random notes."""
+    notes = "DEFGABcdef"
+    tunes = []
+    for _ in range(count):
+        if machine:
+            bars = "|".join(" ".join(rng.choice(notes) + "2" for _ in range(4)) for _ in range(4))
+            tunes.append(parse_tune(_tune(bars + "|E8|]")))
+        else:
+            bars = "|".join("".join(rng.choice(notes) for _ in range(6)) for _ in range(7))
+            tunes.append(parse_tune(_tune("|:" + bars + "|d3 D3:|", meter="6/8")))
+    return tunes
+
+
+def test_the_two_sample_classifier_tells_separable_sets_apart_and_not_identical_ones():
+    rng = random.Random(3)
+    real = feature_rows(measure_set(_random_tunes(rng, 25, machine=False)))
+    machine = feature_rows(measure_set(_random_tunes(rng, 25, machine=True)))
+    assert real.shape == (25, FEATURE_WIDTH)
+    assert classifier_auc(machine, real)["auc"] > 0.95
+    assert classifier_auc(real, real)["auc"] == pytest.approx(0.5)
+    same = np.random.default_rng(0).normal(size=(400, 20))
+    assert abs(halves_auc(same)["auc"] - 0.5) < 0.12
+    shifted = same[:200] + np.eye(20)[0] * 4
+    assert classifier_auc(shifted, same[200:])["auc"] > 0.95
+    assert classifier_auc(real[:1], real)["auc"] is None  # too few tunes to cross-validate
+
+
+def test_roc_auc_counts_ties_as_half():
+    labels = np.array([1, 1, 0, 0])
+    assert roc_auc(np.array([0.9, 0.8, 0.2, 0.1]), labels) == 1.0
+    assert roc_auc(np.array([0.1, 0.2, 0.8, 0.9]), labels) == 0.0
+    assert roc_auc(np.array([0.5, 0.5, 0.5, 0.5]), labels) == 0.5
+
+
 # --- the whole report ----------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -192,7 +307,7 @@ def tiny_report(tmp_path_factory):
     last item counts the checkpoint loads the evaluation made."""
     import abcgen.model.checkpoint as checkpoint
     from abcgen.evaluate import evaluate
-    from evaluate_helpers import write_eval_corpus
+    from evaluate_helpers import write_eval_corpus, write_outside
     from model_helpers import train_tiny
 
     folder = tmp_path_factory.mktemp("eval")
@@ -202,7 +317,8 @@ def tiny_report(tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch:
         load = checkpoint.load_model
         patch.setattr(checkpoint, "load_model", lambda *a, **k: loads.append(a) or load(*a, **k))
-        metrics = evaluate(best, corpus, n=6, seed=1, out_dir=folder / "report")
+        metrics = evaluate(best, corpus, n=6, seed=1, out_dir=folder / "report",
+                           outside=[write_outside(folder / "outside")])
     return metrics, folder / "report", best, corpus, len(loads)
 
 
@@ -216,7 +332,34 @@ def test_evaluate_writes_metrics_report_and_plots(tiny_report):
         assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert f"]({png})" in report
     assert metrics["settings"]["n"] == 6
-    assert metrics["bits_per_char"]["val"] > 0 and metrics["bits_per_char"]["test"] > 0
+    # the tiny model's vocabulary lacks a character of each val tune (P, W...): none is scored
+    assert metrics["bits_per_char"]["test"] > 0 and metrics["bits_per_char"]["val"] is None
+    assert metrics["bits_per_char_scoring"]["val"]["skipped_unknown_characters"] == 2
+    assert (out / "musical.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "](musical.png)" in report and "## Musical measures" in report
+
+
+@pytest.mark.slow
+def test_evaluate_measures_every_set_and_an_outside_collection(tiny_report):
+    """The musical measures for every set; bits/char on the outside collection, with its
+    tunes holding characters the model never saw left out and counted."""
+    from abcgen.evaluate.report import card_lines
+
+    metrics, out, _, _, _ = tiny_report
+    assert list(metrics["musical"]) == ["generated", "unconstrained", "test", "outside"]
+    for row in metrics["musical"].values():
+        assert {"ends_on_tonic", "parts_or_repeats", "real_word_titles", "copies",
+                "titles_identical_to_training"} <= set(row)
+        assert set(row["length_quarters"]) == {"p25", "p50", "p75", "mean", "overlap_vs_test"}
+    assert metrics["musical"]["test"]["length_bars"]["overlap_vs_test"] == pytest.approx(1.0)
+    assert set(metrics["classifier_auc_vs_test"]) == {"generated", "unconstrained", "outside",
+                                                      "test_halves"}
+    scoring = metrics["bits_per_char_scoring"]["outside"]
+    # "Top Of The Hill" (an O) and "Harvest Polka" (P, k, s, v, >) are outside the vocabulary
+    assert (scoring["tunes"], scoring["scored"], scoring["skipped_unknown_characters"]) == (3, 1, 2)
+    assert metrics["bits_per_char"]["outside"] > 0
+    card = "\n".join(card_lines(metrics))  # the model card's section
+    assert "### Musical measures" in card and "| outside |" in card
 
 
 @pytest.mark.slow
@@ -233,9 +376,11 @@ def test_the_test_split_is_the_reference_row(tiny_report):
 def test_cli_evaluate_prints_a_summary_and_writes_the_report(tiny_report, tmp_path):
     _, _, model, corpus, _ = tiny_report
     result = CliRunner().invoke(app, ["evaluate", "--model", str(model), "--corpus", str(corpus),
-                                      "-n", "3", "--seed", "2", "--out", str(tmp_path / "r")])
+                                      "-n", "3", "--seed", "2", "--out", str(tmp_path / "r"),
+                                      "--outside", str(corpus.parent / "outside")])
     assert result.exit_code == 0, result.output
     assert "valid after repair" in result.output
+    assert "musical measures" in result.output and "outside: ends on the tonic" in result.output
     assert json.loads((tmp_path / "r" / "metrics.json").read_text())["settings"]["n"] == 3
 
 

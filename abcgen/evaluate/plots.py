@@ -189,3 +189,87 @@ def validity_plot(validity: dict, path: Path) -> Path:
                 "repairs by kind", rotate=True)
     right.set_ylabel("edits per sampled tune", fontsize=8)
     return save(figure, path)
+
+
+OUTSIDE_COLOURS = ("#66a61e", "#e7298a", "#a6761d", "#666666", "#1f78b4")
+
+
+def set_colours(names) -> dict[str, str]:
+    """A colour per set: the fixed ones, then one per outside collection in order."""
+    outside = [name for name in names if name not in COLOURS]
+    return {name: COLOURS.get(name) or OUTSIDE_COLOURS[outside.index(name) % len(OUTSIDE_COLOURS)]
+            for name in names}
+
+
+def _set_label(name: str) -> str:
+    return LABELS.get(name, name)
+
+
+def _length_panel(ax, measured: dict, unit: str, rows: dict) -> None:
+    from abcgen.evaluate.compare import density_grid, kde_on_grid
+
+    values = {name: np.asarray(m.lengths(unit), float) for name, m in measured.items()}
+    values = {name: v for name, v in values.items() if v.size}
+    if not values:
+        ax.axis("off")
+        return
+    reference = values.get("test", next(iter(values.values())))
+    colours = set_colours(list(measured))
+    for name, data in values.items():
+        grid = density_grid(data, reference)
+        step = float(grid[1] - grid[0])
+        overlap = rows[name][f"length_{unit}"]["overlap_vs_test"]
+        label = _set_label(name) + ("" if name == "test" or overlap is None
+                                    else f" (overlap {overlap:.2f})")
+        ax.plot(grid, kde_on_grid(data, grid) / step, color=colours[name],
+                label=label, linestyle="-" if name in COLOURS else "--")
+    ax.set_xlim(left=0)
+    ax.set_title(f"played length in {'bars' if unit == 'bars' else 'quarter notes'} "
+                 "(repeats expanded)", fontsize=10)
+    ax.set_xlabel("bars" if unit == "bars" else "quarter notes", fontsize=8)
+    ax.set_ylabel("density", fontsize=8)
+    ax.legend(fontsize=7)
+
+
+def musical_plot(rows: dict, aucs: dict, measured: dict, path: Path) -> Path:
+    """The musical measures of every set: shares (tonic endings, parts or repeats, real-word
+    titles, copies), the played lengths' densities, and the two-sample classifier's AUC."""
+    figure, axes = plt.subplots(2, 2, figsize=(13, 9))
+    names = list(rows)
+    colours = set_colours(names)
+    figures = (("ends_on_tonic", "ends on the tonic"),
+               ("parts_or_repeats", "2+ parts or a repeat"),
+               ("real_word_titles", "real-word titles"),
+               ("titles_identical_to_training", "title = a training title"),
+               ("copies", "copies of training tunes"))
+    ax = axes[0][0]
+    x = np.arange(len(figures))
+    width = 0.8 / max(len(names), 1)
+    for k, name in enumerate(names):
+        heights = [rows[name].get(key) or 0.0 for key, _ in figures]
+        ax.bar(x + (k - (len(names) - 1) / 2) * width, heights, width, label=_set_label(name),
+               color=colours[name])
+    ax.set_xticks(x, [label for _, label in figures], rotation=20, ha="right", fontsize=8)
+    ax.set_ylim(0, 1.35)
+    ax.set_yticks(np.linspace(0, 1, 6))
+    ax.set_ylabel("share of tunes", fontsize=8)
+    ax.set_title("endings, form, titles, copies", fontsize=10)
+    ax.legend(fontsize=7, ncol=2, loc="upper center")
+    _length_panel(axes[0][1], measured, "bars", rows)
+    _length_panel(axes[1][0], measured, "quarters", rows)
+    ax = axes[1][1]
+    shown = [(name, row) for name, row in aucs.items() if row.get("auc") is not None]
+    labels = [("test halves (reference)" if name == "test_halves" else _set_label(name))
+              for name, _ in shown]
+    ax.barh(np.arange(len(shown)), [row["auc"] for _, row in shown],
+            xerr=[row["auc_std"] for _, row in shown],
+            color=[colours.get("test" if name == "test_halves" else name, "#999999")
+                   for name, _ in shown])
+    ax.set_yticks(np.arange(len(shown)), labels, fontsize=8)
+    ax.axvline(0.5, color="black", linestyle=":", label="0.5: can't tell from real")
+    ax.set_xlim(0.3, 1.0)
+    ax.set_xlabel("cross-validated AUC (± std over folds)", fontsize=8)
+    ax.set_title("classifier two-sample test: telling a set from the test split", fontsize=10)
+    ax.legend(fontsize=7, loc="lower right")
+    figure.suptitle("Musical measures: every set beside the test split", fontsize=13)
+    return save(figure, path)

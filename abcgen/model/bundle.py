@@ -96,6 +96,8 @@ def evaluation_lines(metrics: dict) -> list[str]:
     """The model card's evaluation section from `abcgen evaluate`'s metrics.json: what
     `generate` delivers (constrained sampling, the default) and, apart, what the network
     learnt (its unconstrained draws)."""
+    from abcgen.evaluate.report import card_lines  # matplotlib only when there is a card
+
     settings, validity = metrics["settings"], metrics["validity"]
     if "unconstrained" not in validity:
         raise AbcgenError("the metrics.json is from an older `abcgen evaluate` (its one set "
@@ -121,6 +123,7 @@ def evaluation_lines(metrics: dict) -> list[str]:
         f"- novelty of the generated tunes: {novelty['copies']:.1%} copies of a training "
         f"tune; novel 10-grams {novelty['novel_ngrams']['10']:.1%}",
         f"- MGEval-style overlap of the generated tunes with the test split: {overlaps}", "",
+        *card_lines(metrics),
     ]
 
 
