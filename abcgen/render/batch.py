@@ -31,7 +31,7 @@ from contextlib import closing
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 from abcgen.cpus import usable_cores
 from abcgen.errors import AbcgenError, InputError
@@ -59,6 +59,13 @@ MIDI_TUNES_PER_JOB = 100
 MAX_AUTO_JOBS = 8  # processes `jobs=None` starts at most
 MAX_CHUNK = 64  # tunes sent to a worker at once, at most
 WINDOW_PER_JOB = 4  # chunks in flight per worker: enough to keep each busy, few in memory
+
+
+class RenderProgress(Protocol):
+    """Told of each tune as it is done, in the book's order."""
+
+    def __call__(self, entry: dict, done: int, total: int) -> None:
+        """`entry`: the tune's manifest entry; `done` of `total` tunes rendered."""
 
 
 @dataclass(frozen=True)
@@ -244,7 +251,7 @@ def check_options(options: RenderOptions) -> list[str]:
 
 
 def render_file(path: str | Path, out_dir: str | Path, options: RenderOptions | None = None,
-                progress: Callable[[dict, int, int], None] | None = None) -> dict:
+                progress: RenderProgress | None = None) -> dict:
     """Render every tune of the ABC file `path` into `out_dir` and write its manifest.json.
 
     `progress(entry, done, total)` is called as each tune finishes, in the file's order.
@@ -261,7 +268,7 @@ def render_file(path: str | Path, out_dir: str | Path, options: RenderOptions | 
 
 
 def _render_book(path: Path, out_dir: Path, options: RenderOptions,
-                 progress: Callable[[dict, int, int], None] | None) -> dict:
+                 progress: RenderProgress | None) -> dict:
     """`render_file`'s work, with the collector paused: the book is read twice a tune at a
     time (to count its tunes, then to render them), so memory holds a few tunes, not the file."""
     if not path.is_file():
@@ -280,7 +287,7 @@ def _render_book(path: Path, out_dir: Path, options: RenderOptions,
 
 
 def render_tunes(tunes: Iterable, out_dir: Path, options: RenderOptions,
-                 progress: Callable[[dict, int, int], None] | None = None,
+                 progress: RenderProgress | None = None,
                  total: int | None = None) -> list[dict]:
     """The manifest entries of a book's tunes as `read_tunes` or `stream_tunes` gives them
     (parsed or not), in order; each tune that parses is rendered into `out_dir` under its
@@ -311,7 +318,7 @@ def render_tunes(tunes: Iterable, out_dir: Path, options: RenderOptions,
     return entries
 
 
-def _reporter(progress: Callable[[dict, int, int], None] | None,
+def _reporter(progress: RenderProgress | None,
               total: int) -> Callable[[dict], dict]:
     """A pass-through for finished entries that calls `progress(entry, done, total)`."""
     done = itertools.count(1)

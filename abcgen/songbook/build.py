@@ -11,10 +11,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from abcgen.errors import InputError
 from abcgen.fileio import atomic_write_text, make_folder
@@ -34,7 +34,12 @@ TUNE_FORMATS = ("mid", "wav", "mp3")  # rendered per tune by the render stage
 MANIFEST_NAME = "manifest.json"
 REPORT_NAME = "report.md"
 
-Progress = Callable[[int, int, str], None]  # (tunes done, tunes in all, title just done)
+
+class SongbookProgress(Protocol):
+    """Told of each tune as its files are made (cached or rendered)."""
+
+    def __call__(self, done: int, total: int, title: str) -> None:
+        """`done` of `total` tunes; `title` of the tune just done ("" at the end)."""
 
 
 @dataclass(frozen=True)
@@ -103,7 +108,7 @@ def _book_title(options: SongbookOptions, source: Path) -> str:
 
 
 def _render(book: list[BookTune], out_dir: Path, render_options: RenderOptions,
-            jobs: int, progress: Progress) -> tuple[dict[int, dict], set[int]]:
+            jobs: int, progress: SongbookProgress) -> tuple[dict[int, dict], set[int]]:
     """Each tune's files entry by number, and the numbers that were already up to date."""
     made = [(tune, make_job(tune.tune, tune.stem, out_dir, render_options)) for tune in book]
     if not render_options.formats:
@@ -124,7 +129,7 @@ def _render(book: list[BookTune], out_dir: Path, render_options: RenderOptions,
 
 def make_songbook(input_abc: str | Path, out_dir: str | Path,
                   options: SongbookOptions | None = None,
-                  progress: Progress | None = None) -> SongbookResult:
+                  progress: SongbookProgress | None = None) -> SongbookResult:
     """Make the songbook of the ABC file `input_abc` in `out_dir` (see the module docstring).
 
     Raises InputError for a missing or tune-less input or a bad option; a tune that can't be

@@ -30,7 +30,7 @@ TUNES_DIR = "tunes"
 STATE_DIR = ".songbook"  # stamps and temporary files; hidden, not part of the book
 STALE_SUFFIX = ".tmp"  # abcgen.fileio's temporary files end so; a killed run may leave some
 
-Progress = Callable[[dict], None]
+EntryDone = Callable[[dict], None]  # told of each tune's manifest entry as it is made
 
 
 @dataclass(frozen=True)
@@ -107,13 +107,13 @@ def _run_in_worker(job: TuneJob) -> dict:
 
 
 def render_jobs(jobs: list[TuneJob], options: RenderOptions, workers: int,
-                progress: Progress) -> dict[Path, dict]:
+                done: EntryDone) -> dict[Path, dict]:
     """Render every job (in `workers` processes when > 1); entries by stem, each passed to
-    `progress` as it finishes."""
+    `done` as it finishes."""
     if workers <= 1 or len(jobs) <= 1:
         synth = LazySynthesizer(options)
         try:
-            return {job.stem: _reported(render_job(job, options, synth), progress)
+            return {job.stem: _reported(render_job(job, options, synth), done)
                     for job in jobs}
         finally:
             synth.close()
@@ -122,11 +122,11 @@ def render_jobs(jobs: list[TuneJob], options: RenderOptions, workers: int,
                                mp_context=multiprocessing.get_context("spawn"))
     try:
         futures = {pool.submit(_run_in_worker, job): job.stem for job in jobs}
-        return {futures[f]: _reported(f.result(), progress) for f in as_completed(futures)}
+        return {futures[f]: _reported(f.result(), done) for f in as_completed(futures)}
     finally:
         pool.shutdown(wait=True, cancel_futures=True)  # on Ctrl-C: drop the queue, keep files
 
 
-def _reported(entry: dict, progress: Progress) -> dict:
-    progress(entry)
+def _reported(entry: dict, done: EntryDone) -> dict:
+    done(entry)
     return entry
