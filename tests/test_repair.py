@@ -249,6 +249,14 @@ def test_cli_exit_codes_for_valid_and_unreadable_input(cli, tmp_path):
     assert cli("repair", empty).exit_code == 1
 
 
+def test_cli_output_dash_is_stdout(cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "good.abc").write_text(HEAD + "ABcd efga|]\n")
+    result = cli("repair", "good.abc", "-o", "-")
+    assert result.exit_code == 0 and result.stdout.startswith(HEAD)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["good.abc"]
+
+
 # -- property tests: mutations of real tunes --------------------------------------------------
 
 def _seed_tunes() -> list[str]:

@@ -9,7 +9,7 @@ from abcgen.cli.app import app, err_console, out_console, user_errors
 
 FILE_ARG = typer.Argument(..., help="An ABC tunebook.", show_default=False)
 OUTPUT_OPT = typer.Option(None, "-o", "--output",
-                          help="Write the repaired tunebook here (default: stdout).")
+                          help="Write the repaired tunebook here (default, or -: stdout).")
 REPORT_OPT = typer.Option(None, "--report", help="Write the per-tune edit log as JSON.")
 
 
@@ -23,6 +23,8 @@ def repair_cmd(path: Path = FILE_ARG, output: Path | None = OUTPUT_OPT,
     from abcgen.fileio import atomic_write_text, atomic_writer
     from abcgen.repair import repair_file
 
+    if output is not None and str(output) == "-":
+        output = None
     with user_errors(), Progress(console=err_console, transient=True) as bar:
         task = bar.add_task("repairing", total=None)
 
