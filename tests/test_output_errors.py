@@ -8,7 +8,8 @@ import pytest
 
 from abcgen import fileio
 
-BOOK = "X:1\nT:One\nM:4/4\nL:1/8\nK:G\nGABc dedB|dBAG A4|]\n\nX:2\nT:Two\nM:3/4\nL:1/8\nK:D\nA2 B2 c2|d6|]\n"
+BOOK = ("X:1\nT:One\nM:4/4\nL:1/8\nK:G\nGABc dedB|dBAG A4|]\n\n"
+        "X:2\nT:Two\nM:3/4\nL:1/8\nK:D\nA2 B2 c2|d6|]\n")
 
 
 @pytest.fixture

@@ -3,7 +3,8 @@
 Both read the book one tune at a time and print as they go, so a book of any size starts
 printing at once and holds one tune in memory. `--json` is a JSON array written one element
 per line: `json.load` reads it whole, and a reader that wants each tune (or issue) as it comes
-takes each line between the `[` and `]` lines, less its trailing comma.
+takes each line between the `[` and `]` lines, less its trailing comma. Tunes are worked on in
+a worker process per CPU (`--jobs`), and printed in book order.
 """
 
 import json
@@ -16,18 +17,25 @@ import typer
 from abcgen.cli.app import app, out_console, user_errors
 
 FILE_ARG = typer.Argument(..., help="An ABC tunebook.", show_default=False)
+JOBS_OPT = typer.Option(None, "--jobs", "-j", help="Worker processes (default: one per CPU, "
+                        "one for a small book).", show_default=False)
+SMALL_BOOK_BYTES = 128 * 1024  # a book smaller than this is read in this process
 
 
-def _compact(value: dict) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+def _jobs(path: Path, jobs: int | None) -> int:
+    from abcgen.parallel import job_count
+
+    if jobs is None and path.is_file() and path.stat().st_size < SMALL_BOOK_BYTES:
+        return 1
+    return job_count(jobs)
 
 
-def _echo_json_lines(items: Iterable[dict]) -> None:
-    """A JSON array, one element per line, each printed as soon as it is made (nothing when
-    reading fails before the first)."""
+def _echo_json_lines(lines: Iterable[str]) -> None:
+    """A JSON array of one element (already JSON) per line, each printed as soon as it is
+    made (nothing when reading fails before the first)."""
     first = True
-    for item in items:
-        typer.echo(("[\n" if first else ",\n") + _compact(item), nl=False)
+    for line in lines:
+        typer.echo(("[\n" if first else ",\n") + line, nl=False)
         first = False
     typer.echo("[]" if first else "\n]")
 
@@ -35,23 +43,25 @@ def _echo_json_lines(items: Iterable[dict]) -> None:
 @app.command("inspect")
 def inspect_cmd(path: Path = FILE_ARG,
                 as_json: bool = typer.Option(False, "--json", help="Print JSON: an array of "
-                                             "one compact object per tune, one per line.")
-                ) -> None:
+                                             "one compact object per tune, one per line."),
+                jobs: int | None = JOBS_OPT) -> None:
     """Show each tune's header values, bars and note events (repeats expanded); exit 2 when
     the file can't be read. The JSON fields: see abcgen.notation.describe_tune."""
-    from abcgen.notation import describe_file
+    from abcgen.notation import describe_json, describe_tune, stream_tunes
+    from abcgen.parallel import ordered_map
 
     with user_errors():
-        tunes = describe_file(path)
+        tunes = stream_tunes(path)
         if as_json:
-            _echo_json_lines(tunes)
+            _echo_json_lines(ordered_map(describe_json, tunes, _jobs(path, jobs)))
         else:
-            for tune in tunes:
+            for tune in ordered_map(describe_tune, tunes, _jobs(path, jobs)):
                 _print_tune_summary(tune)
 
 
 def _print_tune_summary(tune: dict) -> None:
-    out_console.print(f"[bold]X:{tune['x']}[/bold] {tune['title'] or '(no title)'}", highlight=False)
+    out_console.print(f"[bold]X:{tune['x']}[/bold] {tune['title'] or '(no title)'}",
+                      highlight=False)
     if "events" in tune:
         tempo = f"{tune['tempo_qpm']:g} qpm" if tune["tempo_qpm"] else "no Q:"
         out_console.print(f"  M:{tune['meter']}  L:{tune['unit']}  K:{tune['key']}  {tempo}  "
@@ -66,21 +76,26 @@ def _print_tune_summary(tune: dict) -> None:
 def check_cmd(path: Path = FILE_ARG,
               as_json: bool = typer.Option(False, "--json", help="Print JSON: an array of "
                                            "issues, one per line."),
-              summary: bool = typer.Option(False, "--summary", help="Counts by code only.")) -> None:
+              summary: bool = typer.Option(False, "--summary",
+                                           help="Counts by code only."),
+              jobs: int | None = JOBS_OPT) -> None:
     """Validate a tunebook. Exit 0: no errors; 1: errors found; 2: input unreadable."""
-    from abcgen.notation import check_file
+    from abcgen.notation import book_issues, checked_tune, stream_tunes
+    from abcgen.parallel import ordered_map
 
     counts: Counter = Counter()
     with user_errors():
-        issues = _counted(check_file(path), counts)
+        checked = ordered_map(checked_tune, stream_tunes(path), _jobs(path, jobs))
+        issues = _counted(book_issues(checked, str(path)), counts)
         if as_json:
-            _echo_json_lines(dict(i.to_dict(), file=str(path)) for i in issues)
+            _echo_json_lines(json.dumps(dict(i.to_dict(), file=str(path)), ensure_ascii=False,
+                                        separators=(",", ":")) for i in issues)
         elif summary:
             for _ in issues:
                 pass
         else:
-            for issue in issues:
-                out_console.print(f"{path}:{issue}", highlight=False, soft_wrap=True)
+            for issue in issues:  # plain lines: rich's rendering cost more than the check
+                typer.echo(f"{path}:{issue}")
     errors = sum(n for (severity, _), n in counts.items() if severity == "error")
     if summary:
         for (severity, code), count in counts.most_common():

@@ -18,10 +18,11 @@ from abcgen.notation.model import (Bar, BodyLine, ChordSymbolEvent, Field, Issue
 from abcgen.notation.parse import (MAX_TUNE_CHARS, iter_book, parse_file, parse_tune,
                                    parse_tunebook, parse_tunes, read_errors, read_tunes,
                                    stream_book, stream_tunes, tune_failure)
-from abcgen.notation.report import check_file, describe_file, describe_tune
+from abcgen.notation.report import check_file, describe_file, describe_json, describe_tune
 from abcgen.notation.text import decode_bytes, read_abc
 from abcgen.notation.timeline import build_timeline
-from abcgen.notation.validate import CODES, check_text, check_tune, check_tunes
+from abcgen.notation.validate import (CODES, book_issues, check_text, check_tune, check_tunes,
+                                      checked_tune)
 from abcgen.notation.writer import clean_tune, dumps, dumps_book
 
 __all__ = [
@@ -29,9 +30,10 @@ __all__ = [
     "EmptyTuneError", "Field", "HeaderError", "Issue", "Key", "KeyError_", "LexError",
     "MAX_TUNE_CHARS", "Meter", "MeterError", "MissingKeyError", "NoteEvent", "TempoError",
     "Timeline", "Tune", "TuneReadError", "UnclosedError", "UnitLengthError", "UnreadableError",
-    "build_timeline", "check_file", "check_text", "check_tune", "check_tunes", "clean_tune",
-    "decode_bytes", "default_unit_length", "describe_file", "describe_tune", "dumps",
-    "dumps_book", "iter_book", "parse_chord_symbol", "parse_file", "parse_key", "parse_meter",
-    "parse_tempo", "parse_tune", "parse_tunebook", "parse_tunes", "parse_unit_length",
-    "read_abc", "read_errors", "read_tunes", "stream_book", "stream_tunes", "tune_failure",
+    "book_issues", "build_timeline", "check_file", "check_text", "check_tune", "check_tunes",
+    "checked_tune", "clean_tune", "decode_bytes", "default_unit_length", "describe_file",
+    "describe_json", "describe_tune", "dumps", "dumps_book", "iter_book", "parse_chord_symbol",
+    "parse_file", "parse_key", "parse_meter", "parse_tempo", "parse_tune", "parse_tunebook",
+    "parse_tunes", "parse_unit_length", "read_abc", "read_errors", "read_tunes", "stream_book",
+    "stream_tunes", "tune_failure",
 ]

@@ -4,6 +4,7 @@
 the fields), so `inspect --json` of a book is about the size of its MIDI, not ten times it.
 """
 
+import json
 from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
@@ -18,7 +19,21 @@ DEFAULT_VELOCITY = 90  # !mf!, left out of an event that has it
 
 def _number(value: Fraction) -> float | int:
     """Quarter notes as JSON numbers: whole numbers stay ints, the rest 6 decimals."""
-    return int(value) if value.denominator == 1 else round(float(value), 6)
+    numerator, denominator = value.numerator, value.denominator
+    if denominator == 1:
+        return numerator
+    key = (numerator, denominator)  # a tuple hashes faster than a Fraction
+    number = _NUMBERS.get(key)
+    if number is None:
+        if len(_NUMBERS) > MAX_CACHED_NUMBERS:
+            _NUMBERS.clear()
+        number = _NUMBERS[key] = round(numerator / denominator, 6)
+    return number
+
+
+# Onsets and lengths repeat from note to note and tune to tune: each is rounded once.
+_NUMBERS: dict[tuple[int, int], float] = {}
+MAX_CACHED_NUMBERS = 100_000
 
 
 def _event(e) -> dict:
@@ -74,6 +89,11 @@ def describe_tune(tune: Tune) -> dict:
     if read_errors(tune):
         return {**head, **problems}
     return {**head, **describe_timeline(build_timeline(tune, strict=False)), **problems}
+
+
+def describe_json(tune: Tune) -> str:
+    """`describe_tune` as one line of compact JSON (what `inspect --json` prints per tune)."""
+    return json.dumps(describe_tune(tune), ensure_ascii=False, separators=(",", ":"))
 
 
 def describe_file(path: str | Path) -> Iterator[dict]:

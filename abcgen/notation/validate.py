@@ -286,12 +286,25 @@ def check_text(text: str, source: str | None = None) -> list[Issue]:
 def check_tunes(tunes: Iterable[Tune], source: str | None = None) -> Iterator[Issue]:
     """`check_tune` of each tune as it comes (read_tunes or stream_tunes), and X: numbers
     repeated across tunes; 'no-tunes' after a book without any."""
-    seen: dict[str, int] = {}
-    for tune in tunes:
-        yield from check_tune(tune)
-        if tune.x is not None and tune.x in seen:
-            yield tune_issue(tune, "duplicate-x", f"X:{tune.x} is used again (first at line "
-                             f"{seen[tune.x]})", tune.start_line)
-        seen.setdefault(tune.x, tune.start_line)
+    return book_issues(map(checked_tune, tunes), source)
+
+
+def checked_tune(tune: Tune) -> tuple[str | None, int, list[Issue]]:
+    """(X:, first line, `check_tune`): what `book_issues` needs of a tune, and all a worker
+    process that checks it sends back."""
+    return tune.x, tune.start_line, check_tune(tune)
+
+
+def book_issues(checked: Iterable[tuple[str | None, int, list[Issue]]],
+                source: str | None = None) -> Iterator[Issue]:
+    """Each tune's issues from `checked_tune`, in book order, with the X: numbers repeated
+    across tunes; 'no-tunes' after a book without any."""
+    seen: dict[str | None, int] = {}
+    for x, line, issues in checked:
+        yield from issues
+        if x is not None and x in seen:
+            yield Issue("duplicate-x", "error", f"X:{x} is used again (first at line "
+                        f"{seen[x]})", x, line, 1, source)
+        seen.setdefault(x, line)
     if not seen:
         yield Issue("no-tunes", "error", CODES["no-tunes"], None, 1, 1, source)

@@ -1,8 +1,9 @@
 """abcgen.repair: generated or hand-written tunes mended into valid, titled ABC.
 
 `repair_tune(tune, title_writer=None)` mends one tune by the smallest edits that clear every
-error `check` reports, logging each; `repair_text` does a whole tunebook (`repair_file` one of any size, a tune at a time) (X: unique and
-sequential, titles unique); `repair_samples` is what `abcgen generate` calls on model output.
+error `check` reports, logging each; `repair_text` does a whole tunebook (X: unique and
+sequential, titles unique), `repair_file` one of any size a tune at a time; `repair_samples`
+is what `abcgen generate` calls on model output.
 Titles come from a `title_writer` the caller passes in (the model, in `generate`), so this
 package imports no torch.
 """

@@ -1,0 +1,87 @@
+"""Big tunebooks: the commands' peak memory and time on synthetic books of growing size.
+
+A book is music21's whole ABC corpus in one file (its 1,146 files joined by blank lines),
+repeated with X: renumbered 1, 2, 3 ... until it reaches the size asked for (4.4 MB a copy).
+Each command runs as a user runs it (`python -m abcgen ...`, output to /dev/null) in a child
+process; its peak RSS comes from the kernel (wait4's ru_maxrss) and its wall time from the clock.
+Figures: per size, seconds, MB/s and peak RSS; `linearity`: seconds per MB of the largest book
+over seconds per MB of the smallest (1.0 is linear).
+Targets (issue 17): peak RSS under 500 MB on a 100 MB book; time linear in the size.
+"""
+
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+SIZES_MB, QUICK_SIZES_MB = (25, 100), (4, 16)
+COMMANDS = {"check": ["check", "--summary"], "inspect --json": ["inspect", "--json"]}
+_X_LINE = re.compile(r"^X:[^\n]*", re.MULTILINE)
+
+
+def corpus_text() -> str:
+    """music21's ABC files in one text, in path order."""
+    from music21 import corpus
+
+    from abcgen.notation import read_abc
+
+    paths = sorted(str(p) for p in corpus.getPaths(fileExtensions=("abc",)))
+    return "\n\n".join(read_abc(path).strip("\n") for path in paths) + "\n\n"
+
+
+def write_book(path: Path, copies_of: str, size_mb: float) -> int:
+    """Write `copies_of` again and again into `path` up to `size_mb` MB, X: numbered from 1
+    across the book; returns the tunes written."""
+    count, size, target = 0, 0, size_mb * 2**20
+
+    def renumber(_match: re.Match) -> str:
+        nonlocal count
+        count += 1
+        return f"X:{count}"
+
+    with path.open("w", encoding="utf-8") as out:
+        while size < target:
+            text = _X_LINE.sub(renumber, copies_of)
+            out.write(text)
+            size += len(text.encode("utf-8"))
+    return count
+
+
+def measure(args: list[str]) -> dict:
+    """Wall seconds and peak RSS (MB) of `python -m abcgen ARGS`, its output discarded."""
+    started = time.perf_counter()
+    child = subprocess.Popen([sys.executable, "-m", "abcgen", *args],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)
+    wall = time.perf_counter() - started
+    return {"seconds": round(wall, 2), "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
+            "cpu_s": round(usage.ru_utime + usage.ru_stime, 2), "exit": child.returncode}
+
+
+def run(quick: bool = False) -> dict:
+    text = corpus_text()
+    sizes = QUICK_SIZES_MB if quick else SIZES_MB
+    results = {}
+    with tempfile.TemporaryDirectory() as folder:
+        for size in sizes:
+            book = Path(folder) / f"book-{size}mb.abc"
+            tunes = write_book(book, text, size)
+            mb = book.stat().st_size / 2**20
+            for name, args in COMMANDS.items():
+                figure = measure([args[0], str(book), *args[1:]])
+                figure.update(mb=round(mb, 1), tunes=tunes,
+                              mb_per_s=round(mb / figure["seconds"], 3))
+                results.setdefault(name, []).append(figure)
+            book.unlink()
+    for figures in results.values():
+        small, large = figures[0], figures[-1]
+        per_mb = [f["seconds"] / f["mb"] for f in (small, large)]
+        figures.append({"linearity": round(per_mb[1] / per_mb[0], 2)})
+    return {"copy": {"mb": round(len(text.encode()) / 2**20, 2),
+                     "tunes": len(_X_LINE.findall(text))},
+            "commands": results, "targets": {"peak_rss_mb": "< 500 at 100 MB",
+                                             "linearity": "about 1"}}
