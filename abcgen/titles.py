@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
-from abcgen.notation import parse_tunebook, read_abc
+from abcgen.notation import UnreadableError, parse_tunebook, read_abc
 from abcgen.notation.titles import normalise_title
 
 ENGLISH_WORD_LISTS = (Path("/usr/share/dict/words"), Path("/usr/share/dict/american-english"))
@@ -40,10 +40,13 @@ def words_of(title: str) -> list[str]:
 
 
 def title_words_of_files(files: Iterable[Path]) -> frozenset[str]:
-    """Every word of every (normalised) title in these ABC files."""
+    """Every word of every (normalised) title in these ABC files (unreadable files skipped)."""
     words: set[str] = set()
     for path in files:
-        tunes, _ = parse_tunebook(read_abc(path), source=str(path))
+        try:
+            tunes, _ = parse_tunebook(read_abc(path), source=str(path))
+        except UnreadableError:
+            continue
         for tune in tunes:
             for title in tune.titles:
                 words.update(words_of(normalise_title(title).title))

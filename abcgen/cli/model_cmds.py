@@ -34,6 +34,8 @@ def train_cmd(
     dropout: _opt(float | None, "Dropout in [0, 1) (overrides the preset).") = None,
     batching: _opt(str, "tunes (each tune whole, from a fresh state, shuffled every epoch) or "
                    "stream (truncated BPTT through the tunes in order).") = "tunes",
+    augment_semitones: _opt(int, "Draw each training tune, each epoch, moved by a random "
+                            "shift of up to N semitones (0: as written).") = 0,
     seq_len: _opt(int, "Characters per truncated-BPTT window (--batching stream).") = 64,
     batch_size: _opt(int, "Parallel sequences per step.") = 32,
     lr: _opt(float, "Peak learning rate (AdamW).") = 2e-3,
@@ -50,7 +52,8 @@ def train_cmd(
     from abcgen.model.train import TrainConfig, train
 
     cfg = TrainConfig(corpus=str(corpus), out=str(out), preset=preset, hidden=hidden,
-                      layers=layers, dropout=dropout, batching=batching, seq_len=seq_len,
+                      layers=layers, dropout=dropout, batching=batching,
+                      augment_semitones=augment_semitones, seq_len=seq_len,
                       batch_size=batch_size, lr=lr, max_steps=max_steps,
                       eval_interval=eval_interval, max_minutes=max_minutes, device=device,
                       seed=seed, resume=resume)

@@ -11,19 +11,14 @@ sampler draws from) when it has one. So a title the sampler can draw always coun
 whatever collections the corpus was built from.
 """
 
-import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from abcgen.titles import is_real_word_title
+
 SHARED_CORPORA = Path(__file__).resolve().parents[2].parent / "shared" / "corpora"
 """The open collections staged beside the repository (../shared/corpora)."""
-_TITLE_LINE = re.compile(r"^T:(.*)$", re.MULTILINE)
-
-
-def titles_in_text(text: str) -> list[str]:
-    """Every `T:` line's value in ABC text (read as lines: much faster than parsing)."""
-    return [value.strip() for value in _TITLE_LINE.findall(text.replace("\r\n", "\n"))]
 
 
 def _music21_folk_files() -> list[Path]:
@@ -48,17 +43,6 @@ def collection_files(shared: Path = SHARED_CORPORA) -> dict[str, list[Path]]:
     return {name: files for name, files in sources.items() if files}
 
 
-def words_of_titles(titles: list[str]) -> set[str]:
-    """The words of titles normalised as the corpus normalises them (abcgen.titles.words_of)."""
-    from abcgen.notation.titles import normalise_title
-    from abcgen.titles import words_of
-
-    words: set[str] = set()
-    for title in titles:
-        words.update(words_of(normalise_title(title).title))
-    return words
-
-
 @dataclass(frozen=True)
 class TitleVocabulary:
     """The real words titles may use, and where they came from."""
@@ -71,18 +55,12 @@ class TitleVocabulary:
 @lru_cache(maxsize=1)
 def collection_vocabulary() -> TitleVocabulary:
     """English words and the words of every collection's titles (read once per process)."""
-    from abcgen.notation import read_abc
-    from abcgen.titles import english_words
+    from abcgen.titles import english_words, title_words_of_files
 
     english = english_words()
     sources, words = {"english": len(english)}, set(english)
     for name, files in collection_files().items():
-        found: set[str] = set()
-        for path in files:
-            try:
-                found |= words_of_titles(titles_in_text(read_abc(path)))
-            except Exception:  # noqa: BLE001 - one unreadable file must not stop the rest
-                continue
+        found = title_words_of_files(files)
         sources[name] = len(found)
         words |= found
     return TitleVocabulary(frozenset(words), sources)
@@ -104,8 +82,5 @@ def title_vocabulary(corpus_dir: str | Path | None = None) -> TitleVocabulary:
     return TitleVocabulary(base.words | corpus_words, {**base.sources, "corpus": len(corpus_words)})
 
 
-def is_real_word_title(title: str, words: frozenset[str] | set[str]) -> bool:
-    """abcgen.titles' rule (one rule for the sampler and evaluate)."""
-    from abcgen.titles import is_real_word_title as rule
-
-    return rule(title, words)
+__all__ = ["TitleVocabulary", "collection_files", "collection_vocabulary", "is_real_word_title",
+           "title_vocabulary"]

@@ -19,6 +19,8 @@ from abcgen.corpus import TITLE_WORDS_FILE
 from abcgen.errors import InputError
 from abcgen.fileio import atomic_write_bytes
 from abcgen.model.vocab import BOS, PAD, Vocab
+from abcgen.notation import AbcError, dumps, parse_tune
+from abcgen.notation.transpose import transpose_tune
 
 SPLITS = ("train", "val", "test")
 IGNORE_INDEX = -100
@@ -108,7 +110,30 @@ def read_title_words(folder: Path) -> frozenset[str]:
         raise InputError(f"{folder / TITLE_WORDS_FILE}: cannot read: {exc}") from None
 
 
-def _cached_stream(folder: Path, name: str, text: str, vocab: Vocab) -> np.ndarray:
+def transposed_tunes(tunes: list[str], semitones: int) -> list[str]:
+    """Each tune moved by `semitones` (abcgen.notation.transpose); a tune that can't be moved
+    (K:none, a pipe key) stays as written, so every version has the same tunes in order."""
+    if semitones == 0:
+        return tunes
+    moved = []
+    for tune in tunes:
+        try:
+            moved.append(dumps(transpose_tune(parse_tune(tune), semitones)))
+        except AbcError:
+            moved.append(tune)
+    return moved
+
+
+def key_versions(corpus: Corpus, semitones: int) -> list[np.ndarray]:
+    """The training split's stream in every key from `semitones` below to `semitones` above
+    as written (cached like the splits); [the split as written] when `semitones` is 0."""
+    text = read_split(corpus.folder / "train.abc")
+    return [_cached_stream(corpus.folder, f"train{shift:+d}", text, corpus.vocab, shift)
+            if shift else corpus.splits["train"] for shift in range(-semitones, semitones + 1)]
+
+
+def _cached_stream(folder: Path, name: str, text: str, vocab: Vocab,
+                   semitones: int = 0) -> np.ndarray:
     digest = hashlib.sha256(text.encode("utf-8"))
     digest.update("\x00".join(vocab.tokens).encode("utf-8"))
     digest.update(SAMPLED_FIRST_LINE.encode("utf-8"))  # streams made before as_sampled differ
@@ -118,7 +143,7 @@ def _cached_stream(folder: Path, name: str, text: str, vocab: Vocab) -> np.ndarr
             return np.load(cache, allow_pickle=False)
         except (OSError, ValueError):
             pass  # a damaged cache file is re-encoded below and replaced
-    stream = encode_tunes(split_tunes(text), vocab)
+    stream = encode_tunes(transposed_tunes(split_tunes(text), semitones), vocab)
     buffer = io.BytesIO()
     np.save(buffer, stream, allow_pickle=False)
     try:
@@ -204,18 +229,28 @@ def pad_tunes(pieces: list[torch.Tensor], device: torch.device) -> Batch:
     return Batch(inputs.to(device), targets.to(device), False, n_chars)
 
 
+def _pieces(stream: np.ndarray) -> list[torch.Tensor]:
+    """A stream's tunes as 1-D id tensors, those longer than MAX_PIECE_CHARS cut into pieces."""
+    ids = torch.from_numpy(stream.astype(np.int64))
+    return [ids[s: e][i: i + MAX_PIECE_CHARS]
+            for s, e in tune_spans(stream) for i in range(0, e - s - 1, MAX_PIECE_CHARS)]
+
+
 class TuneBatches:
     """Tune-aligned batches: B whole tunes of similar length, each from a zero hidden state.
 
     Tunes longer than MAX_PIECE_CHARS are cut into pieces. The order of an epoch is a seeded
-    permutation, bucketed by length, so a (epoch, index) pair fixes the data position.
+    permutation, bucketed by length, so a (epoch, index) pair fixes the data position. Given
+    several versions of the stream (the tunes in other keys, `key_versions`), each epoch
+    draws every tune in one of them at random (key augmentation).
     """
 
-    def __init__(self, stream: np.ndarray, batch_size: int, seed: int,
+    def __init__(self, stream: np.ndarray | list[np.ndarray], batch_size: int, seed: int,
                  rank: int = 0, world_size: int = 1):
-        ids = torch.from_numpy(stream.astype(np.int64))
-        self.pieces = [ids[s: e][i: i + MAX_PIECE_CHARS]
-                       for s, e in tune_spans(stream) for i in range(0, e - s - 1, MAX_PIECE_CHARS)]
+        self.versions = [_pieces(s) for s in (stream if isinstance(stream, list) else [stream])]
+        self.pieces = self.versions[0]
+        if any(len(version) != len(self.pieces) for version in self.versions):
+            raise InputError("the key versions of the training split hold different tunes")
         self.batch_size, self.seed = batch_size, seed
         self.rank, self.world_size = rank, world_size
         if len(self.pieces) < batch_size * world_size:
@@ -227,6 +262,8 @@ class TuneBatches:
     def _start_epoch(self) -> None:
         generator = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
         order = torch.randperm(len(self.pieces), generator=generator).tolist()
+        keys = torch.randint(len(self.versions), (len(self.pieces),), generator=generator)
+        self.pieces = [self.versions[k][i] for i, k in enumerate(keys.tolist())]
         group = self.batch_size * self.world_size
         window = group * BUCKET_BATCHES
         batches = []

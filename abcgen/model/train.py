@@ -25,7 +25,7 @@ from torch import nn
 from abcgen.errors import AbcgenError, InputError
 from abcgen.fileio import atomic_write_bytes, atomic_write_text
 from abcgen.model.checkpoint import load_checkpoint, model_from_checkpoint, save_checkpoint
-from abcgen.model.data import StreamBatches, TuneBatches, load_corpus
+from abcgen.model.data import StreamBatches, TuneBatches, key_versions, load_corpus
 from abcgen.model.lstm import CharLSTM, detach_state, preset
 from abcgen.model.runtime import setup_runtime
 from abcgen.model.score import LN2, bits_per_char
@@ -55,6 +55,9 @@ class TrainConfig:
     """'tunes' (each tune whole from a zero state, shuffled every epoch: a tune learns nothing
     from its neighbour, and sampling starts where training did) or 'stream' (truncated BPTT,
     hidden state carried across tunes in file order)."""
+    augment_semitones: int = 0
+    """Key augmentation ('tunes' batching): each epoch draws every training tune moved by a
+    random shift in [-N, N] semitones; 0 keeps each tune in its written key."""
     seq_len: int = 64
     """Characters per BPTT window."""
     batch_size: int = 32
@@ -136,6 +139,10 @@ def validate_config(cfg: TrainConfig) -> None:
         raise AbcgenError(f"--dropout must be in [0, 1), got {cfg.dropout}")
     if cfg.batching not in BATCHINGS:
         raise AbcgenError(f"batching must be one of {', '.join(BATCHINGS)}, got {cfg.batching!r}")
+    if not 0 <= cfg.augment_semitones <= 6:
+        raise AbcgenError(f"--augment-semitones must be in 0..6, got {cfg.augment_semitones}")
+    if cfg.augment_semitones and cfg.batching != "tunes":
+        raise AbcgenError("--augment-semitones needs --batching tunes")
     if cfg.optimizer not in OPTIMIZERS:
         raise AbcgenError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {cfg.optimizer!r}")
 
@@ -212,7 +219,8 @@ class Trainer:
     def _make_batches(self) -> StreamBatches | TuneBatches:
         cfg, rt, train_ids = self.cfg, self.runtime, self.corpus.splits["train"]
         if cfg.batching == "tunes":
-            return TuneBatches(train_ids, cfg.batch_size, cfg.seed, rt.rank, rt.world_size)
+            versions = key_versions(self.corpus, cfg.augment_semitones)
+            return TuneBatches(versions, cfg.batch_size, cfg.seed, rt.rank, rt.world_size)
         return StreamBatches(train_ids, cfg.batch_size, cfg.seq_len, cfg.seed, rt.rank, rt.world_size)
 
     def _restore(self, record: dict) -> None:
