@@ -9,16 +9,29 @@ Figures (one run of `python -m bench.run notation`):
 - agreement: the share of compared tunes whose melody equals abc2midi's (abcgen.tools.golden:
   tunes abc2midi errs on and known abc2midi differences left out), with the commonest causes
   of disagreement and a few example tunes for each.
+- commands: what users get. The same books in one file (ALL.abc: the files joined by blank lines)
+  run through `abcgen check` and `abcgen inspect --json` as a user runs them (`python -m
+  abcgen`, output to /dev/null; worker processes on every CPU, and `--jobs 1` beside them),
+  `abc2midi ALL.abc -c` once over the file, and the library's parse -> timeline over the same
+  file read a tune at a time (stream_tunes); medians of several runs, wall and CPU seconds.
 Targets (issue 2): >= 50x music21's tunes/s, within 3x abc2midi's wall time, >= 98 % identical.
+Targets (issue 17), over the one file: inspect --json >= 50x music21's tunes/s and <= 5x
+abc2midi's wall time; check <= 2x the library's parse -> timeline.
 """
 
+import os
 import random
+import shutil
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from abcgen.notation import AbcError, build_timeline, parse_tunebook, read_abc
+from abcgen.notation import (AbcError, build_timeline, parse_tunebook, parse_tunes, read_abc,
+                             stream_tunes)
 from abcgen.tools import abc2midi
 from abcgen.tools.golden import compare_book, tune_texts
 from bench.cpu import cpu_seconds
@@ -103,6 +116,70 @@ def abc2midi_clock(books: list[tuple[str, str]]) -> Clock:
     return clock
 
 
+def child_clock(args: list[str]) -> Clock:
+    """Wall and CPU seconds of a command run as a user runs it, output to /dev/null."""
+    with Clock() as clock:
+        subprocess.run(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    return clock
+
+
+def _median(clocks: list[Clock]) -> dict:
+    return {"seconds": round(statistics.median(c.wall for c in clocks), 3),
+            "cpu_s": round(statistics.median(c.cpu for c in clocks), 3)}
+
+
+def commands(books: list[tuple[str, str]], runs: int, music21: dict) -> dict:
+    """The commands users run over the books in one file, beside abc2midi and the library
+    (see the module docstring)."""
+    abcgen = [sys.executable, "-m", "abcgen"]
+    with tempfile.TemporaryDirectory() as folder:
+        book = os.path.join(folder, "ALL.abc")
+        with open(book, "w", encoding="utf-8") as out:
+            out.write("\n\n".join(text.strip("\n") for _, text in books) + "\n")
+        tunes = sum(1 for _ in stream_tunes(book))
+        timed = {
+            "library parse -> timeline": [_library_clock(book) for _ in range(runs)],
+            "abc2midi -c": [child_clock([shutil.which("abc2midi"), book, "-c"])
+                            for _ in range(runs)],
+            "check": [child_clock([*abcgen, "check", book]) for _ in range(runs)],
+            "check --jobs 1": [child_clock([*abcgen, "check", book, "--jobs", "1"])
+                               for _ in range(runs)],
+            "inspect --json": [child_clock([*abcgen, "inspect", book, "--json"])
+                               for _ in range(runs)],
+            "inspect --json --jobs 1": [child_clock([*abcgen, "inspect", book, "--json",
+                                                     "--jobs", "1"]) for _ in range(runs)],
+        }
+    figures = {name: _median(clocks) for name, clocks in timed.items()}
+    for figure in figures.values():
+        figure["tunes_per_s"] = round(tunes / figure["seconds"], 1)
+    return {"file_mb": round(sum(len(t.encode()) for _, t in books) / 2**20, 2), "tunes": tunes,
+            "runs": runs, "figures": figures,
+            "ratios": _command_ratios({**figures, "tunes": tunes}, music21)}
+
+
+def _library_clock(book: str) -> Clock:
+    with Clock() as clock:
+        parse_tunes(stream_tunes(book))
+    return clock
+
+
+def _command_ratios(figures: dict, music21: dict) -> dict:
+    """The issue-17 ratios by wall time, and by CPU time (which holds still when other work
+    shares the cores; a command's worker processes count in its CPU time)."""
+    ratios = {}
+    for clock, key, rate in (("wall", "seconds", "tunes_per_s"),
+                             ("cpu", "cpu_s", "tunes_per_cpu_s")):
+        for name in ("inspect --json", "inspect --json --jobs 1"):
+            per_s = figures["tunes"] / figures[name][key]
+            ratios[f"{name} vs music21 tunes/s ({clock})"] = round(per_s / music21[rate], 1)
+            ratios[f"{name} vs abc2midi ({clock})"] = round(
+                figures[name][key] / figures["abc2midi -c"][key], 2)
+        for name in ("check", "check --jobs 1"):
+            ratios[f"{name} vs library parse -> timeline ({clock})"] = round(
+                figures[name][key] / figures["library parse -> timeline"][key], 2)
+    return ratios
+
+
 def cause(verdict) -> str:
     """A rough label for why a tune differs, from its first differing note."""
     if verdict.status == "ours-failed":
@@ -161,6 +238,10 @@ def run(quick: bool = False) -> dict:
                    "ours_vs_abc2midi_wall_time": round(ours_s / reference_s, 2),
                    "ours_vs_abc2midi_cpu_time": round(ours_cpu / reference_cpu, 2)},
         "targets": {"ours_vs_music21": ">= 50", "ours_vs_abc2midi_wall_time": "<= 3",
-                    "identical_share": ">= 0.98"},
+                    "identical_share": ">= 0.98",
+                    "inspect --json vs music21 tunes/s": ">= 50",
+                    "inspect --json vs abc2midi wall time": "<= 5",
+                    "check vs library parse -> timeline": "<= 2"},
+        "commands": commands(books, 1 if quick else RUNS, theirs),
         "agreement": agreement(books),
     }
