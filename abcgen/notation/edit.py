@@ -86,60 +86,50 @@ class Score:
         return [g for g in self.groups if g.bar == bar]
 
 
-class _GroupScorer(Scorer):
-    """The scorer, also recording each placed group (see Group) and the groups left open."""
+class _GroupRecorder:
+    """Follows the scorer's walk (a score.ScoreWatcher), recording each placed group (see
+    Group) and the groups left open, by token index."""
 
-    def __init__(self, tune: Tune, positions: dict[tuple[int, int], int],
-                 kinds: dict[int, str]):
-        super().__init__(tune, Reporter(tune, strict=False))
+    def __init__(self, positions: dict[tuple[int, int], int], kinds: dict[int, str]):
         self.positions, self.kinds, self.groups = positions, kinds, []
         self.chord_at = self.grace_at = self.tuplet_at = -1
         self.nested_chords: list[int] = []
         self.open_chords: list[tuple[int, int | None]] = []
         self.open_graces: list[int] = []
 
-    def place(self, pitches, length, line, col) -> None:
-        in_tuplet, broken = self.tuplet_left > 0, self.next_factor != (1, 1)
-        start = self.current.duration
-        super().place(pitches, length, line, col)
+    def placed(self, scorer: Scorer, notes: int, line: int, col: int, start: int,
+               in_tuplet: bool, broken: bool) -> None:
         token = self.positions.get((line, col), -1)
         token_kind = self.kinds.get(token, "")
-        kind = "chord" if len(pitches) > 1 or token_kind == "chord_end" else \
-            ("note" if pitches else "rest")
-        self.groups.append(Group(len(self.bars), start, self.last_group_duration,
-                                 self.unit_ticks, token, kind, in_tuplet,
-                                 in_tuplet and self.tuplet_left > 0, broken,
+        kind = "chord" if notes > 1 or token_kind == "chord_end" else \
+            ("note" if notes else "rest")
+        self.groups.append(Group(len(scorer.bars), start, scorer.last_group_duration,
+                                 scorer.unit_ticks, token, kind, in_tuplet,
+                                 in_tuplet and scorer.tuplet_left > 0, broken,
                                  multirest=token_kind == "multirest"))
 
-    def on_broken(self, line, col, match) -> None:
-        before = self.current.duration
-        super().on_broken(line, col, match)
-        if self.groups and self.current.duration != before:
-            self.groups[-1].duration += self.current.duration - before
+    def lengthened(self, extra: int) -> None:
+        if self.groups:
+            self.groups[-1].duration += extra
             self.groups[-1].broken_after = True
 
-    def on_chord_start(self, line, col, match) -> None:
-        if self.chord is not None:
-            self.nested_chords.append(self.positions[(line, col)])
+    def opened(self, kind: str, line: int, col: int, nested: bool = False) -> None:
+        token = self.positions[(line, col)]
+        if nested:
+            self.nested_chords.append(token)
+        elif kind == "chord":
+            self.chord_at = token
+        elif kind == "grace":
+            self.grace_at = token
         else:
-            self.chord_at = self.positions[(line, col)]
-        super().on_chord_start(line, col, match)
+            self.tuplet_at = token
 
-    def on_grace_start(self, line, col, match) -> None:
-        self.grace_at = self.positions[(line, col)]
-        super().on_grace_start(line, col, match)
-
-    def on_tuplet(self, line, col, match) -> None:
-        self.tuplet_at = self.positions[(line, col)]
-        super().on_tuplet(line, col, match)
-
-    def check_open_groups(self, line, col) -> None:
-        if self.chord is not None:
-            last = self.positions.get(self.chord[-1][3:]) if self.chord else None
+    def left_open(self, chord: list | None, graces: bool) -> None:
+        if chord is not None:
+            last = self.positions.get(chord[-1][3:]) if chord else None
             self.open_chords.append((self.chord_at, last))
-        if self.graces is not None:
+        if graces:
             self.open_graces.append(self.grace_at)
-        super().check_open_groups(line, col)
 
 
 def score_groups(tune: Tune) -> Score:
@@ -147,12 +137,13 @@ def score_groups(tune: Tune) -> Score:
     tokens = list(tokenize(tune.body))
     positions = {(line, col): index for index, (_, line, col, _) in enumerate(tokens)}
     kinds = {index: _token_kind(token) for index, token in enumerate(tokens)}
-    scorer = _GroupScorer(tune, positions, kinds)
+    recorder = _GroupRecorder(positions, kinds)
+    scorer = Scorer(tune, Reporter(tune, strict=False), watcher=recorder)
     bars = scorer.run()
-    bar_tokens = [_closing_token(tokens, positions, bar, scorer.groups) for bar in bars]
-    open_tuplet = scorer.tuplet_at if scorer.tuplet_left > 0 else None
-    return Score(tokens, bars, scorer.groups, bar_tokens, scorer.open_chords,
-                 scorer.nested_chords, scorer.open_graces, open_tuplet)
+    bar_tokens = [_closing_token(tokens, positions, bar, recorder.groups) for bar in bars]
+    open_tuplet = recorder.tuplet_at if scorer.tuplet_left > 0 else None
+    return Score(tokens, bars, recorder.groups, bar_tokens, recorder.open_chords,
+                 recorder.nested_chords, recorder.open_graces, open_tuplet)
 
 
 def _closing_token(tokens: list[Token], positions: dict, bar: WrittenBar,

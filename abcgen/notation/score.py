@@ -11,6 +11,7 @@ from fractions import Fraction
 from functools import lru_cache
 from itertools import chain
 from operator import attrgetter
+from typing import Protocol
 
 from abcgen.notation import errors as E
 from abcgen.notation.fields import (
@@ -216,12 +217,13 @@ def parse_endings(text: str) -> tuple[int, ...]:
 class Scorer:
     """Walks a tune's tokens once and builds its written bars (see the module docstring)."""
 
-    def __init__(self, tune: Tune, report: Reporter, graces: bool = True):
+    def __init__(self, tune: Tune, report: Reporter, graces: bool = True,
+                 watcher: "ScoreWatcher | None" = None):
         # What the walk reads of the tune, not the tune itself (no cycle; see Reporter).
         self.header = tune.file_header + tune.header
         self.header_in_force = [tune.header_field(name) for name in "MLQ"]  # M:, L:, Q:
         self.body, self.start_line = tune.body, tune.start_line
-        self.report, self.play_graces = report, graces
+        self.report, self.play_graces, self.watcher = report, graces, watcher
         self.bars: list[WrittenBar] = []
         self.tempo_qpm: float | None = None
         self.meter, self.key, self.bar_ticks = Meter(free=True, text="none"), Key(), None
@@ -366,6 +368,8 @@ class Scorer:
 
     def check_open_groups(self, line: int, col: int) -> None:
         """A chord or grace group still open at a bar line or the end of the tune."""
+        if self.watcher is not None and (self.chord is not None or self.graces is not None):
+            self.watcher.left_open(self.chord, self.graces is not None)
         if self.chord is not None:
             self.report("unclosed-chord", "chord opened with [ is never closed with ]",
                         *self.group_opened_at, E.UnclosedError)
@@ -455,6 +459,8 @@ class Scorer:
     def place(self, pitches: list[tuple[int, bool, int, int]], length: int,
               line: int, col: int) -> None:
         """Put a note group (one note, a chord's notes, or none for a rest) at the cursor."""
+        watched = None if self.watcher is None else \
+            (self.current.duration, self.tuplet_left > 0, self.next_factor is not PLAIN)
         # Most notes are plain: each rarer case is skipped by one test of its state.
         if self.broken_at is not None:
             self.check_broken_partner(length)
@@ -490,6 +496,8 @@ class Scorer:
         bar.has_music = True
         self.last_group, self.last_group_duration = group, duration
         self.last_group_length = length
+        if watched is not None:
+            self.watcher.placed(self, len(pitches), line, col, *watched)
 
     def place_graces(self, offset: int, duration: int) -> tuple[int, int]:
         """Grace notes take 1/GRACE_DIVIDER of the main note's time, from its start, shared
@@ -521,6 +529,8 @@ class Scorer:
     # -- groups ---------------------------------------------------------------------------
 
     def on_chord_start(self, line: int, col: int, match) -> None:
+        if self.watcher is not None:
+            self.watcher.opened("chord", line, col, nested=self.chord is not None)
         if self.chord is not None:
             self.report("unclosed-chord", "chord opened inside a chord", line, col,
                         E.UnclosedError)
@@ -545,6 +555,8 @@ class Scorer:
         self.place(pitches, round(notes[0][1] * multiplier), line, col)
 
     def on_grace_start(self, line: int, col: int, match) -> None:
+        if self.watcher is not None:
+            self.watcher.opened("grace", line, col)
         self.graces, self.group_opened_at = [], (line, col)
 
     def on_grace_end(self, line: int, col: int, match) -> None:
@@ -555,6 +567,8 @@ class Scorer:
         self.pending_graces, self.graces = self.graces, None
 
     def on_tuplet(self, line: int, col: int, match) -> None:
+        if self.watcher is not None:
+            self.watcher.opened("tuplet", line, col)
         p = int(match["tp"])
         q = int(match["tq"]) if match["tq"] else TUPLET_Q.get(p, 3 if self.meter.compound else 2)
         r = int(match["tr"]) if match["tr"] else p
@@ -584,6 +598,8 @@ class Scorer:
         for note in self.last_group:
             note.duration += extra
         self.current.duration += extra
+        if self.watcher is not None and extra:
+            self.watcher.lengthened(extra)
         before = self.last_group[0].decorations if self.last_group else ()
         self.broken_at = (line, col, self.last_group_length, before)
         self.last_group_duration = 0
@@ -776,5 +792,32 @@ def content_key(tune: Tune) -> tuple:
 _NAME_VALUE, _TEXT = attrgetter("name", "value"), attrgetter("text")
 
 
-# Token kind -> the Scorer method that handles it.
-HANDLERS = {name[3:]: name for name in dir(Scorer) if name.startswith("on_")}
+# Token kind (lexer) -> the Scorer method that handles it. The kinds not here (space, eol,
+# continuation, linebreak) change nothing the scorer keeps.
+HANDLERS = {
+    "note": "on_note", "rest": "on_rest", "broken": "on_broken", "tuplet": "on_tuplet",
+    "chord_start": "on_chord_start", "chord_end": "on_chord_end",
+    "grace_start": "on_grace_start", "grace_end": "on_grace_end",
+    "slur_start": "on_slur_start", "slur_end": "on_slur_end",
+    "deco": "on_deco", "short_deco": "on_short_deco", "quoted": "on_quoted",
+    "open_quote": "on_open_quote", "bad": "on_bad", "overlay": "on_overlay",
+    "bar": "on_bar", "ending": "on_ending", "inline": "on_inline", "field": "on_field",
+}
+
+
+class ScoreWatcher(Protocol):
+    """What a caller that follows the walk is told (`score_groups` records note groups)."""
+
+    def placed(self, scorer: Scorer, notes: int, line: int, col: int, start: int,
+               in_tuplet: bool, broken: bool) -> None:
+        """A group of `notes` notes (0: a rest) was placed at `start` ticks into its bar; it
+        was in a tuplet, or the second of a broken-rhythm pair."""
+
+    def lengthened(self, extra: int) -> None:
+        """Broken rhythm (`>`) lengthened the last group by `extra` ticks."""
+
+    def opened(self, kind: str, line: int, col: int, nested: bool = False) -> None:
+        """A chord, grace group or tuplet opens at `line`:`col` (`nested`: inside a chord)."""
+
+    def left_open(self, chord: list | None, graces: bool) -> None:
+        """A bar line or the tune's end finds a chord (its notes so far) or graces open."""
