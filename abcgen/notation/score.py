@@ -214,6 +214,123 @@ def parse_endings(text: str) -> tuple[int, ...]:
     return tuple(numbers)
 
 
+class Accidentals:
+    """The accidental each note letter gets: one written earlier in the bar, else the key
+    signature's. An accidental lasts to the end of the bar for its letter in every octave
+    (ABC 2.1 §11.3 `%%propagate-accidentals pitch`, the default and abc2midi's behaviour);
+    `octave` limits it to its octave, `not` to the note itself."""
+
+    def __init__(self):
+        self.signature: dict[str, int] = {}
+        self.in_bar: dict[str | tuple[str, int], int] = {}
+        self.propagate = "pitch"
+
+    def new_key(self, signature: dict[str, int]) -> None:
+        self.signature = signature
+        self.in_bar.clear()
+
+    def new_bar(self) -> None:
+        self.in_bar.clear()
+
+    def semitones(self, acc: str | None, upper: str, octave: int) -> int:
+        """The shift of note `upper` (a letter A-G) in `octave` written with `acc` (`^`,
+        `_`, `=` ... or None), remembering a written one for the rest of the bar."""
+        slot = upper if self.propagate == "pitch" else (upper, octave)
+        if acc:
+            shift = ACCIDENTAL_SEMITONES[acc]
+            if self.propagate != "not":
+                self.in_bar[slot] = shift
+            return shift
+        shift = self.in_bar.get(slot)
+        return self.signature.get(upper, 0) if shift is None else shift
+
+
+class Ties:
+    """Ties written and the note groups they wait for (ABC 2.1 §4.11): a tie joins notes of
+    one pitch, and the note it waits for keeps the tied note's accidental (`^c-|c`), found
+    by its letter and octave. Positions are (line, col) of the tie mark."""
+
+    def __init__(self):
+        self.mark: tuple[int, int] | None = None  # a tie written since the last group
+        self.open_mark: tuple[int, int] | None = None  # the tie the next group must join
+        self.pitches: frozenset[int] | set[int] = NO_PITCHES  # what that tie waits for
+        self.letters: dict[tuple[str, int], int] = {}  # (letter, octave) -> pitch, tied now
+        self.open_letters: dict[tuple[str, int], int] = {}  # ... of the tie waiting
+        # the open chord's untied notes, (letter, octave) -> pitch: a `]-` ties them all
+        self.chord_letters: dict[tuple[str, int], int] = {}
+        self.written = False  # whether any note has a tie (else none need joining)
+
+    def tie(self, line: int, col: int, chord: bool = False) -> None:
+        """A tie mark at `line`:`col`, after a note or (`chord`) after a chord's `]`."""
+        self.mark, self.written = (line, col), True
+        if chord:
+            self.letters.update(self.chord_letters)  # each note keeps its accidental
+
+    def note(self, upper: str, octave: int, pitch: int, tied: bool, in_chord: bool) -> None:
+        """Remember a note's pitch for the note its tie (or its chord's) will join."""
+        if tied:
+            self.letters[(upper, octave)] = pitch
+        elif in_chord:  # a tie after the chord (`[^CE]-`) would tie it too
+            self.chord_letters[(upper, octave)] = pitch
+
+    def pending(self) -> bool:
+        """Whether a tie is written or waiting (else a group needs no joining)."""
+        return bool(self.mark or self.open_mark or self.letters or self.open_letters)
+
+    def join(self, pitches: list[tuple[int, bool, int, int]], line: int,
+             col: int) -> tuple[int, int] | None:
+        """Join a note group at `line`:`col`, (pitch, tied, line, col) each, not empty, to
+        the tie waiting for it: where that tie's mark is when it joins different pitches,
+        else None."""
+        bad = None
+        if self.pitches and self.pitches.isdisjoint([p[0] for p in pitches]):
+            bad = self.open_mark or (line, col)
+        self.pitches = {p[0] for p in pitches if p[1]} if self.mark else NO_PITCHES
+        self.open_mark, self.mark = self.mark, None
+        if self.letters or self.open_letters:
+            self.open_letters, self.letters = self.letters, {}
+        return bad
+
+
+class OpenGroups:
+    """The chord `[...]` or grace group `{...}` being written, and the grace notes waiting
+    for their main note. Chord notes are (pitch, length, tied, line, col), grace notes
+    (pitch, length, line, col); lengths in ticks."""
+
+    def __init__(self):
+        self.chord: list[tuple[int, int, bool, int, int]] | None = None
+        self.graces: list[tuple[int, int, int, int]] | None = None
+        self.pending_graces: list[tuple[int, int, int, int]] | None = None
+        self.opened_at = (0, 0)  # where the open chord or grace group began
+
+    def open_chord(self, line: int, col: int) -> bool:
+        """Open a chord; False (and nothing changes) inside an open one."""
+        if self.chord is not None:
+            return False
+        self.chord, self.opened_at = [], (line, col)
+        return True
+
+    def close_chord(self) -> list[tuple[int, int, bool, int, int]] | None:
+        """The chord's notes (None when no chord was open)."""
+        notes, self.chord = self.chord, None
+        return notes
+
+    def open_graces(self, line: int, col: int) -> None:
+        self.graces, self.opened_at = [], (line, col)
+
+    def close_graces(self) -> bool:
+        """The grace notes wait for the next note; False when no group was open."""
+        if self.graces is None:
+            return False
+        self.pending_graces, self.graces = self.graces, None
+        return True
+
+    def take_graces(self) -> list[tuple[int, int, int, int]] | None:
+        """The grace notes waiting for the note being placed (None when there are none)."""
+        graces, self.pending_graces = self.pending_graces, None
+        return graces
+
+
 class Scorer:
     """Walks a tune's tokens once and builds its written bars (see the module docstring)."""
 
@@ -228,33 +345,19 @@ class Scorer:
         self.tempo_qpm: float | None = None
         self.meter, self.key, self.bar_ticks = Meter(free=True, text="none"), Key(), None
         self.use_unit(default_unit_length(self.meter))
-        self.bar_accidentals: dict[str | tuple[str, int], int] = {}
-        self.propagate = "pitch"
-        self.signature: dict[str, int] = {}
+        self.accidentals, self.ties, self.groups = Accidentals(), Ties(), OpenGroups()
         self.middle_c = 60  # MIDI pitch of `C` under the key's octave= and transpose=
         self.velocity = DEFAULT_VELOCITY
         self.decorations: list[str] = []
         self.chord_symbols: list[str] = []
-        self.graces: list[tuple[int, int, int, int]] | None = None
-        self.pending_graces: list[tuple[int, int, int, int]] | None = None
-        self.group_opened_at = (0, 0)  # where the open chord or grace group began
         self.deco_at: tuple[int, int] | None = None  # a shorthand decoration not yet used
-        self.chord: list[tuple[int, int, bool, int, int]] | None = None
         self.tuplet_left, self.tuplet_ratio = 0, (1, 1)
         self.next_factor = PLAIN
         self.last_group: list[WrittenNote] = []
         self.last_group_duration = 0
-        self.tied_pitches: frozenset[int] | set[int] = NO_PITCHES
         self.last_group_length = 0  # written length (ticks) of the last note group
         self.broken_at: tuple | None = None  # a > or < waiting for its note: where, the note
         # before's written length and decorations
-        self.tie_mark: tuple[int, int] | None = None  # (line, col) of the last tie written
-        self.ties_written = False  # whether any note has a tie (else none need joining)
-        self.tie_letters: dict[tuple[str, int], int | None] = {}  # (letter, octave) -> pitch
-        self.open_tie_letters: dict[tuple[str, int], int | None] = {}
-        # the open chord's untied notes, (letter, octave) -> pitch: a `]-` ties them all
-        self.chord_letters: dict[tuple[str, int], int] = {}
-        self.open_tie_mark: tuple[int, int] | None = None  # ... of the tie still waiting
         self.open_slurs = 0
         self.voice: str | None = None
         self.skipping_voice = self.in_overlay = False
@@ -290,7 +393,7 @@ class Scorer:
         """`%%propagate-accidentals not|octave|pitch` (ABC 2.1 §11.3), also as an I: field."""
         if len(words) == 2 and words[0] == "propagate-accidentals" \
                 and words[1] in PROPAGATE_MODES:
-            self.propagate = words[1]
+            self.accidentals.propagate = words[1]
 
     def set_meter(self, value: str, line: int, col: int) -> None:
         try:
@@ -319,9 +422,8 @@ class Scorer:
             self.key = parse_key(value)
         except E.KeyError_ as exc:
             self.report("invalid-key", exc.message, line, col, E.KeyError_)
-        self.signature = self.key.signature
+        self.accidentals.new_key(self.key.signature)
         self.middle_c = 60 + 12 * self.key.octave + self.key.transpose
-        self.bar_accidentals.clear()
 
     def set_tempo(self, value: str, line: int, col: int) -> None:
         try:
@@ -368,46 +470,34 @@ class Scorer:
 
     def check_open_groups(self, line: int, col: int) -> None:
         """A chord or grace group still open at a bar line or the end of the tune."""
-        if self.watcher is not None and (self.chord is not None or self.graces is not None):
-            self.watcher.left_open(self.chord, self.graces is not None)
-        if self.chord is not None:
+        groups = self.groups
+        if self.watcher is not None and (groups.chord is not None or groups.graces is not None):
+            self.watcher.left_open(groups.chord, groups.graces is not None)
+        if groups.chord is not None:
             self.report("unclosed-chord", "chord opened with [ is never closed with ]",
-                        *self.group_opened_at, E.UnclosedError)
+                        *groups.opened_at, E.UnclosedError)
             self.on_chord_end(line, col, None)
-        if self.graces is not None:
+        if groups.graces is not None:
             self.report("unclosed-grace", "grace notes opened with { are never closed with }",
-                        *self.group_opened_at, E.UnclosedError)
-            self.graces = None
+                        *groups.opened_at, E.UnclosedError)
+            groups.graces = None
 
     # -- notes ----------------------------------------------------------------------------
 
     def pitch_of(self, acc: str | None, letter: str, marks: str, tie: str | None) -> int:
-        """MIDI pitch of a note (its accidental, letter, octave marks and tie), applying (and
-        recording) accidentals for the bar.
-
-        An accidental lasts to the end of the bar for that letter in every octave (ABC 2.1
-        §11.3 `%%propagate-accidentals pitch`, the default, and abc2midi's behaviour);
-        `octave` limits it to its octave, `not` to the note itself."""
+        """MIDI pitch of a note (its accidental, letter, octave marks and tie): the pitch of
+        the note a tie joins it to, else by the accidentals in force (see Accidentals)."""
         upper, octave, semitone = NOTE_LETTERS[letter]
         if marks:
             octave += marks.count("'") - marks.count(",")
-        if not acc and self.open_tie_letters and (upper, octave) in self.open_tie_letters:
-            pitch = self.open_tie_letters[(upper, octave)]  # a tie keeps its accidental
+        ties = self.ties
+        if not acc and ties.open_letters and (upper, octave) in ties.open_letters:
+            pitch = ties.open_letters[(upper, octave)]  # a tie keeps its accidental
         else:
-            slot = upper if self.propagate == "pitch" else (upper, octave)
-            if acc:
-                shift = ACCIDENTAL_SEMITONES[acc]
-                if self.propagate != "not":
-                    self.bar_accidentals[slot] = shift
-            else:
-                shift = self.bar_accidentals.get(slot)
-                if shift is None:
-                    shift = self.signature.get(upper, 0)
-            pitch = self.middle_c + 12 * octave + semitone + shift
-        if tie:  # so the note it is tied to (across a bar line too) keeps this pitch
-            self.tie_letters[(upper, octave)] = pitch
-        elif self.chord is not None:  # a tie after the chord (`[^CE]-`) would tie it too
-            self.chord_letters[(upper, octave)] = pitch
+            pitch = self.middle_c + 12 * octave + semitone + \
+                self.accidentals.semitones(acc, upper, octave)
+        if tie or self.groups.chord is not None:  # so the note tied to it keeps this pitch
+            ties.note(upper, octave, pitch, bool(tie), self.groups.chord is not None)
         return pitch
 
     def length_of(self, text: str, line: int, col: int) -> int:
@@ -432,20 +522,20 @@ class Scorer:
         acc, letter, marks, length_text, tie_text = match.group(*NOTE_PARTS)
         pitch = self.pitch_of(acc, letter, marks, tie_text)
         length = self.lengths.get(length_text) or self.length_of(length_text, line, col)
-        if self.graces is not None:
-            self.graces.append((pitch, length, line, col))
+        groups = self.groups
+        if groups.graces is not None:
+            groups.graces.append((pitch, length, line, col))
             return
         tie = bool(tie_text)
         if tie:
-            self.tie_mark = (line, col + match.start("tie") - match.start())
-            self.ties_written = True
-        if self.chord is not None:
-            self.chord.append((pitch, length, tie, line, col))
+            self.ties.tie(line, col + match.start("tie") - match.start())
+        if groups.chord is not None:
+            groups.chord.append((pitch, length, tie, line, col))
         else:
             self.place([(pitch, tie, line, col)], length, line, col)
 
     def on_rest(self, line: int, col: int, match) -> None:
-        if self.chord is not None:
+        if self.groups.chord is not None:
             return  # abc2midi gives a rest inside a chord no time: its first note times it
         if match["rkind"] in "ZX":  # multi-measure rest: a count of whole bars
             count = int(match["rlen"]) if match["rlen"].isdigit() else 1
@@ -472,8 +562,7 @@ class Scorer:
         if self.tuplet_left > 0:
             duration = duration * self.tuplet_ratio[0] // self.tuplet_ratio[1]
             self.tuplet_left -= 1
-        if pitches and (self.tie_mark or self.open_tie_mark or self.tie_letters
-                        or self.open_tie_letters):  # else no tie is written or open
+        if pitches and self.ties.pending():
             self.check_tie(pitches, line, col)
         bar, offset = self.current, self.current.duration
         if not bar.has_music:  # a bar is where its first note is
@@ -482,7 +571,7 @@ class Scorer:
             bar.chords.extend((offset, text) for text in self.chord_symbols)
             self.chord_symbols = []
         main = duration
-        if self.pending_graces is not None:
+        if self.groups.pending_graces is not None:
             offset, main = self.place_graces(offset, duration)
         decorations = ()
         if self.decorations:
@@ -502,7 +591,7 @@ class Scorer:
     def place_graces(self, offset: int, duration: int) -> tuple[int, int]:
         """Grace notes take 1/GRACE_DIVIDER of the main note's time, from its start, shared
         in proportion to their written lengths."""
-        graces, self.pending_graces = self.pending_graces, None
+        graces = self.groups.take_graces()
         if not graces or not self.play_graces:
             return offset, duration
         share = duration // GRACE_DIVIDER
@@ -516,29 +605,24 @@ class Scorer:
 
     def check_tie(self, pitches, line: int, col: int) -> None:
         """A tie must join notes of the same pitch (ABC 2.1 §4.11); the issue points at the
-        tie mark itself, so it can be found and removed. `pitches`: a note group's, not empty.
-        (Tied pitches are only kept with the mark of their tie, `open_tie_mark`.)"""
-        if self.tied_pitches and self.tied_pitches.isdisjoint([p[0] for p in pitches]):
-            tie_line, tie_col = self.open_tie_mark or (line, col)
-            self.report("bad-tie", "tie between notes of different pitches", tie_line, tie_col)
-        self.tied_pitches = {p[0] for p in pitches if p[1]} if self.tie_mark else NO_PITCHES
-        self.open_tie_mark, self.tie_mark = self.tie_mark, None
-        if self.tie_letters or self.open_tie_letters:
-            self.open_tie_letters, self.tie_letters = self.tie_letters, {}
+        tie mark itself, so it can be found and removed. `pitches`: a note group's, not empty."""
+        bad = self.ties.join(pitches, line, col)
+        if bad is not None:
+            self.report("bad-tie", "tie between notes of different pitches", *bad)
 
     # -- groups ---------------------------------------------------------------------------
 
     def on_chord_start(self, line: int, col: int, match) -> None:
         if self.watcher is not None:
-            self.watcher.opened("chord", line, col, nested=self.chord is not None)
-        if self.chord is not None:
+            self.watcher.opened("chord", line, col, nested=self.groups.chord is not None)
+        if not self.groups.open_chord(line, col):
             self.report("unclosed-chord", "chord opened inside a chord", line, col,
                         E.UnclosedError)
             return
-        self.chord, self.group_opened_at, self.chord_letters = [], (line, col), {}
+        self.ties.chord_letters = {}
 
     def on_chord_end(self, line: int, col: int, match) -> None:
-        notes, self.chord = self.chord, None
+        notes = self.groups.close_chord()
         if notes is None:
             self.report("bad-character", "] without a chord to close", line, col,
                         severity="warning")
@@ -548,23 +632,19 @@ class Scorer:
         multiplier = parse_length(match["clen"]) if match is not None and match["clen"] else 1
         tie_all = bool(match is not None and match["ctie"])
         if tie_all:
-            self.tie_mark = (line, col + match.start("ctie") - match.start())
-            self.ties_written = True
-            self.tie_letters.update(self.chord_letters)  # each note keeps its accidental
+            self.ties.tie(line, col + match.start("ctie") - match.start(), chord=True)
         pitches = [(pitch, tie or tie_all, ln, cl) for pitch, _, tie, ln, cl in notes]
         self.place(pitches, round(notes[0][1] * multiplier), line, col)
 
     def on_grace_start(self, line: int, col: int, match) -> None:
         if self.watcher is not None:
             self.watcher.opened("grace", line, col)
-        self.graces, self.group_opened_at = [], (line, col)
+        self.groups.open_graces(line, col)
 
     def on_grace_end(self, line: int, col: int, match) -> None:
-        if self.graces is None:
+        if not self.groups.close_graces():
             self.report("bad-character", "} without grace notes to close", line, col,
                         severity="warning")
-            return
-        self.pending_graces, self.graces = self.graces, None
 
     def on_tuplet(self, line: int, col: int, match) -> None:
         if self.watcher is not None:
@@ -707,7 +787,7 @@ class Scorer:
                         "whole notes); the rest is not read", line, col, E.DurationError)
             self.too_long = True
         self.current = WrittenBar(len(self.bars), line, col + 1, expected=self.bar_ticks)
-        self.bar_accidentals.clear()
+        self.accidentals.new_bar()
         self.last_group, self.last_group_duration = [], 0
 
     # -- fields ---------------------------------------------------------------------------
@@ -793,7 +873,7 @@ _NAME_VALUE, _TEXT = attrgetter("name", "value"), attrgetter("text")
 
 
 # Token kind (lexer) -> the Scorer method that handles it. The kinds not here (space, eol,
-# continuation, linebreak) change nothing the scorer keeps.
+# continuation, linebreak, spacer) change nothing the scorer keeps.
 HANDLERS = {
     "note": "on_note", "rest": "on_rest", "broken": "on_broken", "tuplet": "on_tuplet",
     "chord_start": "on_chord_start", "chord_end": "on_chord_end",

@@ -162,7 +162,7 @@ def build_timeline(tune: Tune, graces: bool = True, strict: bool = True) -> Time
     scorer, issues = score_tune(tune, strict, graces, text=text)
     performed = [pair for section in order_parts(tune, scorer.bars)
                  for pair in expand_repeats(section)]
-    events, chords, bars = _perform(performed, scorer.ties_written)
+    events, chords, bars = _perform(performed, scorer.ties.written)
     total = QUARTERS[sum(bar.duration for bar, _ in performed)]
     timeline = Timeline(events=events, chord_symbols=chords, bars=bars,
                         tempo_qpm=scorer.tempo_qpm, meter=scorer.meter, unit=scorer.unit,
