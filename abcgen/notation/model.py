@@ -20,7 +20,8 @@ class Field:
 
 @dataclass
 class BodyLine:
-    """One line of the tune body as written (music, a body field such as `w:` or `P:`, or `%` comment)."""
+    """One line of the tune body as written (music, a body field such as `w:` or `P:`, or a
+    `%` comment)."""
 
     text: str
     line: int = 0

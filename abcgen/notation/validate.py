@@ -91,7 +91,8 @@ def check_header(tune: Tune) -> list[Issue]:
     if not xs:
         issues.append(tune_issue(tune, "missing-x", "no X: reference number before the title"))
     elif not xs[0].value.strip().isdigit() or int(xs[0].value.strip()) < 1:
-        issues.append(tune_issue(tune, "bad-x", f"X:{xs[0].value} is not a positive number", xs[0].line))
+        issues.append(tune_issue(tune, "bad-x", f"X:{xs[0].value} is not a positive number",
+                                 xs[0].line))
     for extra in xs[1:]:
         issues.append(tune_issue(tune, "duplicate-x", "a second X: in one tune", extra.line))
     titles = [f for f in tune.header if f.name == "T"]
@@ -137,8 +138,8 @@ def _fields_after_key(tune: Tune) -> list[Issue]:
                 break
             continue
         if field[0] not in BODY_OK_FIELDS:
-            issues.append(tune_issue(tune, "key-not-last", f"{field[0]}: comes after K:, which must "
-                                 "be the last header field", line.line))
+            issues.append(tune_issue(tune, "key-not-last", f"{field[0]}: comes after K:, which "
+                                     "must be the last header field", line.line))
     return issues
 
 
@@ -198,9 +199,9 @@ def check_bars(tune: Tune, bars: list[WrittenBar]) -> list[Issue]:
         how = f"{abs(off)} too long" if off > 0 else f"{abs(off)} too short"
         if off < 0 and index == len(bars) - 1:
             how += "; a short last bar must end the tune with |] or :|"
-        issues.append(tune_issue(tune, "bar-length", f"bar {index + 1} lasts {from_ticks(bar.duration)}"
-                             f" of a whole note, the meter's bar is {from_ticks(bar.expected)} "
-                             f"({how})", bar.line, bar.col))
+        issues.append(tune_issue(tune, "bar-length", f"bar {index + 1} lasts "
+                                 f"{from_ticks(bar.duration)} of a whole note, the meter's bar "
+                                 f"is {from_ticks(bar.expected)} ({how})", bar.line, bar.col))
     return issues
 
 
@@ -211,15 +212,15 @@ def check_repeats(tune: Tune, bars: list[WrittenBar]) -> list[Issue]:
         if bar.open_repeat:
             open_at, had_close = open_at or bar, False
         if bar.ending[:1] == (1,) and open_at is None and closed_before:
-            issues.append(tune_issue(tune, "unopened-repeat", "ending [1 in a part whose repeat has "
-                                 "no |: (an earlier :| already closed a repeat)",
-                                 bar.line, bar.col))
+            issues.append(tune_issue(tune, "unopened-repeat", "ending [1 in a part whose repeat "
+                                     "has no |: (an earlier :| already closed a repeat)",
+                                     bar.line, bar.col))
         if bar.ending and bar.ending[0] == 1 and not _closed_later(bars, index):
             issues.append(tune_issue(tune, "bad-ending", "ending [1 is not closed by :|",
                                  bar.line, bar.col))
         if bar.ending and bar.ending[0] > 1 and not had_close:
-            issues.append(tune_issue(tune, "bad-ending", f"ending [{bar.ending[0]} without a repeat "
-                                 "before it", bar.line, bar.col))
+            issues.append(tune_issue(tune, "bad-ending", f"ending [{bar.ending[0]} without a "
+                                     "repeat before it", bar.line, bar.col))
         if bar.close_repeat:
             open_at, had_close, closed_before = None, True, True
         elif bar.section_end:  # after || or |] a part may start its repeat without |:
@@ -239,8 +240,8 @@ def check_parts(tune: Tune, bars: list[WrittenBar]) -> list[Issue]:
     missing = sorted(set(part_order(field.value)) - labelled)
     if not missing:
         return []
-    return [tune_issue(tune, "bad-parts", f"P:{field.value} plays part(s) {', '.join(missing)} that "
-                   "the body never labels with P:", field.line)]
+    return [tune_issue(tune, "bad-parts", f"P:{field.value} plays part(s) {', '.join(missing)} "
+                       "that the body never labels with P:", field.line)]
 
 
 def _closed_later(bars: list[WrittenBar], index: int) -> bool:

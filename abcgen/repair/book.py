@@ -98,7 +98,8 @@ def _entry(outcome: _Outcome) -> TuneReport:
 
 def _x_of(outcome: _Outcome) -> str | None:
     lines = outcome.lines or []
-    return next((line[2:].strip() for line in lines if line.startswith("X:")), outcome.result.tune.x)
+    return next((line[2:].strip() for line in lines if line.startswith("X:")),
+                outcome.result.tune.x)
 
 
 def _title_of(outcome: _Outcome) -> str:
