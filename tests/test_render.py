@@ -126,6 +126,12 @@ def test_compound_meter_beats_are_dotted_quarters():
     assert velocities == [105, 80, 80, 95, 80, 80]
 
 
+def test_six_four_beats_are_dotted_halves_as_the_web_form_counts_them():
+    timeline = bar_timeline([[60] * 6], meter=Meter(6, 4, "6/4"), step=F(1))
+    velocities = [n.velocity for n in track(read_back(timeline_to_midi(timeline)), "melody").notes]
+    assert velocities == [105, 80, 80, 95, 80, 80]
+
+
 def test_pickup_bar_counts_beats_back_from_its_end():
     # one eighth of pickup in 4/4: it falls on the off-beat before the downbeat
     events = [NoteEvent(60, F(0), F(1, 2), bar=0), NoteEvent(62, F(1, 2), F(4), bar=1)]

@@ -106,6 +106,14 @@ class Meter:
         """6/8, 9/8, 12/8 ...: the beat is a dotted note."""
         return self.numerator % 3 == 0 and self.numerator > 3 and self.denominator == 8
 
+    @property
+    def beat(self) -> Fraction:
+        """The beat in whole notes: three of the lower note when the upper is a multiple of
+        three above 3 (6/8, 9/8, 12/8: a dotted quarter; 6/4: a dotted half), else the lower
+        note (2/2: a half); a quarter in free meter."""
+        lower = Fraction(1, self.denominator)
+        return 3 * lower if self.numerator % 3 == 0 and self.numerator > 3 else lower
+
 
 @dataclass(frozen=True)
 class Key:

@@ -40,7 +40,7 @@ from abcgen.notation.fields import QPM_RANGE, swing_unit
 if TYPE_CHECKING:  # pretty_midi is imported inside functions: `abcgen --help` stays light
     import pretty_midi
 
-    from abcgen.notation.model import ChordSymbolEvent, Key, Meter, NoteEvent, Timeline, Tune
+    from abcgen.notation.model import ChordSymbolEvent, Key, NoteEvent, Timeline, Tune
 
 # General MIDI programs (0-based, as pretty_midi counts) for the instruments folk tunes are
 # played on. GM has no concertina, bouzouki or mandolin: the nearest sound stands in.
@@ -201,7 +201,7 @@ def grid_times(timeline: Timeline) -> tuple[int, list[tuple[int, int]]]:
     denominators.update(time.denominator for bar in timeline.bars
                         for time in (bar.onset, bar.duration, bar.expected or 0))
     denominators.update(symbol.onset.denominator for symbol in timeline.chord_symbols)
-    denominators.add(_beat(timeline.meter).denominator)
+    denominators.add((4 * timeline.meter.beat).denominator)
     units = math.lcm(*denominators)
     return units, [(a * (units // b), c * (units // d)) for (a, b), (c, d) in ratios]
 
@@ -212,9 +212,6 @@ def to_units(quarters: Fraction | int, units: int) -> int:
     return quarters.numerator * (units // quarters.denominator)
 
 
-def _beat(meter: Meter) -> Fraction:
-    """The beat in quarters: a dotted quarter in compound meters, else the denominator."""
-    return Fraction(3, 2) if meter.compound else Fraction(4, meter.denominator or 4)
 
 
 class MetricGrid:
@@ -230,7 +227,7 @@ class MetricGrid:
         self.units = units
         self.onsets = [to_units(bar.onset, units) for bar in self.bars]
         self.origins = [self._bar_origin(index) for index in range(len(self.bars))]
-        self.beat = to_units(_beat(self.meter), units)
+        self.beat = to_units(4 * self.meter.beat, units)
 
     def _bar_origin(self, index: int) -> int:
         bar, onset = self.bars[index], self.onsets[index]

@@ -11,7 +11,6 @@ from dataclasses import replace
 from fractions import Fraction
 
 from abcgen.notation import AbcError, Field, Tune, parse_meter
-from abcgen.notation.model import Meter
 
 # The meter a rhythm is usually written in, for its default tempo in its own beat.
 RHYTHM_METERS = {"reel": "4/4", "jig": "6/8", "slip jig": "9/8", "hornpipe": "4/4",
@@ -20,15 +19,6 @@ RHYTHM_METERS = {"reel": "4/4", "jig": "6/8", "slip jig": "9/8", "hornpipe": "4/
 BEAT_NAMES = {Fraction(1, 4): "quarter notes", Fraction(3, 8): "dotted quarter notes",
               Fraction(1, 2): "half notes", Fraction(1, 8): "eighth notes",
               Fraction(3, 4): "dotted half notes", Fraction(3, 16): "dotted eighth notes"}
-
-
-def beat(meter: Meter) -> Fraction:
-    """The beat of `meter` in whole notes: three of the lower note in compound time (6/8,
-    9/8, 12/8: a dotted quarter), else the lower note (2/2: a half); a quarter when free."""
-    if meter.free:
-        return Fraction(1, 4)
-    lower = Fraction(1, meter.denominator)
-    return 3 * lower if meter.numerator % 3 == 0 and meter.numerator > 3 else lower
 
 
 def beat_name(value: Fraction) -> str:
@@ -41,7 +31,7 @@ def rhythm_defaults() -> dict[str, dict]:
 
     defaults = {}
     for rhythm, meter_text in RHYTHM_METERS.items():
-        unit = beat(parse_meter(meter_text))
+        unit = parse_meter(meter_text).beat
         defaults[rhythm] = {"bpm": round(rhythm_tempo(rhythm) / float(unit * 4)),
                             "beat": beat_name(unit), "meter": meter_text}
     return defaults
@@ -52,7 +42,7 @@ def with_tempo(tune: Tune, bpm: float) -> Tune:
     replacing any Q: it had); the tune unchanged when its meter can't be read."""
     meter = tune.header_field("M")
     try:
-        unit = beat(parse_meter(meter.value if meter else "none"))
+        unit = parse_meter(meter.value if meter else "none").beat
     except AbcError:
         return tune
     q = Field("Q", f"{unit.numerator}/{unit.denominator}={bpm:g}")
@@ -71,7 +61,7 @@ def with_played_tempo(tune: Tune) -> Tune:
     rhythm = tune.header_field("R")
     meter = tune.header_field("M")
     try:
-        unit = beat(parse_meter(meter.value if meter else "none"))
+        unit = parse_meter(meter.value if meter else "none").beat
     except AbcError:
         return tune
     return with_tempo(tune, round(rhythm_tempo(rhythm.value if rhythm else None) / float(unit * 4), 3))
