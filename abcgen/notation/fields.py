@@ -113,6 +113,20 @@ def hornpipe_meter_ok(meter: Meter) -> bool:
     return meter.free or (meter.numerator, meter.denominator) in HORNPIPE_METERS
 
 
+# The meter each rhythm (R:) is usually written in. A name is found inside R: (`Single Jig`,
+# `reel -- set dance`), so longer names come first: 'slip jig' is not a 'jig'.
+RHYTHM_METERS = (("slip jig", "9/8"), ("single jig", "6/8"), ("double jig", "6/8"),
+                 ("slide", "12/8"), ("jig", "6/8"), ("reel", "4/4"), ("hornpipe", "4/4"),
+                 ("strathspey", "4/4"), ("barndance", "4/4"), ("polka", "2/4"),
+                 ("waltz", "3/4"), ("mazurka", "3/4"), ("march", "2/4"))
+
+
+def rhythm_meter(rhythm: str | None) -> str | None:
+    """The meter an R: value implies (`R:slip jig` -> 9/8), or None."""
+    text = (rhythm or "").lower()
+    return next((meter for name, meter in RHYTHM_METERS if name in text), None)
+
+
 # store.c hornp(): in a hornpipe abc2midi plays each pair of these notes 2:1, eighths in 4/4
 # and sixteenths in 2/4 (whole notes, by meter), but only notes written as a unit of L: or
 # a fraction of one (`1/N` of it: with L:1/16 an eighth `A2` is not swung).

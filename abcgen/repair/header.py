@@ -11,9 +11,9 @@ from abcgen.notation import Field, Issue, MeterError, Tune, build_timeline, pars
 from abcgen.notation.edit import (BodyEdit, apply_body_edits, meter_from_bars, rebuild,
                                   score_groups, token_span, unit_for_meter)
 from abcgen.notation.errors import UnitLengthError
-from abcgen.notation.fields import CANONICAL_ORDER, parse_unit_length
+from abcgen.notation.fields import CANONICAL_ORDER, parse_unit_length, rhythm_meter
 from abcgen.notation.lexer import body_field, tokenize
-from abcgen.repair.infer import content_title, infer_key, rhythm_meter
+from abcgen.repair.infer import content_title, infer_key
 from abcgen.repair.result import Edit, TitleWriter
 
 # Fields a tune has once: a copy written after K: replaces the header's (it was in effect).

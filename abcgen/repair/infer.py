@@ -13,11 +13,6 @@ from collections import defaultdict
 
 from abcgen.notation import NoteEvent
 
-# The meter each rhythm is written in (issue 4; longest names first so 'slip jig' isn't 'jig').
-RHYTHM_METERS = (("slip jig", "9/8"), ("single jig", "6/8"), ("double jig", "6/8"),
-                 ("slide", "12/8"), ("jig", "6/8"), ("reel", "4/4"), ("hornpipe", "4/4"),
-                 ("strathspey", "4/4"), ("barndance", "4/4"), ("polka", "2/4"),
-                 ("waltz", "3/4"), ("mazurka", "3/4"), ("march", "2/4"))
 # The rhythm a meter most often carries, for titles.
 METER_RHYTHMS = {"6/8": "Jig", "9/8": "Slip Jig", "12/8": "Slide", "4/4": "Reel",
                  "C": "Reel", "2/2": "Reel", "C|": "Reel", "2/4": "Polka", "3/4": "Waltz"}
@@ -36,12 +31,6 @@ TITLE_ADJECTIVES = ("Windy", "Green", "Silver", "Merry", "Lonesome", "Crooked", 
                     "Bonny", "Lark's")
 TITLE_NOUNS = ("Heron", "Harbour", "Meadow", "Piper", "Lark", "Bridge", "Fiddler", "Willow",
                "Strand", "Shepherd", "Hollow", "Kitchen", "Boreen", "Ferry", "Hill", "Wren")
-
-
-def rhythm_meter(rhythm: str | None) -> str | None:
-    """The meter an R: value implies (`R:slip jig` -> 9/8), or None."""
-    text = (rhythm or "").lower()
-    return next((meter for name, meter in RHYTHM_METERS if name in text), None)
 
 
 def _scale(sharps: int) -> dict[str, int]:

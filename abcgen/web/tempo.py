@@ -10,12 +10,11 @@ from __future__ import annotations
 from dataclasses import replace
 from fractions import Fraction
 
-from abcgen.notation import AbcError, Field, Tune, parse_meter
+from abcgen.notation import AbcError, Field, Tune, fields, parse_meter
 
-# The meter a rhythm is usually written in, for its default tempo in its own beat.
-RHYTHM_METERS = {"reel": "4/4", "jig": "6/8", "slip jig": "9/8", "hornpipe": "4/4",
-                 "polka": "2/4", "waltz": "3/4", "slide": "12/8", "march": "2/4",
-                 "strathspey": "4/4", "mazurka": "3/4", "barndance": "4/4", "air": "3/4"}
+# The meter a rhythm is usually written in, for its default tempo in its own beat: notation's
+# table, and an air counted in 3/4 (airs come in any meter; repair infers none from R:air).
+RHYTHM_METERS = dict(fields.RHYTHM_METERS, air="3/4")
 BEAT_NAMES = {Fraction(1, 4): "quarter notes", Fraction(3, 8): "dotted quarter notes",
               Fraction(1, 2): "half notes", Fraction(1, 8): "eighth notes",
               Fraction(3, 4): "dotted half notes", Fraction(3, 16): "dotted eighth notes"}
