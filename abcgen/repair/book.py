@@ -9,6 +9,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from abcgen.notation import Tune, dumps, iter_book, read_tunes, stream_book, stream_tunes
 from abcgen.notation.parse import Block
@@ -19,8 +20,12 @@ from abcgen.repair.tune import repair_tune
 # noise, and abc2midi, which holds it twice as long, reports its bar as too long.
 SAMPLE_WARNINGS = frozenset({"fermata"})
 
-# Called with (tunes done, tunes in the book) after each tune.
-Progress = Callable[[int, int], None]
+
+class RepairProgress(Protocol):
+    """Told after each tune is repaired."""
+
+    def __call__(self, done: int, total: int | None) -> None:
+        """`done` tunes of `total` (None while a streamed book's count is unknown)."""
 
 
 @dataclass
@@ -119,7 +124,8 @@ def _file_header(blocks: list[Block]) -> str:
 
 def repair_book(blocks: Iterable[tuple[Block, Tune | None]], write: Callable[[str], object],
                 renumber: bool, title_writer: TitleWriter | None = None,
-                progress: Progress | None = None, total: int | None = None) -> list[TuneReport]:
+                progress: RepairProgress | None = None,
+                total: int | None = None) -> list[TuneReport]:
     """Repair a book's tunes as `iter_book` or `stream_book` gives them, passing the output
     text to `write` a tune at a time (memory holds one tune); X: numbered from 1 when
     `renumber`. Returns each tune's entry, in input order; `progress(done, total)` after
@@ -145,7 +151,7 @@ def repair_book(blocks: Iterable[tuple[Block, Tune | None]], write: Callable[[st
 
 
 def repair_text(text: str, source: str | None = None, title_writer: TitleWriter | None = None,
-                renumber: bool = False, progress: Progress | None = None) -> RepairReport:
+                renumber: bool = False, progress: RepairProgress | None = None) -> RepairReport:
     """Repair every tune of a tunebook (see the module docstring); `renumber` numbers X:
     from 1 even when the numbers were already in order; `progress(done, total)` is called
     after each tune. Never raises for a bad tune."""
@@ -159,7 +165,7 @@ def repair_text(text: str, source: str | None = None, title_writer: TitleWriter 
 
 def repair_file(path: str | Path, write: Callable[[str], object],
                 title_writer: TitleWriter | None = None, renumber: bool = False,
-                progress: Progress | None = None) -> RepairReport:
+                progress: RepairProgress | None = None) -> RepairReport:
     """`repair_text` of the ABC file at `path`, read twice a tune at a time (first for its X:
     numbers, then to repair), its output passed to `write` as it is made: memory holds one
     tune, however large the book. The report's text is empty. Raises UnreadableError."""
