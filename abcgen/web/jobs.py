@@ -13,6 +13,7 @@ Files go under the app's data folder only:
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import uuid
@@ -28,6 +29,7 @@ from abcgen.web.forms import MAX_TUNES, FormError, GenerateRequest, PasteRequest
 from abcgen.web.library import new_tune_id
 from abcgen.web.tempo import with_played_tempo, with_tempo
 
+LOG = logging.getLogger(__name__)
 WORKERS = 2  # jobs at once: the machine's CPUs are few and sampling uses them all
 MAX_WAITING = 16  # queued or running jobs; beyond this a request is told to try later
 KEPT_JOBS = 64  # finished jobs remembered (their files stay on disk)
@@ -118,8 +120,7 @@ class JobBoard:
             job_id = uuid.uuid4().hex
             job = Job(job_id, kind, self.data_dir / JOBS_DIR / job_id)
             self.jobs[job_id] = job
-            while len(self.jobs) > KEPT_JOBS:
-                self.jobs.popitem(last=False)
+            self._forget_finished()
         self.pool.submit(self._run, job, work)
         return job
 
@@ -132,7 +133,15 @@ class JobBoard:
         except AbcgenError as exc:
             job.state, job.error = "failed", str(exc)
         except Exception as exc:  # noqa: BLE001 - a bug shows on the page, the server lives
+            LOG.exception("job %s (%s) failed", job.id, job.kind)
             job.state, job.error = "failed", f"internal error ({type(exc).__name__}: {exc})"
+
+    def _forget_finished(self) -> None:
+        """Forget the oldest finished jobs past KEPT_JOBS (a queued or running job's page
+        keeps asking for it). Called with the lock held."""
+        finished = [key for key, job in self.jobs.items() if job.state in ("done", "failed")]
+        for key in finished[:len(self.jobs) - KEPT_JOBS]:
+            del self.jobs[key]
 
     def get(self, job_id: str) -> Job | None:
         with self.lock:
