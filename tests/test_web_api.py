@@ -50,6 +50,15 @@ def _wait(client, job_id: str, seconds: float = 60) -> dict:
     raise AssertionError(f"job {job_id} still {job['state']} after {seconds} s")
 
 
+def _encoded(client, tune_id: str, seconds: float = 60) -> dict:
+    """The tune once its OGG for the page is made (after its job is done: web.audio)."""
+    deadline = time.monotonic() + seconds
+    while "ogg" not in (tune := client.get(f"/api/tunes/{tune_id}").json())["files"]:
+        assert time.monotonic() < deadline, tune
+        time.sleep(0.05)
+    return tune
+
+
 def _error(response, status: int) -> str:
     assert response.status_code == status, response.text
     assert response.headers["content-type"].startswith("application/json")
@@ -142,7 +151,8 @@ def test_a_tune_that_cant_be_read_and_missing_fluidsynth_are_shown(client, monke
     assert no_key["status"] == "error" and "no K:" in no_key["error"]  # was played keyless
     assert no_key["title"] == "No Key" and no_key["abc"].startswith("X:1\nT:No Key")
     assert bad_key["status"] == "error" and "Xyzzy" in bad_key["error"]
-    assert polka["status"] == "ok" and set(polka["files"]) == {"abc", "mid", "ogg"}
+    assert polka["status"] == "ok" and set(polka["files"]) == {"abc", "mid", "wav"}
+    assert set(_encoded(client, polka["id"])["files"]) == {"abc", "mid", "wav", "ogg"}
     assert no_key["files"] == {} and bad_key["files"] == {}  # no links to offer
     assert no_key["shown_abc"] == "" and bad_key["shown_abc"] == ""  # nothing for abcjs
     assert client.get(f"/files/jobs/{job['id']}/{polka['files']['abc']}").text == TUNE.replace(
@@ -173,7 +183,7 @@ def test_render_keep_and_songbook_write_only_inside_the_data_folder(client, tmp_
     assert job["state"] == "done", job
     (tune,) = job["result"]["tunes"]
     assert tune["status"] == "ok" and tune["title"] == "Web Test Polka"
-    ogg = client.get(f"/files/jobs/{job['id']}/{tune['files']['ogg']}")
+    ogg = client.get(f"/files/jobs/{job['id']}/{_encoded(client, tune['id'])['files']['ogg']}")
     assert ogg.status_code == 200 and ogg.content[:4] == b"OggS" and len(ogg.content) > 5_000
     wav = client.get(f"/api/tunes/{tune['id']}/wav")  # made when asked for
     assert wav.status_code == 200 and wav.content[:4] == b"RIFF"
@@ -228,7 +238,7 @@ def test_the_same_seed_gives_the_same_tunes_with_audio(tiny_model, tmp_path):
     for tune in first["tunes"]:
         assert "M:6/8" in tune["abc"]
         if tune["status"] == "ok":
-            assert (tmp_path / "data" / "jobs" / jobs[0]["id"] / tune["files"]["ogg"]).is_file()
+            assert (tmp_path / "data" / "jobs" / jobs[0]["id"] / tune["files"]["wav"]).is_file()
 
 
 def test_serve_refuses_a_missing_model_and_a_bad_port(cli, tmp_path):

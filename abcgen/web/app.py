@@ -26,6 +26,7 @@ import ipaddress
 import json
 import re
 import socket
+import sqlite3
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -38,6 +39,7 @@ from starlette.staticfiles import StaticFiles
 
 from abcgen.errors import AbcgenError
 from abcgen.web import forms
+from abcgen.web.audio import WAV_LINGER_S
 from abcgen.web.forms import FormError
 from abcgen.web.jobs import (JOBS_DIR, SONGBOOK_DIR, JobBoard, ModelHolder, generation_work,
                              paste_work, render_wav, songbook_work)
@@ -370,8 +372,15 @@ def create_app(data_dir: str | Path, model_path: str | Path | None = None,
     model, board, library = ModelHolder(model_path), JobBoard(data), Library(data)
 
     def cleanup(busy: set[str] = frozenset()) -> int:
-        running = {j.id for j in list(board.jobs.values()) if j.state in ("queued", "running")}
-        return library.cleanup(clean_age_s, clean_bytes, busy=set(busy) | running)
+        """Best effort: a file another request removes first, or a library closed at
+        shutdown, only leaves the work for next time."""
+        running = {j.id for j in list(board.jobs.values()) if j.state in ("queued", "running")
+                   or (j.encoding is not None and j.encoding.busy)}
+        try:
+            return library.cleanup(clean_age_s, clean_bytes, WAV_LINGER_S,
+                                   busy=set(busy) | running)
+        except (OSError, sqlite3.Error):
+            return 0
 
     @asynccontextmanager
     async def lifespan(app: Starlette):
@@ -379,6 +388,7 @@ def create_app(data_dir: str | Path, model_path: str | Path | None = None,
         threading.Thread(target=cleanup, name="abcgen-cleanup", daemon=True).start()
         yield
         board.close()
+        library.close()
 
     (data / SONGBOOK_DIR).mkdir(exist_ok=True)
     mounts = [Mount("/static", StaticFiles(directory=STATIC)),

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from abcgen.errors import AbcgenError
 from abcgen.fileio import atomic_write_text, inside, tune_stems
+from abcgen.web.audio import PAGE_FORMAT, Encoder, has_encoder
 from abcgen.web.forms import MAX_TUNES, FormError, GenerateRequest, PasteRequest
 from abcgen.web.library import new_tune_id
 from abcgen.web.tempo import with_played_tempo, with_tempo
@@ -92,6 +93,8 @@ class Job:
     """The tunes' numbers, titles and ABC as soon as they are known (notation before audio)."""
     error: str | None = None
     started: float = field(default_factory=time.monotonic)
+    encoding: object | None = None
+    """The web.audio.Encoder still making the page's OGGs after the job is done, if any."""
 
     def progress(self, stage: str, done: int = 0, total: int = 0) -> None:
         self.stage, self.done, self.total = stage, done, total
@@ -151,11 +154,8 @@ class JobBoard:
         self.pool.shutdown(wait=False, cancel_futures=True)
 
 
-AUDIO_FORMAT = "ogg"  # what the page streams: Vorbis is ~10x smaller than WAV (4.5 MB a tune)
-
-
-def _render_options(instrument: str, formats: tuple[str, ...] = ("mid", AUDIO_FORMAT)):
-    """The render stage's options: MIDI and OGG for the page (WAV is made on request). In
+def _render_options(instrument: str, formats: tuple[str, ...] = ("mid", "wav")):
+    """The render stage's options: MIDI and WAV (web.audio makes the page's OGG of it). In
     this process: a job is a few tunes, and worker processes spawned from a threaded server
     would cost more than they save. The tempo is the tune's Q: (web.tempo writes it)."""
     from abcgen.render import MidiOptions, RenderOptions
@@ -217,12 +217,29 @@ def render_tunes(job: Job, text: str, instrument: str, tempo: float | None) -> d
         abc_files[index] = atomic_write_text(inside(job.folder, f"{stem}.abc"),
                                              job.preview[index]["abc"]).name
 
+    encoder = Encoder() if has_encoder() else None
+    if encoder is None:
+        warnings.append("ffmpeg is missing: the page plays WAV files (apt-get install ffmpeg)")
+
     def show(entry: dict, done: int, total: int) -> None:  # entries come in the book's order
         index = done - 1
-        job.preview[index] = _shown(job.preview[index], entry, abc_files.get(index))
+        shown = _shown(job.preview[index], entry, abc_files.get(index))
         job.progress("rendering audio", done, total)
+        job.preview[index] = shown  # plays its WAV at once
+        if encoder is None or "wav" not in shown["files"]:
+            return
 
+        def encoded(name: str) -> None:  # later views get the OGG (the entry, in place:
+            shown["files"] = {PAGE_FORMAT: name, **shown["files"]}  # it is in the result)
+
+        wavs.append((job.folder / shown["files"]["wav"], encoded))
+
+    wavs: list = []
     render_book(blocks, job.folder, options, show)  # `show` fills every preview
+    if encoder is not None:  # after the rendering, which the page is waiting for
+        for wav, encoded in wavs:
+            encoder.submit(wav, encoded)
+        job.encoding = encoder
     return {"tunes": list(job.preview), "warnings": warnings}
 
 
@@ -232,7 +249,7 @@ def render_wav(folder: Path, entry: dict, instrument: str) -> str:
     from abcgen.notation import read_tunes
     from abcgen.render.batch import LazySynthesizer, render_tune
 
-    stem = Path(entry["files"].get(AUDIO_FORMAT) or entry["files"]["mid"]).stem
+    stem = Path(entry["files"]["mid"]).stem
     options = _render_options(instrument, ("wav",))
     (tune,) = read_tunes(entry["abc"])[:1] or (None,)
     made = render_tune(tune, inside(folder, stem), options, LazySynthesizer(options))

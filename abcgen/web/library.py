@@ -19,6 +19,7 @@ import threading
 import time
 from pathlib import Path
 
+from abcgen.web.audio import PAGE_FORMAT
 from abcgen.web.forms import FormError
 
 LIBRARY_NAME = "library.sqlite3"
@@ -101,7 +102,7 @@ class Library:
                  json.dumps(t.get("files", {})), t.get("seconds")) for t in tunes]
         with self.lock:
             self.db.execute("BEGIN")
-            self.db.executemany("INSERT OR REPLACE INTO tunes VALUES "
+            self.db.executemany("INSERT INTO tunes VALUES "
                                 "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
             self.db.execute("UPDATE jobs SET state = 'done', result = ? WHERE id = ?",
                             (json.dumps(result), job_id))
@@ -121,11 +122,15 @@ class Library:
                 "error": row["error"], "seconds": 0.0, "settings": json.loads(row["settings"])}
 
     def _with_files(self, job_id: str, entry: dict) -> dict:
-        """`entry` with only the files still on disk (cleanup may have removed some)."""
+        """`entry` with the files on disk now: cleanup may have removed some, and the page's
+        OGG is made after the job is done (web.audio)."""
         folder = self.data_dir / "jobs" / job_id
-        files = {kind: name for kind, name in entry.get("files", {}).items()
+        names = list(entry.get("files", {}).values())
+        stems = {Path(name).stem for name in names}
+        found = {Path(name).suffix[1:]: name for name in names + [f"{stem}.{PAGE_FORMAT}"
+                                                                 for stem in stems]
                  if (folder / name).is_file()}
-        return {**entry, "files": files}
+        return {**entry, "files": found}
 
     # tunes ------------------------------------------------------------------------------
 
@@ -219,25 +224,29 @@ class Library:
     # cleanup ----------------------------------------------------------------------------
 
     def kept_files(self) -> set[Path]:
-        """Files of tunes some songbook keeps: cleanup never removes these."""
+        """Files of tunes some songbook keeps, as paths less their suffix (NNN-slug: the
+        .abc, .mid, .ogg and .wav): cleanup never removes these."""
         with self.lock:
             rows = self.db.execute("SELECT t.job, t.files FROM tunes t WHERE t.id IN "
                                    "(SELECT tune FROM songbook_tunes)").fetchall()
         jobs = self.data_dir / "jobs"
-        return {jobs / job / name for job, files in rows for name in json.loads(files).values()}
+        return {jobs / job / Path(name).stem for job, files in rows
+                for name in json.loads(files).values()}
 
-    def cleanup(self, max_age_s: float, max_bytes: int, busy: set[str] = frozenset()) -> int:
-        """Delete the files of tunes no songbook keeps from job folders older than `max_age_s`,
-        then from the oldest folders while all of them hold more than `max_bytes`; folders of
-        the `busy` jobs are left alone. Returns the bytes freed."""
+    def cleanup(self, max_age_s: float, max_bytes: int, wav_linger_s: float,
+                busy: set[str] = frozenset()) -> int:
+        """Delete WAVs that have an OGG beside them after `wav_linger_s`; then the files of
+        tunes no songbook keeps from job folders older than `max_age_s`, and from the oldest
+        folders while all of them hold more than `max_bytes`. The `busy` jobs' folders are
+        left alone. Returns the bytes freed."""
         jobs = self.data_dir / "jobs"
         if not jobs.is_dir():
             return 0
         kept, now = self.kept_files(), time.time()
         folders = sorted((f for f in jobs.iterdir() if f.is_dir() and f.name not in busy),
                          key=lambda f: f.stat().st_mtime)
-        sizes = {f: sum(p.stat().st_size for p in f.iterdir() if p.is_file()) for f in folders}
-        total, freed = sum(sizes.values()), 0
+        freed = sum(_drop_encoded_wavs(folder, now - wav_linger_s) for folder in folders)
+        total = sum(p.stat().st_size for f in folders for p in f.iterdir() if p.is_file())
         for folder in folders:
             if now - folder.stat().st_mtime <= max_age_s and total - freed <= max_bytes:
                 break  # the rest are newer, and the total is small enough
@@ -245,11 +254,22 @@ class Library:
         return freed
 
 
+def _drop_encoded_wavs(folder: Path, before: float) -> int:
+    """Remove `folder`'s WAVs older than `before` (a time) that have an OGG beside them."""
+    freed = 0
+    for wav in folder.glob("*.wav"):
+        found = wav.stat()
+        if found.st_mtime < before and wav.with_suffix(".ogg").is_file():
+            wav.unlink(missing_ok=True)
+            freed += found.st_size
+    return freed
+
+
 def _empty_folder(folder: Path, kept: set[Path]) -> int:
     """Remove `folder`'s files that are not `kept` (the folder too when nothing is left)."""
     freed = 0
     for path in folder.iterdir():
-        if path in kept:
+        if path.with_suffix("") in kept:
             continue
         if path.is_file():
             freed += path.stat().st_size
