@@ -169,11 +169,14 @@ class Reporter:
 
     def __init__(self, tune: Tune, strict: bool):
         self.x, self.source, self.strict, self.issues = tune.x, tune.source, strict, []
+        self.fatal = False  # a lenient run met a problem a strict one raises
 
     def __call__(self, code: str, message: str, line: int, col: int,
                  error: type[E.AbcError] | None = None, severity: str = "error") -> None:
-        if self.strict and error is not None:
-            raise error(message, line=line, col=col, x=self.x, source=self.source)
+        if error is not None:
+            if self.strict:
+                raise error(message, line=line, col=col, x=self.x, source=self.source)
+            self.fatal = True
         self.issues.append(Issue(code, severity, message, self.x, line, col, self.source))
 
 
@@ -845,9 +848,10 @@ def score_tune(tune: Tune, strict: bool = True, graces: bool = True, *,
     """Build the written bars of `tune`. Strict: raise the first fatal AbcError.
     graces=False leaves grace notes out and their main notes whole.
 
-    The result is cached on the tune while its text is unchanged; a strict run that
-    finished serves lenient calls too (it met no fatal problem, so both saw the same).
-    `text`: the tune's content_key, from a caller that has just worked it out."""
+    The result is cached on the tune while its text is unchanged; a run that met no fatal
+    problem serves strict and lenient calls alike (both see the same), so `check` and the
+    timeline after it score a tune once. `text`: the tune's content_key, from a caller that
+    has just worked it out."""
     key = (graces, text if text is not None else content_key(tune))
     cached = tune.__dict__.get("_score")
     if cached is not None and cached[0] == key and (cached[1] or not strict):
@@ -855,7 +859,7 @@ def score_tune(tune: Tune, strict: bool = True, graces: bool = True, *,
     reporter = Reporter(tune, strict)
     scorer = Scorer(tune, reporter, graces)
     scorer.run()
-    tune.__dict__["_score"] = (key, strict, scorer, reporter.issues)
+    tune.__dict__["_score"] = (key, not reporter.fatal, scorer, reporter.issues)
     return scorer, reporter.issues
 
 

@@ -155,10 +155,10 @@ def build_timeline(tune: Tune, graces: bool = True, strict: bool = True) -> Time
     absurd length); otherwise every problem goes to `Timeline.warnings`. The result is
     cached on the tune until its text changes: treat it as read-only."""
     text = content_key(tune)
-    key = (graces, strict, text)
+    key = (graces, text)
     cached = tune.__dict__.get("_timeline")
-    if cached is not None and cached[0] == key:
-        return cached[1]
+    if cached is not None and cached[0] == key and (cached[1] or not strict):
+        return cached[2]  # a timeline with no fatal problem serves strict calls too
     scorer, issues = score_tune(tune, strict, graces, text=text)
     performed = [pair for section in order_parts(tune, scorer.bars)
                  for pair in expand_repeats(section)]
@@ -167,5 +167,5 @@ def build_timeline(tune: Tune, graces: bool = True, strict: bool = True) -> Time
     timeline = Timeline(events=events, chord_symbols=chords, bars=bars,
                         tempo_qpm=scorer.tempo_qpm, meter=scorer.meter, unit=scorer.unit,
                         key=scorer.key, total=total, warnings=issues)
-    tune.__dict__["_timeline"] = (key, timeline)
+    tune.__dict__["_timeline"] = (key, tune.__dict__["_score"][1], timeline)
     return timeline
