@@ -42,7 +42,10 @@ def _client(data, **limits):
 
 
 def _render(client, abc: str, **form) -> dict:
-    job_id = client.post("/api/render", json={"abc": abc, **form}).json()["job"]
+    return _wait(client, client.post("/api/render", json={"abc": abc, **form}).json()["job"])
+
+
+def _wait(client, job_id: str) -> dict:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         job = client.get(f"/api/jobs/{job_id}").json()
@@ -188,3 +191,18 @@ def test_every_page_forbids_framing_and_has_a_csp_songbooks_included(data):
             assert "frame-ancestors 'none'" in answer.headers["content-security-policy"], path
             assert answer.headers["x-frame-options"] == "DENY", path
         assert client.get(f"/songbook/{built['result']['html']}").status_code == 200
+
+
+def test_transpose_moves_a_tune_to_a_key_or_by_semitones_as_a_new_tune(data):
+    with _client(data) as client:
+        (jig,) = _render(client, JIG, tempo=100)["result"]["tunes"]
+        moved = client.post("/api/transpose", json={"tune": jig["id"], "key": "G"}).json()
+        assert moved["semitones"] == 5
+        (up,) = _wait(client, moved["job"])["result"]["tunes"]
+        assert "K:G" in up["abc"] and "Q:3/8=100" in up["abc"] and up["status"] == "ok"
+        assert "|:dBd gBd|" in up["shown_abc"] and up["id"] != jig["id"]
+        assert client.get(f"/api/tunes/{up['id']}").json()["settings"]["from"] == jig["id"]
+        down = client.post("/api/transpose", json={"tune": jig["id"], "semitones": -2}).json()
+        assert "K:C" in _wait(client, down["job"])["result"]["tunes"][0]["abc"]
+        refused = client.post("/api/transpose", json={"tune": jig["id"], "semitones": 99})
+        assert refused.status_code == 400 and "semitones" in refused.json()["error"]

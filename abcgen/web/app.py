@@ -13,6 +13,7 @@ with uvicorn. All JSON answers; a user's mistake is a 4xx with {"error": message
     POST /api/keep              {"tune", "songbook"}   GET /api/tunes/<id>/wav  WAV on request
     POST /api/songbooks         {"name"}          POST /api/songbooks/<id>/remove {"tune"}
     POST /api/songbooks/<id>/order {"tunes"}      POST /api/songbook/build {"songbook"}
+    POST /api/transpose {"tune", "key" or "semitones"} -> {"job": id} (202)
     GET  /files/jobs/<id>/<name>  a job's file    GET  /songbook/<id>/...  a built songbook
 
 Every answer carries a Content-Security-Policy with `frame-ancestors 'none'`, and a request
@@ -279,6 +280,26 @@ async def tune_wav(request: Request) -> FileResponse:
     return FileResponse(folder / name, filename=name)
 
 
+async def transpose(request: Request) -> JSONResponse:
+    """Move a tune to a key or by semitones (notation.transpose): a new tune, rendered as a
+    job like a paste, with the old one's instrument; its tempo is in its Q: already."""
+    from abcgen.notation.transpose import transpose_book
+
+    body = await read_json(request)
+    semitones, key = forms.transpose_request(body)
+    old = await run_in_threadpool(request.app.state.library.tune, _tune_id(body.get("tune")))
+    moved = await run_in_threadpool(transpose_book, old["abc"], semitones, key)
+    if moved.failures:
+        raise FormError(f"can't transpose this tune: {moved.failures[0]}", 422)
+    instrument = old["settings"].get("instrument") or forms.WEB_INSTRUMENT
+    wanted = forms.PasteRequest(moved.text, instrument, None)
+    shift = moved.shifts[0][1] if moved.shifts else 0
+    settings = {"kind": "transpose", "from": old["id"], "semitones": shift,
+                "instrument": instrument, "tempo": old["settings"].get("tempo")}
+    job = _submit(request, "transpose", settings, paste_work(wanted))
+    return JSONResponse({"job": job.id, "semitones": shift}, status_code=202)
+
+
 async def keep(request: Request) -> JSONResponse:
     body = await read_json(request)
     library = request.app.state.library
@@ -348,6 +369,7 @@ ROUTES = [
     Route("/api/tunes/{tune_id}", tune), Route("/api/tunes/{tune_id}/wav", tune_wav),
     Route("/files/jobs/{job_id}/{name}", job_file),
     Route("/api/keep", keep, methods=["POST"]),
+    Route("/api/transpose", transpose, methods=["POST"]),
     Route("/api/songbooks", new_songbook, methods=["POST"]),
     Route("/api/songbooks/{book}/remove", remove_from_songbook, methods=["POST"]),
     Route("/api/songbooks/{book}/order", order_songbook, methods=["POST"]),

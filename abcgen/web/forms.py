@@ -152,6 +152,17 @@ def _key(body: dict) -> str | None:
     return tonic + mode
 
 
+TRANSPOSE_SEMITONES = 12  # an octave either way
+
+
+def transpose_request(body: dict) -> tuple[int | None, str | None]:
+    """(semitones, None) or (None, key): where to move a tune; a key is a tonic of TONICS."""
+    key = _choice(body, "key", TONICS)
+    if key is not None:
+        return None, key
+    return number_field(body, "semitones", int, -TRANSPOSE_SEMITONES, TRANSPOSE_SEMITONES), None
+
+
 def songbook_name(body: dict) -> str:
     """A new songbook's name: a title's rules (it heads the book's PDF and web page)."""
     name = _title({"title": body.get("name")})

@@ -124,6 +124,27 @@ function shareButtons(tune) {
   return copy;
 }
 
+// "Transpose to [key] or by [n] semitones": a new tune, notation and audio, in this card's place.
+function transposeControls(tune, card) {
+  const box = element("p", { class: "transpose" }, "Transpose to ");
+  const key = element("select", { class: "transpose-key", "aria-label": "Transpose to key" });
+  key.append(element("option", { value: "" }, "a key…"), ...options.tonics.map((t) => element("option", { value: t }, t)));
+  const semitones = element("input", { type: "number", class: "transpose-semitones", min: -12, max: 12, value: 0,
+    "aria-label": "Transpose by semitones" });
+  const go = element("button", { type: "button", class: "transpose-go" }, "Transpose");
+  const line = element("span", { class: "status" });
+  go.addEventListener("click", () => whileBusy(go, line, async () => {
+    const body = key.value ? { tune: tune.id, key: key.value } : { tune: tune.id, semitones: semitones.value };
+    const { job: id } = await api("/api/transpose", body);
+    const job = await waitForJob(id, line);
+    const moved = { ...job.result.tunes[0], job: id, number: tune.number };
+    card.replaceWith(tuneCard(moved));
+    if (location.pathname.startsWith("/tune/")) history.replaceState(null, "", `/tune/${moved.id}`);
+  }));
+  box.append(key, " or by ", semitones, " semitones ", go, " ", line);
+  return box;
+}
+
 function cardHeading(tune) {
   const heading = element("h3", {});
   const title = `${tune.number}. ${tune.title || "(no title)"}`;
@@ -148,7 +169,7 @@ function tuneCard(tune) {
   if (tune.status === "ok" && Object.keys(tune.files).length) {
     const audio = player(tune, card);
     const practice = new window.Practice(card, visual, audio);
-    card.append(audio, practice.controls(), downloads(tune));
+    card.append(audio, practice.controls(), transposeControls(tune, card), downloads(tune));
     const keep = element("button", { type: "button", class: "keep" }, "Keep in songbook");
     keep.addEventListener("click", () => keepTune(tune.id, keep));
     card.append(element("p", { class: "actions" }, ""));
