@@ -17,7 +17,7 @@ with warnings.catch_warnings():  # starlette 1.x prefers the httpx2 fork; httpx 
 from abcgen.render.audio import NO_FLUIDSYNTH_ENV
 from abcgen.web.app import create_app
 from abcgen.web.forms import MAX_PASTE_BYTES, MAX_TUNES
-from abcgen.web.jobs import Job, render_tunes
+from abcgen.web.jobs import Job, render_into_job
 
 TUNE = """X:1
 T:Web Test Polka
@@ -164,7 +164,7 @@ def test_a_tune_that_cant_be_read_and_missing_fluidsynth_are_shown(client, monke
 
 def test_each_tune_lands_in_its_own_card_as_it_is_rendered(tmp_path):
     job = Job("0" * 32, "render", tmp_path / "job")
-    result = render_tunes(job, UNREADABLE_FIRST, "piano", 240)
+    result = render_into_job(job, UNREADABLE_FIRST, "piano", 240)
     assert job.preview == result["tunes"]
     assert [t["title"] for t in job.preview] == ["No Key", "Web Test Polka", "Bad Key"]
 

@@ -183,7 +183,7 @@ def _preview(number: int, block, failure) -> dict:
             "error": None if failure is None else str(failure), "files": {}}
 
 
-def render_tunes(job: Job, text: str, instrument: str, tempo: float | None) -> dict:
+def render_into_job(job: Job, text: str, instrument: str, tempo: float | None) -> dict:
     """Render each tune of `text` into the job's folder with the render stage
     (abcgen.render.batch.render_tunes) and write it beside as NNN-slug.abc; returns
     {"tunes": one entry per tune block of `text`, in order (id, status, files, error; a tune
@@ -195,7 +195,7 @@ def render_tunes(job: Job, text: str, instrument: str, tempo: float | None) -> d
     """
     from abcgen.notation import read_tunes, tune_failure
     from abcgen.render.batch import check_options
-    from abcgen.render.batch import render_tunes as render_book
+    from abcgen.render.batch import render_tunes
 
     options = _render_options(instrument)
     warnings = check_options(options)
@@ -235,7 +235,7 @@ def render_tunes(job: Job, text: str, instrument: str, tempo: float | None) -> d
         wavs.append((job.folder / shown["files"]["wav"], encoded))
 
     wavs: list = []
-    render_book(blocks, job.folder, options, show)  # `show` fills every preview
+    render_tunes(blocks, job.folder, options, show)  # `show` fills every preview
     if encoder is not None:  # after the rendering, which the page is waiting for
         for wav, encoded in wavs:
             encoder.submit(wav, encoded)
@@ -276,7 +276,7 @@ def generation_work(request: GenerateRequest, model: ModelHolder) -> Callable[[J
         atomic_write_text(job.folder / "book.abc", made.text)
         if not made.text.strip():
             raise AbcgenError("the model wrote no playable tune; try another seed")
-        rendered = render_tunes(job, made.text, request.instrument, request.tempo)
+        rendered = render_into_job(job, made.text, request.instrument, request.tempo)
         return {"seed": request.seed, "summary": made.summary, **rendered, "book": "book.abc",
                 "model": model.path.name if model.path else None}
 
@@ -289,7 +289,7 @@ def paste_work(request: PasteRequest) -> Callable[[Job], dict]:
     def work(job: Job) -> dict:
         job.folder.mkdir(parents=True, exist_ok=True)
         atomic_write_text(job.folder / "book.abc", request.abc)
-        return {**render_tunes(job, request.abc, request.instrument, request.tempo),
+        return {**render_into_job(job, request.abc, request.instrument, request.tempo),
                 "book": "book.abc"}
 
     return work
