@@ -19,7 +19,7 @@ DEFAULT_VELOCITY = 90  # !mf!, left out of an event that has it
 
 def _number(value: Fraction) -> float | int:
     """Quarter notes as JSON numbers: whole numbers stay ints, the rest 6 decimals."""
-    numerator, denominator = value.numerator, value.denominator
+    numerator, denominator = value.as_integer_ratio()  # one call, not two properties
     if denominator == 1:
         return numerator
     key = (numerator, denominator)  # a tuple hashes faster than a Fraction
