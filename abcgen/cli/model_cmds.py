@@ -34,6 +34,8 @@ def train_cmd(
     dropout: _opt(float | None, "Dropout in [0, 1) (overrides the preset).") = None,
     batching: _opt(str, "tunes (each tune whole, from a fresh state, shuffled every epoch) or "
                    "stream (truncated BPTT through the tunes in order).") = "tunes",
+    keys: _opt(str, "written (each tune in its own key) or tonic (every tune moved to the "
+               "tonic C; sampled tunes moved to keys drawn from the corpus's).") = "written",
     augment_semitones: _opt(int, "Draw each training tune, each epoch, moved by a random "
                             "shift of up to N semitones (0: as written).") = 0,
     seq_len: _opt(int, "Characters per truncated-BPTT window (--batching stream).") = 64,
@@ -53,7 +55,7 @@ def train_cmd(
 
     cfg = TrainConfig(corpus=str(corpus), out=str(out), preset=preset, hidden=hidden,
                       layers=layers, dropout=dropout, batching=batching,
-                      augment_semitones=augment_semitones, seq_len=seq_len,
+                      keys=keys, augment_semitones=augment_semitones, seq_len=seq_len,
                       batch_size=batch_size, lr=lr, max_steps=max_steps,
                       eval_interval=eval_interval, max_minutes=max_minutes, device=device,
                       seed=seed, resume=resume)

@@ -147,9 +147,12 @@ def score_file(loaded, path: Path) -> dict:
     LoadedModel), each tune from a zero state as in training; a tune holding a character the
     vocabulary lacks is left out (an unknown character could never be predicted)."""
     from abcgen.model.data import as_sampled, encode_tunes, read_split, split_tunes
+    from abcgen.model.keys import tonic_texts
     from abcgen.model.score import bits_per_char as stream_bits
 
     tunes = split_tunes(read_split(path))
+    if loaded.vocab.key_table:  # a model that reads every tune in C
+        tunes = tonic_texts(tunes)
     # judged as the model reads them (the X: line as the sampler primes it)
     known = [tune for tune in tunes if not loaded.vocab.unknown_chars(as_sampled(tune))]
     unknown = loaded.vocab.unknown_chars("".join(map(as_sampled, tunes)))
@@ -243,6 +246,7 @@ def measure(sets: dict[str, SampledSet], corpus: Corpus, seed: int, progress: Pr
     progress("features", 1, 2)
     profiles = {"generated": profile(generated), "test": profile(corpus.test),
                 "val": profile(corpus.val)}
+    train_profile = profile(corpus.train)
     if profiles["generated"].features["pitch_range"].size == 0:
         raise AbcgenError("no generated tune could be performed; nothing to compare")
     compared = {name: compare_profiles(profiles[name], profiles["test"], seed)
@@ -265,6 +269,9 @@ def measure(sets: dict[str, SampledSet], corpus: Corpus, seed: int, progress: Pr
         "distribution_overlap_vs_test": {
             name: category_overlaps(profiles[name], profiles["test"])
             for name in ("generated", "val")},
+        "distribution_overlap_vs_train": {
+            "generated": category_overlaps(profiles["generated"], train_profile),
+            "test": category_overlaps(profiles["test"], train_profile)},
         "musical": rows,
         "classifier_auc_vs_test": aucs,
         "title_vocabulary": {"words": len(vocabulary.words), "sources": vocabulary.sources},

@@ -19,15 +19,23 @@ from abcgen.model.train import TrainConfig
 
 MAX_BUNDLE_BYTES = 20 * 1024 * 1024
 SHIPPED_KEYS = ("model", "model_config", "vocab", "train_config", "metrics")
-CLI_OPTIONS = ("corpus", "out", "preset", "hidden", "layers", "dropout", "seq_len", "batch_size",
-               "lr", "max_steps", "max_minutes", "device", "seed")
+OPTIONAL_KEYS = ("title_words", "key_table")
+"""Shipped when the checkpoint has them: the words a sampled title may use, and the keys a
+model trained in C moves its tunes to."""
+CLI_OPTIONS = ("corpus", "out", "preset", "hidden", "layers", "dropout", "batching",
+               "augment_semitones", "seq_len", "batch_size", "lr", "max_steps", "eval_interval",
+               "max_minutes", "device", "seed")
 """TrainConfig fields that `abcgen train` takes as options, in its order."""
 ALWAYS_SHOWN = ("corpus", "out", "preset", "seed")
 LICENCE_NOTE = (
-    "music21's corpus is distributed with the encoders' permission, some of it (the Essen folk "
-    "songs among it) for non-commercial use only (music21/corpus/license.txt). These weights are "
-    "derived from those encodings, so they are shared under the same terms: **non-commercial "
-    "use only**. The abcgen code itself is MIT-licensed."
+    "The bundled model learns only from sources whose terms combine: music21's folk books "
+    "(O'Neill's, Ryan's, Aird's, misc; distributed with the encoders' permission, some for "
+    "non-commercial use only: music21/corpus/license.txt) and Ceol Rince na hÉireann (Bill "
+    "Black's transcriptions as cleaned by the Polifonia project, CC BY 4.0). These weights are "
+    "derived from them, so they are shared for **non-commercial use, with attribution** to both. "
+    "The GPL and CC BY-SA collections (Nottingham, the Seattle and tuneworks books) stay out of "
+    "it and serve as the outside test below (see corpora/README.md). The abcgen code itself is "
+    "MIT-licensed."
 )
 
 
@@ -66,7 +74,10 @@ def model_card(record: dict) -> str:
         "A character-level LSTM that writes folk tunes in ABC notation, titles included. "
         "`abcgen generate` uses it when no `--model` is given.", "",
         "## Training data", "",
-        "music21's folk collections (`abcgen corpus build music21`).",
+        "`make pretrained-corpora` (see the Makefile and corpora/README.md): music21's folk "
+        "books and Ceol Rince na hÉireann, each tune checked, mended by `abcgen repair` where "
+        "at most one bar in ten changes, its title normalised; title words from every "
+        "collection and an English word list.",
         *corpus_lines(cfg["corpus"]), "",
         "## Licence", "", LICENCE_NOTE, "",
         "## Model", "",
@@ -77,8 +88,7 @@ def model_card(record: dict) -> str:
         f"- steps: {metrics.get('run_steps', metrics.get('step')):,} (best val at step "
         f"{metrics.get('step'):,}); wall time {minutes:.1f} min on {metrics.get('device')} "
         f"({metrics.get('dtype')}); stopped: {metrics.get('stop_reason', 'unknown')}",
-        f"- batches: {cfg['batching']}, {cfg['batch_size']} × {cfg['seq_len']} characters; "
-        f"AdamW, peak lr {cfg['lr']}, seed {cfg['seed']}",
+        f"- batches: {_batches(cfg)}; AdamW, peak lr {cfg['lr']}, seed {cfg['seed']}",
         f"- validation: **{metrics['best_val_bpc']:.4f} bits/char**; "
         f"test: **{metrics.get('test_bpc', float('nan')):.4f} bits/char** "
         "(each tune from a zero state, end marker included)", "",
@@ -90,6 +100,14 @@ def model_card(record: dict) -> str:
         f"{shlex.quote(str(Path(cfg['out']) / 'eval' / 'metrics.json'))}", "```", "",
     ]
     return "\n".join(lines)
+
+
+def _batches(cfg: dict) -> str:
+    if cfg.get("batching") == "stream":
+        return f"stream, {cfg['batch_size']} × {cfg['seq_len']} characters (state carried)"
+    keys = cfg.get("augment_semitones", 0)
+    return (f"{cfg['batch_size']} whole tunes from a zero state, shuffled every epoch"
+            + (f", each drawn in a random key up to {keys} semitones from its own" if keys else ""))
 
 
 def evaluation_lines(metrics: dict) -> list[str]:
@@ -139,7 +157,7 @@ def bundle(checkpoint: str | Path, out_dir: str | Path = PRETRAINED_DIR,
     card = model_card(record)
     if evaluation is not None:  # read first: a metrics.json it can't use leaves nothing written
         card += "\n".join(evaluation_lines(json.loads(Path(evaluation).read_text())))
-    shipped = {key: record[key] for key in SHIPPED_KEYS}
+    shipped = {key: record[key] for key in SHIPPED_KEYS + OPTIONAL_KEYS if key in record}
     target = Path(out_dir) / PRETRAINED_MODEL.name
     save_checkpoint(target, shipped)
     if target.stat().st_size > MAX_BUNDLE_BYTES:

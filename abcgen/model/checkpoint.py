@@ -83,7 +83,8 @@ def model_from_checkpoint(record: dict, path: str | Path = "checkpoint") -> tupl
     """Rebuild the model (on the CPU, in eval mode) and its vocabulary from a loaded checkpoint."""
     try:
         config = LSTMConfig(**record["model_config"])
-        vocab = Vocab.from_list(record["vocab"], record.get("title_words", ()))
+        vocab = Vocab.from_list(record["vocab"], record.get("title_words", ()),
+                                record.get("key_table", ()))
         model = CharLSTM(config)
         model.load_state_dict(record["model"])
     except (TypeError, KeyError, RuntimeError, AbcgenError) as exc:

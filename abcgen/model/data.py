@@ -18,6 +18,7 @@ import torch
 from abcgen.corpus import TITLE_WORDS_FILE
 from abcgen.errors import InputError
 from abcgen.fileio import atomic_write_bytes
+from abcgen.model.keys import key_table, tonic_texts
 from abcgen.model.vocab import BOS, PAD, Vocab
 from abcgen.notation import AbcError, dumps, parse_tune
 from abcgen.notation.transpose import transpose_tune
@@ -78,13 +79,15 @@ class Corpus:
     splits: dict[str, np.ndarray]
 
 
-def load_corpus(folder: str | Path, vocab: Vocab | None = None) -> Corpus:
+def load_corpus(folder: str | Path, vocab: Vocab | None = None, tonic: bool = False) -> Corpus:
     """Read (or load from cache) a corpus folder's three splits as id streams.
 
     Parameters
     ----------
     folder : the corpus folder with train.abc, val.abc and test.abc.
     vocab : the alphabet to encode with (a resumed model's); by default the training split's.
+    tonic : every tune moved to the tonic C (abcgen.model.keys); the vocabulary then carries
+        the key table of the written tunes, from which sampled tunes are moved back.
     """
     folder = Path(folder)
     if not folder.is_dir():
@@ -92,9 +95,12 @@ def load_corpus(folder: str | Path, vocab: Vocab | None = None) -> Corpus:
     texts = {name: read_split(folder / f"{name}.abc") for name in SPLITS}
     if not split_tunes(texts["train"]):
         raise InputError(f"{folder / 'train.abc'}: no tunes in the training split")
+    table = key_table(split_tunes(texts["train"])) if tonic else ()
+    if tonic:
+        texts = {name: "\n".join(tonic_texts(split_tunes(text))) for name, text in texts.items()}
     if vocab is None:
         vocab = replace(Vocab.from_texts(split_tunes(texts["train"])),
-                        title_words=read_title_words(folder))
+                        title_words=read_title_words(folder), key_table=table)
     splits = {name: _cached_stream(folder, name, text, vocab) for name, text in texts.items()}
     return Corpus(folder, vocab, splits)
 

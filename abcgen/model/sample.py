@@ -7,7 +7,7 @@ the tune and then carries on under the given meter.
 """
 
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from weakref import WeakKeyDictionary
@@ -16,6 +16,7 @@ import torch
 
 from abcgen.errors import AbcgenError, InputError
 from abcgen.model.constrain import FINISH_MARGIN, shared_masks
+from abcgen.model.keys import primed_in_tonic, to_written_keys
 from abcgen.model.lstm import CharLSTM, State
 from abcgen.model.runtime import Runtime, host_to_device, thread_limit
 from abcgen.model.titles import title_mask
@@ -442,10 +443,29 @@ def sample_tunes(model: CharLSTM, vocab: Vocab, n: int, template: Template | Non
         raise AbcgenError(f"-n must be at least 1, got {n}")
     settings.check()
     runtime = runtime or Runtime(next(model.parameters()).device, "fp32")
+    template, shift = _in_model_key(template or header_template(), vocab)
     model.eval()
     with torch.inference_mode(), thread_limit(SAMPLING_THREADS):
-        return _BatchSampler(model, vocab, n, template or header_template(), settings,
-                             runtime).sample()
+        tunes = _BatchSampler(model, vocab, n, template, settings, runtime).sample()
+    if not vocab.key_table:
+        return tunes
+    texts = to_written_keys([tune.text for tune in tunes], vocab.key_table, settings.seed, shift)
+    return [replace(tune, text=text) for tune, text in zip(tunes, texts, strict=True)]
+
+
+def _in_model_key(template: Template, vocab: Vocab) -> tuple[Template, int | None]:
+    """For a model that reads every tune in C (`Vocab.key_table`): the template with a
+    primed K: moved to C, and the shift back to it (None: keys drawn from the corpus's)."""
+    if not vocab.key_table:
+        return template, None
+    moved: Template = []
+    shift = None
+    for item in template:
+        if item is not MODEL_LINE:
+            item, item_shift = primed_in_tonic(item)
+            shift = item_shift if item_shift is not None else shift
+        moved.append(item)
+    return moved, shift
 
 
 def renumber(tunes: list[str]) -> list[str]:

@@ -65,11 +65,14 @@ def score_tunebook(model: nn.Module, vocab: Vocab, runtime: Runtime,
                    abc_path: str | Path) -> ScoreResult:
     """Score a tunebook file under a model already loaded on `runtime`'s device."""
     from abcgen.model.data import read_split
+    from abcgen.model.keys import tonic_texts
 
     path = Path(abc_path)
     tunes = split_tunes(read_split(path))
     if not tunes:
         raise InputError(f"{path}: no tunes to score")
+    if vocab.key_table:  # a model that reads every tune in C scores them there
+        tunes = tonic_texts(tunes)
     stream = encode_tunes(tunes, vocab)
     bpc = bits_per_char(model, stream, runtime)
     characters = len(stream) - len(tunes)  # every id but the BOS markers is predicted

@@ -34,6 +34,7 @@ from abcgen.model.vocab import Vocab
 DEFAULT_MAX_STEPS = 20_000
 """Schedule length when neither --max-steps nor --max-minutes is given."""
 BATCHINGS = ("stream", "tunes")
+KEY_SCHEMES = ("written", "tonic")
 OPTIMIZERS = ("adamw", "rmsprop")
 RMSPROP_ALPHA = 0.95
 """char-rnn's RMSprop decay rate (its -decay_rate), for the benchmark's char-rnn recipe."""
@@ -55,6 +56,9 @@ class TrainConfig:
     """'tunes' (each tune whole from a zero state, shuffled every epoch: a tune learns nothing
     from its neighbour, and sampling starts where training did) or 'stream' (truncated BPTT,
     hidden state carried across tunes in file order)."""
+    keys: str = "written"
+    """'written': tunes in their own keys; 'tonic': every tune moved to the tonic C for
+    training and scoring, sampled tunes moved to keys drawn from the corpus's (folk-rnn)."""
     augment_semitones: int = 0
     """Key augmentation ('tunes' batching): each epoch draws every training tune moved by a
     random shift in [-N, N] semitones; 0 keeps each tune in its written key."""
@@ -139,8 +143,13 @@ def validate_config(cfg: TrainConfig) -> None:
         raise AbcgenError(f"--dropout must be in [0, 1), got {cfg.dropout}")
     if cfg.batching not in BATCHINGS:
         raise AbcgenError(f"batching must be one of {', '.join(BATCHINGS)}, got {cfg.batching!r}")
+    if cfg.keys not in KEY_SCHEMES:
+        raise AbcgenError(f"--keys must be one of {', '.join(KEY_SCHEMES)}, got {cfg.keys!r}")
     if not 0 <= cfg.augment_semitones <= 6:
         raise AbcgenError(f"--augment-semitones must be in 0..6, got {cfg.augment_semitones}")
+    if cfg.augment_semitones and cfg.keys == "tonic":
+        raise AbcgenError("--augment-semitones moves tunes from their written keys; "
+                          "with --keys tonic every tune is in C")
     if cfg.augment_semitones and cfg.batching != "tunes":
         raise AbcgenError("--augment-semitones needs --batching tunes")
     if cfg.optimizer not in OPTIMIZERS:
@@ -174,7 +183,7 @@ class Trainer:
         self.runtime = setup_runtime(cfg.device, cfg.dtype)
         torch.manual_seed(cfg.seed + self.runtime.rank)
         vocab = Vocab.from_list(record["vocab"]) if record else None
-        self.corpus = load_corpus(cfg.corpus, vocab)
+        self.corpus = load_corpus(cfg.corpus, vocab, tonic=cfg.keys == "tonic")
         self._build(record)
 
     def _resume_record(self, cfg: TrainConfig) -> dict | None:
@@ -351,6 +360,7 @@ class Trainer:
             "model_config": asdict(self.raw_model.config),
             "vocab": self.corpus.vocab.to_list(),
             "title_words": sorted(self.corpus.vocab.title_words),
+            "key_table": [list(row) for row in self.corpus.vocab.key_table],
             "train_config": asdict(self.cfg),
             "optimizer": self.optimizer.state_dict(),
             "data_state": self.batches.state_dict(),

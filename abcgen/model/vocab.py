@@ -26,6 +26,9 @@ class Vocab:
     title_words: frozenset[str] = frozenset()
     """Lower-case words a sampled title may use (abcgen.titles); empty: any. A bundled model
     carries them, so titles are drawn from real words wherever it runs."""
+    key_table: tuple[tuple[str, int, int], ...] = ()
+    """For a model trained on tunes moved to the tonic C (abcgen.model.keys): the keys its
+    training tunes were written in, per mode; empty for a model that reads tunes as written."""
 
     def __post_init__(self) -> None:
         if self.tokens[: len(SPECIAL_TOKENS)] != SPECIAL_TOKENS:
@@ -41,9 +44,12 @@ class Vocab:
         return cls(SPECIAL_TOKENS + tuple(sorted(chars)))
 
     @classmethod
-    def from_list(cls, tokens: list[str], title_words: Iterable[str] = ()) -> "Vocab":
-        """Rebuild a vocabulary from `to_list()` and the title words (as stored in a checkpoint)."""
-        return cls(tuple(tokens), frozenset(title_words))
+    def from_list(cls, tokens: list[str], title_words: Iterable[str] = (),
+                  key_table: Iterable[Iterable] = ()) -> "Vocab":
+        """Rebuild a vocabulary from `to_list()`, the title words and the key table (as stored
+        in a checkpoint)."""
+        return cls(tuple(tokens), frozenset(title_words),
+                   tuple((str(mode), int(shift), int(count)) for mode, shift, count in key_table))
 
     def to_list(self) -> list[str]:
         return list(self.tokens)

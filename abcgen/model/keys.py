@@ -1,0 +1,110 @@
+"""One tonic for training, the corpus's keys for output (folk-rnn's scheme).
+
+A model trained on tunes as written must remember the `K:` line hundreds of characters later
+to end a tune at home; one whose every tune has the tonic C (K:C, K:Cm, K:Cdor, K:Cmix ...)
+learns "end on C" once for all keys. `KeyTable` remembers which keys the training tunes were
+written in, per mode, so a sampled tune is moved from C to a key drawn from them: the keys
+of the output follow the corpus's, and a tune in G major stays as likely as in the books.
+"""
+
+import random
+from collections import Counter
+from collections.abc import Iterable
+
+from abcgen.notation import AbcError, Key, dumps, parse_key, parse_tune
+from abcgen.notation.chords import pitch_class
+from abcgen.notation.parse import field_line
+from abcgen.notation.transpose import key_text, semitones_to_key, transpose_tune
+
+TONIC = "C"
+KeyTable = tuple[tuple[str, int, int], ...]
+"""(mode, semitones from C to the written tonic, how many training tunes) rows."""
+
+
+def to_tonic(text: str) -> tuple[str, str, int]:
+    """(the tune moved to the tonic C, its mode, the shift from C back to its own key); a
+    tune that can't be moved (K:none, a pipe key, an unreadable K:) comes back as written
+    with mode '' and shift 0."""
+    try:
+        tune = parse_tune(text)
+        shift = semitones_to_key(tune, TONIC)
+        mode = parse_key(tune.get("K")).mode
+        return dumps(transpose_tune(tune, shift)), mode, -shift
+    except AbcError:
+        return text, "", 0
+
+
+def tonic_texts(texts: Iterable[str]) -> list[str]:
+    """Each tune moved to the tonic C (see `to_tonic`)."""
+    return [to_tonic(text)[0] for text in texts]
+
+
+def key_table(texts: Iterable[str]) -> KeyTable:
+    """How often each (mode, shift from C) occurs among these tunes, most common first."""
+    counts = Counter(to_tonic(text)[1:] for text in texts)
+    counts.pop(("", 0), None)
+    return tuple((mode, shift, count) for (mode, shift), count in counts.most_common())
+
+
+def draw_shift(table: KeyTable, mode: str, rng: random.Random) -> int:
+    """A shift from C to a key of `mode`, drawn as often as the training tunes had it (any
+    mode's keys when the table has none of this mode)."""
+    rows = [row for row in table if row[0] == mode] or list(table)
+    shifts, weights = zip(*((shift, count) for _, shift, count in rows), strict=True)
+    return rng.choices(shifts, weights)[0]
+
+
+def from_tonic(text: str, table: KeyTable, rng: random.Random) -> str:
+    """A sampled tune (tonic C) moved to a key drawn from `table`; as it is when it can't be
+    read (a tune cut off mid-way is left in C, still valid)."""
+    try:
+        mode = parse_key(parse_tune(text).get("K") or TONIC).mode
+    except AbcError:
+        return text
+    return _moved(text, draw_shift(table, mode, rng))
+
+
+def primed_in_tonic(text: str) -> tuple[str, int | None]:
+    """A priming header moved to the tonic C, and the shift back to the key it gave (None
+    when it gives no K:, or one that can't be moved): "X:1\nK:D\n" -> ("X:1\nK:C\n", 2)."""
+    lines, shift = text.split("\n"), None
+    for index, line in enumerate(lines):
+        found = field_line(line)
+        if found is None or found[0] != "K":
+            continue
+        try:
+            key = parse_key(found[1])
+            if not key.tonic:  # K:none: nothing to move
+                return text, None
+            to_c = _shift_to_tonic(key)
+            lines[index] = "K:" + key_text(found[1], to_c)[0]
+        except AbcError:
+            return text, None
+        shift = -to_c
+    return "\n".join(lines), shift
+
+
+def _shift_to_tonic(key: Key) -> int:
+    """Semitones from `key`'s tonic to C, the nearest way (-5..+6)."""
+    shift = -pitch_class(key.tonic) % 12
+    return shift - 12 if shift > 6 else shift
+
+
+def to_written_keys(texts: list[str], table: KeyTable, seed: int,
+                    shift: int | None = None) -> list[str]:
+    """Sampled tunes (tonic C) moved to the primed key (`shift` from C), or each to a key
+    drawn from `table` (seeded by `seed` and the tune's place, so a seed gives the same keys)."""
+    moved = []
+    for index, text in enumerate(texts):
+        if shift is not None:
+            moved.append(_moved(text, shift))
+        else:
+            moved.append(from_tonic(text, table, random.Random(seed * 1_000_003 + index)))
+    return moved
+
+
+def _moved(text: str, shift: int) -> str:
+    try:
+        return dumps(transpose_tune(parse_tune(text), shift))
+    except AbcError:
+        return text
