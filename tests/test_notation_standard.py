@@ -14,8 +14,8 @@ import pytest
 
 from abcgen.notation import (CODES, AbcError, DurationError, HeaderError, KeyError_,
                              MeterError, MissingKeyError, UnclosedError, UnitLengthError,
-                             build_timeline, check_text, check_tune,
-                             default_unit_length, dumps, parse_file, parse_key, parse_meter,
+                             build_timeline, check_text, check_tune, default_unit_length,
+                             describe_tune, dumps, parse_file, parse_key, parse_meter,
                              parse_tempo, parse_tune, parse_tunebook, read_abc)
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -256,6 +256,12 @@ def test_a_later_header_field_overrides_an_earlier_one_as_abc2midi_reads_them():
 
 
 # --- §4.8-§4.10 bars, repeats and endings ----------------------------------------------------
+
+def test_bars_are_measured_in_whole_notes_as_inspect_says():
+    body = "ABcd efga|ABcd efga|bagf e4|]"
+    assert [(bar.onset, bar.duration) for bar in timeline(body).bars] == [(0, 1), (1, 1), (2, 1)]
+    assert [bar["onset"] for bar in describe_tune(parse_tune(tune_text(body)))["bars"]] == [0, 1, 2]
+
 
 @pytest.mark.parametrize("body, expected", [
     ("|:CD:|", [60, 62, 60, 62]),

@@ -50,7 +50,7 @@ def bar_timeline(pitches_per_bar, meter=COMMON_TIME, step=F(1, 2), chords=(),
     """A timeline of equal notes (`step` quarters each), one list of pitches per bar."""
     events, bars, onset = [], [], F(0)
     for index, pitches in enumerate(pitches_per_bar):
-        bars.append(Bar(index, onset, step * len(pitches) / 4, meter.bar))
+        bars.append(Bar(index, onset / 4, step * len(pitches) / 4, meter.bar))
         for pitch in pitches:
             events.append(NoteEvent(pitch, onset, step, velocity, decorations=decorations,
                                     bar=index))
@@ -135,7 +135,7 @@ def test_six_four_beats_are_dotted_halves_as_the_web_form_counts_them():
 def test_pickup_bar_counts_beats_back_from_its_end():
     # one eighth of pickup in 4/4: it falls on the off-beat before the downbeat
     events = [NoteEvent(60, F(0), F(1, 2), bar=0), NoteEvent(62, F(1, 2), F(4), bar=1)]
-    bars = [Bar(0, F(0), F(1, 8), F(1)), Bar(1, F(1, 2), F(1), F(1))]
+    bars = [Bar(0, F(0), F(1, 8), F(1)), Bar(1, F(1, 8), F(1), F(1))]
     timeline = Timeline(events=events, bars=bars, total=F(9, 2))
     velocities = [n.velocity for n in track(read_back(timeline_to_midi(timeline)), "melody").notes]
     assert velocities == [80, 105]

@@ -39,7 +39,7 @@ def performance():
     """Four bars of a D-major scale tune in 4/4 at 120 qpm with a chord: 8.0 s of music."""
     events, bars = [], []
     for bar in range(4):
-        bars.append(Bar(bar, F(4 * bar), F(1), F(1)))
+        bars.append(Bar(bar, F(bar), F(1), F(1)))
         events += [NoteEvent(62 + (2 * i + bar) % 12, F(4 * bar) + F(i, 2), F(1, 2), bar=bar)
                    for i in range(8)]
     timeline = Timeline(events=events, bars=bars, total=F(16),

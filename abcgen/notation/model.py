@@ -174,8 +174,8 @@ class ChordSymbolEvent:
 
 @dataclass(slots=True)
 class Bar:
-    """One performed bar: `number` counts written bars from 0, `onset` in quarter notes,
-    `duration` and `expected` (the meter's bar) in whole notes; `expected` None in free meter.
+    """One performed bar: `number` counts written bars from 0; `onset` (from the tune's
+    start), `duration` and `expected` (the meter's bar, None in free meter) in whole notes.
     Read-only in spirit (not frozen, for speed, like NoteEvent)."""
 
     number: int

@@ -132,7 +132,7 @@ def _perform(performed, ties: bool) -> tuple[list[NoteEvent], list[ChordSymbolEv
     onset, quarters, whole_notes = 0, QUARTERS, WHOLE_NOTES  # ticks; locals for the loops
     for index, (bar, passage) in enumerate(performed):
         expected = whole_notes[bar.expected] if bar.expected is not None else None
-        bars.append(Bar(bar.number, quarters[onset], whole_notes[bar.duration], expected,
+        bars.append(Bar(bar.number, whole_notes[onset], whole_notes[bar.duration], expected,
                         bar.line, bar.col, passage))
         events.extend([NoteEvent(note.pitch, quarters[onset + note.offset],
                                  quarters[note.duration], note.velocity, note.grace,

@@ -197,9 +197,10 @@ def grid_times(timeline: Timeline) -> tuple[int, list[tuple[int, int]]]:
     ratios = [(event.onset.as_integer_ratio(), event.duration.as_integer_ratio())
               for event in timeline.events]
     denominators = {d for (_, onset), (_, length) in ratios for d in (onset, length)}
-    # bar lengths are in whole notes; their denominators are multiples of the quarters' ones
+    # bars are in whole notes: a length's denominator is a multiple of the same time's in
+    # quarters, so it serves; an onset is taken in quarters
     denominators.update(time.denominator for bar in timeline.bars
-                        for time in (bar.onset, bar.duration, bar.expected or 0))
+                        for time in (4 * bar.onset, bar.duration, bar.expected or 0))
     denominators.update(symbol.onset.denominator for symbol in timeline.chord_symbols)
     denominators.add((4 * timeline.meter.beat).denominator)
     units = math.lcm(*denominators)
@@ -225,7 +226,7 @@ class MetricGrid:
         self.meter = timeline.meter
         self.bars = timeline.bars
         self.units = units
-        self.onsets = [to_units(bar.onset, units) for bar in self.bars]
+        self.onsets = [to_units(4 * bar.onset, units) for bar in self.bars]
         self.origins = [self._bar_origin(index) for index in range(len(self.bars))]
         self.beat = to_units(4 * self.meter.beat, units)
 
