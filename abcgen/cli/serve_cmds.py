@@ -12,12 +12,14 @@ DEFAULT_DATA = Path("data") / "web"
 
 @app.command("serve")
 def serve(
-    host: Annotated[str, typer.Option(help="Address to listen on (127.0.0.1: this machine only; "
-                                           "0.0.0.0 exposes the app to the network).")] = "127.0.0.1",
+    host: Annotated[str, typer.Option(
+        help="Address to listen on (127.0.0.1: this machine only; 0.0.0.0 exposes the app to "
+             "the network).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
     model: Annotated[Path | None, typer.Option(
         help="Model checkpoint (default: the bundled model).")] = None,
-    data: Annotated[Path, typer.Option(help="Folder for everything the app writes.")] = DEFAULT_DATA,
+    data: Annotated[Path, typer.Option(
+        help="Folder for everything the app writes.")] = DEFAULT_DATA,
 ) -> None:
     """Run the web app: generate tunes, see and hear them, keep them in a songbook."""
     if not 0 < port < 65536:

@@ -63,4 +63,5 @@ def with_played_tempo(tune: Tune) -> Tune:
         unit = parse_meter(meter.value if meter else "none").beat
     except AbcError:
         return tune
-    return with_tempo(tune, round(rhythm_tempo(rhythm.value if rhythm else None) / float(unit * 4), 3))
+    qpm = rhythm_tempo(rhythm.value if rhythm else None)
+    return with_tempo(tune, round(qpm / float(unit * 4), 3))
