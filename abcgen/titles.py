@@ -25,12 +25,13 @@ FORBIDDEN_TITLE_CHARACTERS = re.compile(r"[0-9:]")
 def english_words(paths: Iterable[Path] = ENGLISH_WORD_LISTS) -> frozenset[str]:
     """The common words of the first system word list found (empty when none is): entries
     written in lower case, so names ("Okeechobee") and abbreviations ("CNN", "HRH") stay out,
-    and no single letters but "a" and "o"."""
+    and of three letters or more, as the list's short entries are mostly abbreviations ("ct",
+    "pa"); the short words titles use ("of", "my", "o'") come from real titles."""
     for path in paths:
         if path.is_file():
             text = path.read_text(encoding="utf-8", errors="replace")
             return frozenset(word for word in text.split() if TITLE_WORD.fullmatch(word)
-                             and word.islower() and (len(word) > 1 or word in "ao"))
+                             and word.islower() and len(word) > 2)
     return frozenset()
 
 
