@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from abcgen.corpus import SPLITS
 from abcgen.errors import AbcgenError, InputError
 from abcgen.evaluate.compare import SetComparison, category_overlap, compare_sets
 from abcgen.evaluate.features import HISTOGRAM_FEATURES, SCALAR_FEATURES
@@ -35,7 +36,6 @@ from abcgen.evaluate.twosample import classifier_auc, halves_auc
 from abcgen.evaluate.validity import raw_validity, share, valid_share
 from abcgen.notation import Tune, dumps, read_abc, read_tunes
 
-SPLITS = ("train", "val", "test")
 SAMPLED_SETS = {"generated": True, "unconstrained": False}
 """The sampled sets, by whether they are drawn constrained."""
 RESERVED_NAMES = (*SPLITS, *SAMPLED_SETS, "test_halves")

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from abcgen.corpus import TITLE_WORDS_FILE
+from abcgen.corpus import SPLITS, TITLE_WORDS_FILE
 from abcgen.errors import InputError
 from abcgen.fileio import atomic_write_bytes
 from abcgen.model.keys import key_table, tonic_texts
@@ -23,7 +23,6 @@ from abcgen.model.vocab import BOS, PAD, Vocab
 from abcgen.notation import AbcError, dumps, parse_tune
 from abcgen.notation.transpose import transpose_tune
 
-SPLITS = ("train", "val", "test")
 IGNORE_INDEX = -100
 """Target id that `cross_entropy` skips: the padding of tune-aligned batches."""
 MAX_PIECE_CHARS = 1536
