@@ -246,3 +246,22 @@ def test_serve_refuses_a_missing_model_and_a_bad_port(cli, tmp_path):
     assert missing.exit_code == 2 and "nope.pt does not exist" in missing.output
     assert cli("serve", "--port", "70000").exit_code == 2
     assert not (tmp_path / "d").exists()
+
+
+def test_first_bars_prime_the_model_and_a_run_checkpoint_can_be_chosen(tiny_model, tmp_path):
+    runs = tmp_path / "runs"
+    (runs / "mine").mkdir(parents=True)
+    (runs / "mine" / "best.pt").write_bytes(tiny_model.read_bytes())
+    app = create_app(tmp_path / "data", model_path=tmp_path / "no-such-model.pt", runs_dir=runs)
+    with TestClient(app, base_url=BASE) as client:
+        offered = [m["value"] for m in client.get("/api/options").json()["models"]]
+        assert offered == ["", "runs/mine"]
+        form = {"n": 1, "seed": 3, "meter": "6/8", "tonic": "G", "model": "runs/mine",
+                "start": "|:GAB dBG|"}
+        job = _wait(client, client.post("/api/generate", json=form).json()["job"])
+        assert job["state"] == "done", job  # the served model is missing: runs/mine wrote it
+        (tune,) = job["result"]["tunes"]
+        assert "K:G\n|:GAB dBG|" in tune["abc"]
+        assert client.get(f"/api/tunes/{tune['id']}").json()["model"].endswith("best.pt")
+        for bad in ({"model": "../../etc/passwd"}, {"start": "K:D\nABC"}, {"start": "A%B"}):
+            assert client.post("/api/generate", json={**form, **bad}).status_code == 400

@@ -2,7 +2,8 @@
 serve` restarted half-way on the same data folder and port (issue 19):
 
 before the restart: paste a tune with a `%%beginps` block and render it (abcjs hung on the
-raw paste), practise it (150 %, loop its B part, count-in, the cursor on the staff), reload
+raw paste), practise it (150 %, loop its B part, count-in, the cursor on the staff), transpose
+it to G, edit it (a long bar flagged at its line, Repair, notation and audio redrawn), reload
 while a generation runs and find it again, keep tunes, reorder and remove one, open a tune's
 link; after: the tune's link, the job's address and the songbook are all still there.
 A failing step leaves a screenshot in out/test-screenshots/web-flows-<phase>.png.
@@ -49,6 +50,38 @@ async function pasteAndRender(page) {
     title: c.querySelector("h3").textContent }));
 }
 
+async function transpose(page) {
+  const tune = card("#edit-tunes");
+  const before = await page.$eval(tune, (c) => c.dataset.id);
+  await page.selectOption(`${tune} .transpose-key`, "G");
+  await page.click(`${tune} .transpose-go`);
+  await page.waitForFunction((id) => { const c = document.querySelector("#edit-tunes section.tune");
+    return c && c.dataset.id !== id && c.querySelector("audio"); }, before, LONG);
+  return page.$eval(tune, (c) => ({ abc: c.querySelector("details pre").textContent,
+    noteheads: c.querySelectorAll(".abcjs-notehead").length, sources: c.querySelectorAll("audio source").length }));
+}
+
+// Edit: the card's tune goes to the editor; a long bar typed is flagged at its line, Repair
+// mends it, and notation and audio follow by themselves.
+async function edit(page) {
+  await page.click(`${card("#edit-tunes")} button.edit`);
+  const opened = await page.inputValue("#paste");
+  const rendered = await page.$eval(card("#edit-tunes"), (c) => c.dataset.id);
+  const count = await page.$eval("#edit-preview", (p) => Number(p.dataset.drawn || 0));
+  const longBar = PS_JIG.replace("|:ABc dcB|", "|:ABc dcBA|");
+  await page.fill("#paste", longBar);
+  await page.waitForFunction((n) => Number(document.querySelector("#edit-preview").dataset.drawn) > n &&
+    document.querySelector("#edit-issues li.error"), count, LONG);
+  const flagged = await page.$$eval("#edit-issues li.error", (ls) => ls.map((l) => l.dataset.line));
+  const line = longBar.split("\n").findIndex((l) => l.startsWith("|:ABc dcBA|")) + 1;
+  await page.click("#repair");
+  await page.waitForFunction(() => /1 repaired/.test(document.querySelector("#edit-status").textContent), null, LONG);
+  await page.waitForFunction((id) => { const c = document.querySelector("#edit-tunes section.tune");
+    return c && c.dataset.id !== id && c.querySelector("audio"); }, rendered, LONG);  // re-rendered by itself
+  return { opened, flagged, line, errorsAfter: await page.$$eval("#edit-issues li.error", (ls) => ls.length),
+    preview: await page.$$eval("#edit-preview .abcjs-notehead", (n) => n.length) };
+}
+
 async function reloadMidJob(page) {
   await page.waitForSelector('body[data-model="ready"]', LONG);
   await page.fill("input[name=n]", "3");
@@ -90,10 +123,12 @@ async function before(page) {
   await page.goto(base + "/");
   const pasted = await pasteAndRender(page);
   const practice = await practise(page);
+  const moved = await transpose(page);
+  const edited = await edit(page);
   const reload = await reloadMidJob(page);
   const songbook = await keepReorderRemove(page);
   const link = await openLink(page);
-  return { pasted, practice, reload, songbook, link };
+  return { pasted, practice, moved, edited, reload, songbook, link };
 }
 
 async function after(page) {
@@ -158,6 +193,12 @@ def test_paste_practise_reload_keep_share_and_come_back_after_a_restart(tmp_path
     assert practice["rate"] == 1.5 and practice["pitchKept"] and practice["countIn"] == "done"
     assert practice["looped"] >= 1 and practice["cursor"] >= 0
     assert practice["at"] >= 8 * 60 * 2 / 110 - 0.2  # inside the B part (jig: 110 a minute)
+    moved = first["moved"]
+    assert "K:G" in moved["abc"] and moved["noteheads"] > 20 and moved["sources"] >= 1
+    edited = first["edited"]
+    assert "K:G" in edited["opened"]  # the transposed tune went to the editor
+    assert str(edited["line"]) in edited["flagged"]  # the long bar, at its line
+    assert edited["errorsAfter"] == 0 and edited["preview"] > 20
     reload = first["reload"]
     assert reload["same"] and len(reload["titles"]) == 3
     songbook = first["songbook"]

@@ -9,6 +9,7 @@ with uvicorn. All JSON answers; a user's mistake is a 4xx with {"error": message
     GET  /, /tune/<id>          the page          GET  /api/status    model state, songbooks
     GET  /api/options           form choices      POST /api/generate  -> {"job": id} (202)
     POST /api/check, /api/repair   pasted ABC     POST /api/render    -> {"job": id} (202)
+    POST /api/preview           the editor's text: cleaned ABC to draw, check's messages
     GET  /api/jobs/<id>         progress/result   GET  /api/tunes/<id>  one tune
     POST /api/keep              {"tune", "songbook"}   GET /api/tunes/<id>/wav  WAV on request
     POST /api/songbooks         {"name"}          POST /api/songbooks/<id>/remove {"tune"}
@@ -187,7 +188,11 @@ async def status(request: Request) -> JSONResponse:
 
 
 async def options(request: Request) -> JSONResponse:
-    return JSONResponse(forms.options())
+    models = forms.model_choices(request.app.state.runs_dir)
+    served = request.app.state.model.requested or "the bundled model"
+    return JSONResponse({**forms.options(), "models": [
+        {"value": name, "label": f"{Path(str(served)).name} (served)" if not name else name}
+        for name in models]})
 
 
 def _submit(request: Request, kind: str, settings: dict, work):
@@ -211,8 +216,9 @@ def _submit(request: Request, kind: str, settings: dict, work):
 
 
 async def generate(request: Request) -> JSONResponse:
-    wanted = forms.generate_request(await read_json(request))
-    settings = {"kind": "generate", **wanted.__dict__}
+    models = await run_in_threadpool(forms.model_choices, request.app.state.runs_dir)
+    wanted = forms.generate_request(await read_json(request), models)
+    settings = {"kind": "generate", **wanted.__dict__, "model": None}
     job = _submit(request, "generate", settings,
                   generation_work(wanted, request.app.state.model))
     return JSONResponse({"job": job.id, "seed": wanted.seed}, status_code=202)
@@ -239,6 +245,24 @@ async def repair(request: Request) -> JSONResponse:
     pasted = forms.paste_request(await read_json(request))
     report = await run_in_threadpool(repair_text, pasted.abc, "pasted")
     return JSONResponse({"abc": report.text, "report": report.to_dict()})
+
+
+def _preview(abc: str) -> dict:
+    """What the editor shows as the text changes: each tune's cleaned ABC for abcjs (or why it
+    can't be read) and `check`'s messages with their lines."""
+    from abcgen.notation import check_text, read_tunes, tune_failure
+    from abcgen.web.jobs import preview_entry
+
+    tunes = [preview_entry(number, block, tune_failure(block))
+             for number, block in enumerate(read_tunes(abc)[:forms.MAX_TUNES], 1)]
+    return {"tunes": [{k: t[k] for k in ("number", "title", "shown_abc", "error")}
+                      for t in tunes],
+            "issues": [issue.to_dict() for issue in check_text(abc, "edited")]}
+
+
+async def preview(request: Request) -> JSONResponse:
+    pasted = forms.paste_request(await read_json(request))
+    return JSONResponse(await run_in_threadpool(_preview, pasted.abc))
 
 
 async def job_state(request: Request) -> JSONResponse:
@@ -365,6 +389,7 @@ ROUTES = [
     Route("/api/generate", generate, methods=["POST"]),
     Route("/api/render", render, methods=["POST"]),
     Route("/api/check", check, methods=["POST"]), Route("/api/repair", repair, methods=["POST"]),
+    Route("/api/preview", preview, methods=["POST"]),
     Route("/api/jobs/{job_id}", job_state),
     Route("/api/tunes/{tune_id}", tune), Route("/api/tunes/{tune_id}/wav", tune_wav),
     Route("/files/jobs/{job_id}/{name}", job_file),
@@ -379,11 +404,12 @@ ROUTES = [
 
 def create_app(data_dir: str | Path, model_path: str | Path | None = None,
                host: str = "127.0.0.1", port: int = 8000, clean_age_s: float = CLEAN_AGE_S,
-               clean_bytes: int = CLEAN_BYTES) -> Starlette:
+               clean_bytes: int = CLEAN_BYTES, runs_dir: str | Path = "runs") -> Starlette:
     """The web app, keeping every file it writes under `data_dir` (created if missing) and
     generating with the model at `model_path` (None: the bundled model), loaded once in a
     background thread when the app starts. It answers requests addressed to `host`:`port`
-    only; unkept tunes' files go after `clean_age_s` or beyond `clean_bytes` in all."""
+    only; unkept tunes' files go after `clean_age_s` or beyond `clean_bytes` in all. The
+    form offers the checkpoints `runs_dir`/*/best.pt too."""
     import threading
 
     from abcgen.songbook.html import ASSETS_DIR, copy_assets
@@ -421,5 +447,6 @@ def create_app(data_dir: str | Path, model_path: str | Path | None = None,
     app.state.model, app.state.board, app.state.library = model, board, library
     app.state.data_dir, app.state.abcjs_warning = data, abcjs_warning
     app.state.cleanup, app.state.building = cleanup, threading.Lock()
+    app.state.runs_dir = Path(runs_dir)
     app.add_middleware(Guard, host=host, port=port)
     return app

@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 from abcgen.errors import AbcgenError
 from abcgen.notation import AbcError, parse_key
@@ -22,6 +23,7 @@ MAX_BODY_BYTES = 2 * MAX_PASTE_BYTES  # any request body; JSON escaping can doub
 TEMPERATURE_RANGE = (0.05, 3.0)  # below: always the same tune; above: noise
 TEMPO_RANGE = (20.0, 400.0)  # beats per minute (of the tune's beat, web.tempo)
 MAX_SEED = 2**31 - 1
+MAX_RUN_MODELS = 20  # checkpoints from runs/ the form lists
 METERS = ("4/4", "6/8", "3/4", "2/4", "9/8", "12/8", "3/2", "2/2", "C", "C|")
 RHYTHMS = ("reel", "jig", "slip jig", "hornpipe", "polka", "waltz", "slide", "march",
            "strathspey", "mazurka", "barndance", "air")
@@ -81,6 +83,10 @@ class GenerateRequest:
     seed: int
     instrument: str
     tempo: float | None
+    start: str | None = None
+    """The first bars (ABC body text) the model goes on from; None: it starts."""
+    model: Path | None = None
+    """A checkpoint among those the form offered (`model_choices`); None: the served one."""
 
 
 @dataclass(frozen=True)
@@ -183,15 +189,43 @@ def _tempo(body: dict) -> float | None:
     return number_field(body, "tempo", float, *TEMPO_RANGE)
 
 
-def generate_request(body: dict) -> GenerateRequest:
-    """A checked `GenerateRequest` from the form's JSON; a blank seed gets a random one."""
+MAX_START_CHARS = 200  # a few bars
+# A line of the first bars may not be a field (`K:`, `T:` ...), a comment or a directive.
+BAD_START = re.compile(r"(^|\n)\s*[A-Za-z+]:|%|[\x00-\x09\x0b-\x1f\x7f]")
+
+
+def _start(body: dict) -> str | None:
+    value = body.get("start")
+    if _blank(value):
+        return None
+    if not isinstance(value, str) or len(value) > MAX_START_CHARS:
+        raise FormError(f"the first bars are at most {MAX_START_CHARS} characters of ABC")
+    if BAD_START.search(value):
+        raise FormError("the first bars are music only (like |:GAB dBG|), no fields, "
+                        "comments or control characters")
+    return value.replace("\r\n", "\n").rstrip(" \n")
+
+
+def model_choices(runs: Path) -> dict[str, Path | None]:
+    """The models a form may name: '' the served one, and each runs/NAME/best.pt
+    (newest first, at most MAX_RUN_MODELS), by 'runs/NAME'."""
+    found = sorted(runs.glob("*/best.pt"), key=lambda p: p.stat().st_mtime, reverse=True)
+    return {"": None, **{f"runs/{p.parent.name}": p for p in found[:MAX_RUN_MODELS]}}
+
+
+def generate_request(body: dict, models: dict[str, Path | None] | None = None) -> GenerateRequest:
+    """A checked `GenerateRequest` from the form's JSON; a blank seed gets a random one;
+    `models` are the choices for its "model" (model_choices)."""
+    models = models or {"": None}
+    chosen = _choice(body, "model", [m for m in models if m]) or ""
     return GenerateRequest(
         n=number_field(body, "n", int, 1, MAX_TUNES, default=1),
         title=_title(body), meter=_choice(body, "meter", METERS), key=_key(body),
         rhythm=_choice(body, "rhythm", RHYTHMS),
         temperature=number_field(body, "temperature", float, *TEMPERATURE_RANGE, default=1.0),
         seed=number_field(body, "seed", int, 0, MAX_SEED, default=random.randint(0, MAX_SEED)),
-        instrument=instrument_field(body), tempo=_tempo(body))
+        instrument=instrument_field(body), tempo=_tempo(body), start=_start(body),
+        model=models[chosen])
 
 
 def paste_request(body: dict) -> PasteRequest:

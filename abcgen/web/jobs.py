@@ -34,6 +34,7 @@ LOG = logging.getLogger(__name__)
 WORKERS = 2  # jobs at once: the machine's CPUs are few and sampling uses them all
 MAX_WAITING = 16  # queued or running jobs; beyond this a request is told to try later
 KEPT_JOBS = 64  # finished jobs remembered (their files stay on disk)
+MAX_OTHER_MODELS = 2  # checkpoints from runs/ kept loaded beside the served model
 MODEL_WAIT_SECONDS = 600  # a job waits this long for the model before giving up
 JOBS_DIR, SONGBOOK_DIR = "jobs", "songbook"
 
@@ -49,6 +50,8 @@ class ModelHolder:
         self.loaded = None  # abcgen.generate.LoadedModel once ready
         self.state, self.message = "loading", "model loading"
         self._ready = threading.Event()
+        self._others: dict[Path, object] = {}  # checkpoints from runs/ a form chose
+        self._others_lock = threading.Lock()
 
     def start(self) -> None:
         threading.Thread(target=self._load, name="abcgen-model", daemon=True).start()
@@ -75,6 +78,20 @@ class ModelHolder:
         if not self._ready.wait(MODEL_WAIT_SECONDS) or self.state != "ready":
             raise AbcgenError(self.message)
         return self.loaded
+
+    def get(self, path: Path | None):
+        """The model at `path` (a checkpoint the form offered), loaded on first use and kept;
+        None: the served model (`wait`)."""
+        if path is None:
+            return self.wait()
+        from abcgen.generate import load_generator
+
+        with self._others_lock:  # one load at a time; the next job reuses it
+            if path not in self._others:
+                while len(self._others) >= MAX_OTHER_MODELS:
+                    self._others.pop(next(iter(self._others)))
+                self._others[path] = load_generator(path)
+            return self._others[path]
 
 
 @dataclass
@@ -171,7 +188,7 @@ def _shown(pending: dict, entry: dict, abc_file: str | None) -> dict:
     return {**entry, **{k: pending[k] for k in keep}, "files": {**files, **entry["files"]}}
 
 
-def _preview(number: int, block, failure) -> dict:
+def preview_entry(number: int, block, failure) -> dict:
     """A tune's card before its audio: `abc` as it will be kept, `shown_abc` the cleaned ABC
     that abcjs draws (no directives, comments or second voices: abcjs 6.7.2 hangs on some
     `%%` blocks), empty for a tune that can't be read, whose card says why instead."""
@@ -208,7 +225,7 @@ def render_into_job(job: Job, text: str, instrument: str, tempo: float | None) -
     if tempo is not None:
         blocks = [with_tempo(b, tempo) if f is None else b
                   for b, f in zip(blocks, failures, strict=True)]
-    job.preview = [_preview(number, block, failure) for number, (block, failure)
+    job.preview = [preview_entry(number, block, failure) for number, (block, failure)
                    in enumerate(zip(blocks, failures, strict=True), 1)]
     readable = [index for index, failure in enumerate(failures) if failure is None]
     abc_files = {}
@@ -258,6 +275,23 @@ def render_wav(folder: Path, entry: dict, instrument: str) -> str:
     return made["files"]["wav"]
 
 
+def primed(template: list, key: str | None, start: str | None) -> list:
+    """`template` (model.sample's) followed by the musician's first bars: after K:, which
+    the model writes itself when the form gave no key. The model goes on from the bars."""
+    from abcgen.model.sample import MODEL_LINE
+
+    if start is None:
+        return template
+    tail = ([] if key is not None else ["K:", MODEL_LINE]) + [start]
+    merged: list = []
+    for item in list(template) + tail:  # verbatim texts side by side become one
+        if item is not MODEL_LINE and merged and merged[-1] is not MODEL_LINE:
+            merged[-1] += item
+        else:
+            merged.append(item)
+    return merged
+
+
 def generation_work(request: GenerateRequest, model: ModelHolder) -> Callable[[Job], dict]:
     """The job that samples and repairs `request.n` tunes (abcgen.generate), then renders."""
 
@@ -266,9 +300,10 @@ def generation_work(request: GenerateRequest, model: ModelHolder) -> Callable[[J
         from abcgen.model.sample import SampleSettings, header_template
 
         job.progress(model.message if model.state == "loading" else "waiting for the model")
-        loaded = model.wait()
+        loaded = model.get(request.model)
         job.progress(f"writing {request.n} tune(s)", 0, request.n)
-        template = header_template(request.title, request.meter, request.key, request.rhythm)
+        template = primed(header_template(request.title, request.meter, request.key,
+                                          request.rhythm), request.key, request.start)
         made = generate(loaded, request.n, template,
                         SampleSettings(temperature=request.temperature, seed=request.seed,
                                        constrained=True))  # as `abcgen generate` does
@@ -277,8 +312,9 @@ def generation_work(request: GenerateRequest, model: ModelHolder) -> Callable[[J
         if not made.text.strip():
             raise AbcgenError("the model wrote no playable tune; try another seed")
         rendered = render_into_job(job, made.text, request.instrument, request.tempo)
+        used = request.model or model.path
         return {"seed": request.seed, "summary": made.summary, **rendered, "book": "book.abc",
-                "model": model.path.name if model.path else None}
+                "model": str(used) if used else None}
 
     return work
 

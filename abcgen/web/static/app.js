@@ -172,8 +172,10 @@ function tuneCard(tune) {
     card.append(audio, practice.controls(), transposeControls(tune, card), downloads(tune));
     const keep = element("button", { type: "button", class: "keep" }, "Keep in songbook");
     keep.addEventListener("click", () => keepTune(tune.id, keep));
+    const edit = element("button", { type: "button", class: "edit" }, "Edit");
+    edit.addEventListener("click", () => editTune(tune));
     card.append(element("p", { class: "actions" }, ""));
-    card.lastChild.append(keep, " ", shareButtons(tune));
+    card.lastChild.append(keep, " ", edit, " ", shareButtons(tune));
   } else if (tune.status === "ok") {
     card.append(element("p", { class: "meta" }, "Its audio was cleaned up; render its ABC again to hear it."));
   }
@@ -374,7 +376,68 @@ async function repairPaste() {
     $("#edit-output").textContent = report.results.map((t) => [`X:${t.x} ${t.title}: ${t.status} ${t.reason}`,
       ...t.edits.map((e) => `  line ${e.line}: ${e.kind}: ${e.message}`)].join("\n")).join("\n");
     say($("#edit-status"), `${report.repaired} repaired, ${report.clean} clean, ${report.failed} failed`);
+    redraw();
   } catch (error) { say($("#edit-status"), error.message, true); }
+}
+
+// The editor: the text redrawn (server-cleaned) as it changes, check's messages at their lines,
+// and once the text reads with no error, rendered again so the audio follows.
+const EDIT_DELAY_MS = 400;
+const RENDER_DELAY_MS = 1500;
+let editTimer = null;
+let renderTimer = null;
+let lastRendered = null; // the text last sent to Render, not sent again unchanged
+
+function goToLine(line) {
+  const text = $("#paste");
+  const lines = text.value.split("\n");
+  const start = lines.slice(0, line - 1).reduce((sum, l) => sum + l.length + 1, 0);
+  text.focus();
+  text.setSelectionRange(start, start + (lines[line - 1] || "").length);
+}
+
+function issueItem(issue) {
+  const item = element("li", { class: issue.severity, "data-line": issue.line });
+  const at = element("button", { type: "button", class: "line" }, `line ${issue.line}`);
+  at.addEventListener("click", () => goToLine(issue.line));
+  item.append(at, ` ${issue.severity}: ${issue.message}`);
+  return item;
+}
+
+async function redraw() {
+  const text = $("#paste").value;
+  if (!text.trim()) return;
+  try {
+    const { tunes, issues } = await api("/api/preview", pasted());
+    if ($("#paste").value !== text) return; // typed on meanwhile
+    $("#edit-issues").replaceChildren(...issues.map(issueItem));
+    const target = $("#edit-preview");
+    target.replaceChildren();
+    for (const tune of tunes) {
+      const box = element("div", {});
+      target.append(box);
+      if (tune.shown_abc) drawNotation(box, tune.shown_abc);
+      else box.append(element("p", { class: "error" }, `${tune.number}. ${tune.title || "(no title)"}: ${tune.error}`));
+    }
+    target.dataset.drawn = String(Number(target.dataset.drawn || 0) + 1);
+    const clean = tunes.length && !issues.some((i) => i.severity === "error") && tunes.every((t) => t.shown_abc);
+    clearTimeout(renderTimer);
+    if (clean && text !== lastRendered) {
+      renderTimer = setTimeout(() => { if (!$("#render").disabled) $("#render").click(); }, RENDER_DELAY_MS);
+    }
+  } catch (error) { say($("#edit-status"), error.message, true); }
+}
+
+function edited() {
+  clearTimeout(editTimer);
+  clearTimeout(renderTimer);
+  if ($("#live").checked) editTimer = setTimeout(redraw, EDIT_DELAY_MS);
+}
+
+function editTune(tune) {
+  $("#paste").value = tune.abc;
+  $("#edit-panel").scrollIntoView();
+  redraw();
 }
 
 async function refreshStatus() {
@@ -415,9 +478,14 @@ document.addEventListener("DOMContentLoaded", async () => {
     event.preventDefault();
     runJob(() => api("/api/generate", formValues(event.target)), "generate", $("#generate"));
   });
+  $("#paste").addEventListener("input", edited);
   $("#check").addEventListener("click", checkPaste);
   $("#repair").addEventListener("click", repairPaste);
-  $("#render").addEventListener("click", () => runJob(() => api("/api/render", pasted()), "render", $("#render")));
+  $("#render").addEventListener("click", () => {
+    clearTimeout(renderTimer);
+    lastRendered = $("#paste").value;
+    runJob(() => api("/api/render", pasted()), "render", $("#render"));
+  });
   $("#build-songbook").addEventListener("click", buildSongbook);
   $("#new-songbook").addEventListener("click", newBook);
   $("#songbook").addEventListener("change", showBooks);
