@@ -177,7 +177,11 @@ function tuneCard(tune) {
     card.append(element("p", { class: "actions" }, ""));
     card.lastChild.append(keep, " ", edit, " ", shareButtons(tune));
   } else if (tune.status === "ok") {
-    card.append(element("p", { class: "meta" }, "Its audio was cleaned up; render its ABC again to hear it."));
+    const again = element("button", { type: "button", class: "edit" }, "Open in the editor");
+    again.addEventListener("click", () => editTune(tune));
+    const note = element("p", { class: "meta" }, "Its audio was cleaned up (it was not kept); the editor plays it again. ");
+    note.append(again, " ", shareButtons(tune));
+    card.append(note);
   }
   const abc = element("details", {});
   abc.append(element("summary", {}, "ABC"), element("pre", {}, tune.abc));
