@@ -3,14 +3,13 @@
 A book is music21's whole ABC corpus in one file (its 1,146 files joined by blank lines),
 repeated with X: renumbered 1, 2, 3 ... until it reaches the size asked for (4.4 MB a copy).
 Each command runs as a user runs it (`python -m abcgen ...`, output to /dev/null) in a child
-process; its peak RSS comes from the kernel (wait4's ru_maxrss) and its wall time from the clock.
+process; its peak RSS and CPU time come from GNU time, its wall time from the clock.
 Figures: per size, wall and CPU seconds, MB/s and peak RSS; `linearity`: seconds per MB of the
 largest book over seconds per MB of the smallest (1.0 is linear), by wall and by CPU time (CPU
 time holds still when other work shares the cores; wall time doesn't).
 Targets (issue 17): peak RSS under 500 MB on a 100 MB book; time linear in the size.
 """
 
-import os
 import re
 import subprocess
 import sys
@@ -26,6 +25,7 @@ COMMANDS = {"check": ["check", "--summary", "--jobs", "1"],
             "inspect --json": ["inspect", "--json", "--jobs", "1"]}
 ON_LARGEST = {"check"}  # the commands also run on the largest book
 _X_LINE = re.compile(r"^X:[^\n]*", re.MULTILINE)
+GNU_TIME = "/usr/bin/time"  # Debian package time
 
 
 def corpus_text() -> str:
@@ -57,15 +57,19 @@ def write_book(path: Path, copies_of: str, size_mb: float) -> int:
 
 
 def measure(args: list[str]) -> dict:
-    """Wall seconds and peak RSS (MB) of `python -m abcgen ARGS`, its output discarded."""
-    started = time.perf_counter()
-    child = subprocess.Popen([sys.executable, "-m", "abcgen", *args],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _, status, usage = os.wait4(child.pid, 0)
-    child.returncode = os.waitstatus_to_exitcode(status)
-    wall = time.perf_counter() - started
-    return {"seconds": round(wall, 2), "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
-            "cpu_s": round(usage.ru_utime + usage.ru_stime, 2), "exit": child.returncode}
+    """Wall and CPU seconds and peak RSS (MB) of `python -m abcgen ARGS`, output discarded.
+
+    GNU time reads the peak: wait4's ru_maxrss in this process would count the pages the
+    child shared with this one (music21 and the corpus text) before it ran the command."""
+    with tempfile.NamedTemporaryFile("r") as report:
+        started = time.perf_counter()
+        done = subprocess.run([GNU_TIME, "-f", "%M %U %S", "-o", report.name, sys.executable,
+                               "-m", "abcgen", *args], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, check=False)
+        wall = time.perf_counter() - started
+        peak_kb, user, system = report.read().split()[-3:]
+    return {"seconds": round(wall, 2), "peak_rss_mb": round(int(peak_kb) / 1024, 1),
+            "cpu_s": round(float(user) + float(system), 2), "exit": done.returncode}
 
 
 def run(quick: bool = False) -> dict:
