@@ -60,6 +60,16 @@ def test_a_control_character_in_a_title_is_removed_with_a_warning():
         [("control-character", "warning", 2, 6)]
 
 
+def test_bytes_no_encoding_defines_fail_the_tune_or_leave_the_title(tmp_path):
+    path = tmp_path / "book.abc"
+    path.write_bytes(TUNE.format(x=1).encode() + b"\nX:2\nT:Caf\x81e\nK:D\nAB\x9dc|]\n")
+    issues = check_text(path.read_text(encoding="latin-1"))
+    assert [(i.severity, i.line, i.col) for i in issues] == [("warning", 9, 6), ("error", 11, 3)]
+    second = list(stream_tunes(path))[1]
+    assert second.title == "Cafe" and [i.severity for i in second.read_issues] == \
+        ["warning", "error"]
+
+
 def test_repair_keeps_the_good_tunes_and_fails_the_one_with_bad_bytes(tmp_path, cli):
     path, out = tmp_path / "book.abc", tmp_path / "out.abc"
     path.write_bytes((GOOD + NUL_TUNE).encode())
