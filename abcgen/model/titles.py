@@ -3,7 +3,7 @@
 The title is read as words of letters (with inner or closing apostrophes) and the marks
 between them. Inside a word, a letter is allowed when the word so far plus that letter
 begins some word of the vocabulary; a capital only starts a word, or follows `O'` or `Mc`
-(O'Neill, McGuire), so no "FuGue" or ALL CAPITALS. Once the word so far is a whole word, a space, `,` `.` `-` or the end of the line may follow. After a
+(O'Neill, McGuire), so no "FuGue" or ALL CAPITALS; the title's first letter is a capital. Once the word so far is a whole word, a space, `,` `.` `-` or the end of the line may follow. After a
 space comes a word or `&`; the line cannot end on a space or a `-`. No digit or `:` can be
 drawn, so the rule `evaluate` counts (abcgen.titles.is_real_word_title) holds by
 construction, capitals aside.
@@ -47,7 +47,8 @@ class TitleMask:
         chars: list[str] = []
         if partial or last_mark in STARTS_WORD or last_mark == "^":
             chars += [token for token, _ in self.letters if partial + token.lower() in self.prefixes
-                      and (capital or not token.isupper())]
+                      and (capital or not token.isupper())
+                      and (last_mark != "^" or not token.islower())]  # a title starts capitalised
         if partial and partial in self.words:
             chars += list(AFTER_WORD)
         elif not partial:
