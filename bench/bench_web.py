@@ -15,6 +15,7 @@ Chromium) the browser part reports why it was skipped.
 
 import http.client
 import json
+import os
 import tempfile
 import threading
 import time
@@ -129,7 +130,8 @@ def run(quick: bool = False) -> dict:
         work, port = Path(folder), free_port()
         server, answered = start_server(work / "data", model, port)
         try:
-            result = {"model": str(model), "server_answers_s": round(answered, 3),
+            result = {"model": str(model), "load_average_1m": os.getloadavg()[0],
+                      "server_answers_s": round(answered, 3),
                       "target_start_s": TARGET_START_S, "start_ok": answered < TARGET_START_S,
                       "model_ready_s": round(answered + _wait_for_model(port), 3)}
             result["generate"] = _browser(port, work, quick)
