@@ -206,3 +206,27 @@ def test_transpose_moves_a_tune_to_a_key_or_by_semitones_as_a_new_tune(data):
         assert "K:C" in _wait(client, down["job"])["result"]["tunes"][0]["abc"]
         refused = client.post("/api/transpose", json={"tune": jig["id"], "semitones": 99})
         assert refused.status_code == 400 and "semitones" in refused.json()["error"]
+
+
+def test_tunes_kept_before_the_library_come_into_the_first_songbook(data):
+    data.mkdir(parents=True)
+    (data / "kept.abc").write_text(JIG + "\n" + REEL)
+    with _client(data) as client:
+        (book,) = client.get("/api/status").json()["songbooks"]
+        assert [t["title"] for t in book["tunes"]] == ["Tom & Jerry", "The Second Reel"]
+        tune = client.get(f"/api/tunes/{book['tunes'][0]['id']}").json()
+        assert tune["abc"].startswith("X:1\nT:Tom & Jerry") and tune["files"] == {}
+        assert tune["shown_abc"].startswith("X:1") and "%" not in tune["shown_abc"]
+    assert not (data / "kept.abc").exists() and (data / "kept.abc.imported").is_file()
+
+
+@pytest.mark.parametrize(("listen", "host", "ok"), [
+    ("127.0.0.1", "127.0.0.1:8000", True), ("127.0.0.1", "localhost:8000", True),
+    ("127.0.0.1", "[::1]:8000", True), ("127.0.0.1", "rebound.example:8000", False),
+    ("0.0.0.0", "192.168.1.20:8000", True), ("0.0.0.0", "192.168.1.20:9000", False),
+    ("0.0.0.0", "rebound.example:8000", False), ("::", "[fe80::1]:8000", True),
+])
+def test_the_host_header_must_name_the_address_served(listen, host, ok):
+    from abcgen.web.app import allowed_hosts, host_ok
+
+    assert host_ok(host, allowed_hosts(listen, 8000), 8000) is ok

@@ -60,6 +60,7 @@ SECURITY_HEADERS = [(b"content-security-policy", CSP.encode()), (b"x-frame-optio
 CLEAN_AGE_S = 7 * 24 * 3600  # unkept tunes' files last a week...
 CLEAN_BYTES = 200 * 1024 * 1024  # ...or until all jobs' files pass this size, oldest first
 ANY_ADDRESS = ("0.0.0.0", "::", "")
+OLD_KEPT_FILE = "kept.abc"  # where the app kept tunes before the library
 
 
 def allowed_hosts(host: str, port: int) -> set[str] | None:
@@ -418,6 +419,7 @@ def create_app(data_dir: str | Path, model_path: str | Path | None = None,
     data.mkdir(parents=True, exist_ok=True)
     abcjs_warning = copy_assets(data)  # abcjs from node_modules, as the songbook does
     model, board, library = ModelHolder(model_path), JobBoard(data), Library(data)
+    library.import_kept(data / OLD_KEPT_FILE)
 
     def cleanup(busy: set[str] = frozenset()) -> int:
         """Best effort: a file another request removes first, or a library closed at

@@ -124,6 +124,8 @@ class Library:
     def _with_files(self, job_id: str, entry: dict) -> dict:
         """`entry` with the files on disk now: cleanup may have removed some, and the page's
         OGG is made after the job is done (web.audio)."""
+        if job_id is None:  # imported from an older app: ABC only
+            return {**entry, "files": {}}
         folder = self.data_dir / "jobs" / job_id
         names = list(entry.get("files", {}).values())
         stems = {Path(name).stem for name in names}
@@ -220,6 +222,30 @@ class Library:
                 "SELECT t.abc FROM songbook_tunes s JOIN tunes t ON t.id = s.tune "
                 "WHERE s.songbook = ? ORDER BY s.position", (book_id,)).fetchall()
         return "\n".join(row[0].strip("\n") + "\n" for row in rows)
+
+    def import_kept(self, path: Path) -> int:
+        """Bring the tunes of an older app's kept-tunes file (DATA/kept.abc) into the first
+        songbook, once: the file is renamed *.imported. Returns how many tunes came."""
+        from abcgen.notation import clean_tune, dumps, read_tunes, tune_failure
+        from abcgen.web.tempo import with_played_tempo
+
+        if not path.is_file():
+            return 0
+        book = self.songbooks()[0]["id"]
+        tunes = read_tunes(path.read_text(encoding="utf-8", errors="replace"))
+        rows = [(new_tune_id(), time.time(), tune.title or "", dumps(tune),
+                 "" if tune_failure(tune) else dumps(with_played_tempo(clean_tune(tune))))
+                for tune in tunes]
+        with self.lock:
+            self.db.execute("BEGIN")
+            self.db.executemany("INSERT INTO tunes (id, created, title, abc, shown_abc, "
+                                "settings, status, files) VALUES (?, ?, ?, ?, ?, "
+                                "'{\"kind\": \"imported\"}', 'ok', '{}')", rows)
+            self.db.executemany("INSERT INTO songbook_tunes VALUES (?, ?, ?)",
+                                [(book, row[0], i) for i, row in enumerate(rows)])
+            self.db.execute("COMMIT")
+        path.rename(path.with_name(path.name + ".imported"))
+        return len(rows)
 
     # cleanup ----------------------------------------------------------------------------
 

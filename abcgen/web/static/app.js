@@ -179,7 +179,7 @@ function tuneCard(tune) {
   } else if (tune.status === "ok") {
     const again = element("button", { type: "button", class: "edit" }, "Open in the editor");
     again.addEventListener("click", () => editTune(tune));
-    const note = element("p", { class: "meta" }, "Its audio was cleaned up (it was not kept); the editor plays it again. ");
+    const note = element("p", { class: "meta" }, "Its audio files are gone (cleaned up, or made before the library); the editor plays it again. ");
     note.append(again, " ", shareButtons(tune));
     card.append(note);
   }
