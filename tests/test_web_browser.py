@@ -3,7 +3,8 @@ the same way as tests/test_songbook_browser.py, against `abcgen serve` on a free
 
 A musician's session: fill the form, generate two tunes (a second tab generating at the same
 time), see their notation, play one tune's audio to its end, keep it, build the songbook and
-download its PDF. A screenshot goes to out/test-screenshots/web.png.
+download its PDF. A screenshot goes to out/test-screenshots/web.png (web-failed.png when a
+step fails).
 """
 
 import shutil
@@ -22,6 +23,7 @@ const [base, shot, profile, pdfPath] = process.argv.slice(2);
 const LONG = { timeout: 240000 };
 const BROKEN = "X:1\nT:Long Bar\nM:4/4\nL:1/8\nK:G\n|:GABc dBGA|cBAG FGAF:|\n|:GABc dBGAB|cBAG FGAF:|\n";
 let refusing = false;
+const errors = [];  // console and page errors, and failed requests, of both tabs
 const MARKUP = '<img src=x onerror="document.title=1"><script>alert(1)</script>';
 
 async function fillForm(page, n, seed) {
@@ -78,7 +80,6 @@ async function editAndRefuse(page) {
     executablePath: process.env.CHROMIUM, headless: true, bypassCSP: true,  // for waitForFunction
     args: JSON.parse(process.env.CHROMIUM_ARGS),
     viewport: { width: 1100, height: 1400 } });
-  const errors = [];
   const watch = (page) => {
     page.on("console", (m) => {
       if (m.type() === "error" && !(refusing && m.text().includes("status of 400"))) errors.push("console: " + m.text());
@@ -87,6 +88,17 @@ async function editAndRefuse(page) {
     page.on("requestfailed", (r) => errors.push("request: " + r.url()));
   };
   const page = context.pages()[0] || await context.newPage();
+  try {
+    await session(context, page, watch);
+  } catch (error) {  // what the page showed when it failed
+    await page.screenshot({ path: shot.replace(/\.png$/, "-failed.png"), fullPage: true });
+    throw error;
+  } finally {
+    await context.close();
+  }
+})().catch((e) => { console.error(String(e)); process.exit(1); });
+
+async function session(context, page, watch) {
   const other = await context.newPage();
   watch(page); watch(other);
   await fillForm(page, 2, 11);
@@ -109,8 +121,7 @@ async function editAndRefuse(page) {
   fs.writeFileSync(pdfPath, await response.body());
   const edit = await editAndRefuse(page);
   console.log(JSON.stringify({ tunes, otherTunes, played, pdfStatus: response.status(), edit, errors }));
-  await context.close();
-})().catch((e) => { console.error(String(e)); process.exit(1); });
+}
 """
 
 
