@@ -227,6 +227,6 @@ def test_tunes_kept_before_the_library_come_into_the_first_songbook(data):
     ("0.0.0.0", "rebound.example:8000", False), ("::", "[fe80::1]:8000", True),
 ])
 def test_the_host_header_must_name_the_address_served(listen, host, ok):
-    from abcgen.web.app import allowed_hosts, host_ok
+    from abcgen.web.guard import allowed_hosts, host_ok
 
     assert host_ok(host, allowed_hosts(listen, 8000), 8000) is ok

@@ -57,6 +57,7 @@ class Library:
     def __init__(self, data_dir: Path):
         self.data_dir = data_dir
         self.lock = threading.Lock()
+        self.cleaning = threading.Lock()
         self.db = sqlite3.connect(data_dir / LIBRARY_NAME, check_same_thread=False,
                                   isolation_level=None)  # transactions are explicit
         self.db.row_factory = sqlite3.Row
@@ -265,6 +266,11 @@ class Library:
         tunes no songbook keeps from job folders older than `max_age_s`, and from the oldest
         folders while all of them hold more than `max_bytes`. The `busy` jobs' folders are
         left alone. Returns the bytes freed."""
+        with self.cleaning:  # one at a time: two would trip over each other's deletions
+            return self._cleanup(max_age_s, max_bytes, wav_linger_s, busy)
+
+    def _cleanup(self, max_age_s: float, max_bytes: int, wav_linger_s: float,
+                 busy: set[str]) -> int:
         jobs = self.data_dir / "jobs"
         if not jobs.is_dir():
             return 0
