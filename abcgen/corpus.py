@@ -108,7 +108,7 @@ BUNDLE_LICENCES = frozenset({MUSIC21_LICENCE, "CC BY 4.0"})
 """Licences whose terms combine into the bundled model (non-commercial, with attribution);
 the GPL and CC BY-SA collections stay out of it and test how it generalises."""
 
-ProgressCallback = Callable[[int, int, str], None]
+CorpusProgress = Callable[[int, int, str], None]
 """``on_progress(done, total, label)``: bytes of source files read so far, of all, and the
 source being read."""
 
@@ -517,7 +517,7 @@ def build_corpus(sources: list[str], out_dir: str | os.PathLike, *, seed: int = 
                  min_chars: int = DEFAULT_MIN_CHARS, max_chars: int = DEFAULT_MAX_CHARS,
                  max_repair_share: float = DEFAULT_MAX_REPAIR_SHARE,
                  title_sources: Iterable[str] = (),
-                 on_progress: ProgressCallback | None = None) -> CorpusStats:
+                 on_progress: CorpusProgress | None = None) -> CorpusStats:
     """Build train/val/test tunebooks and stats.json in `out_dir` from `sources`.
 
     Parameters
@@ -566,7 +566,7 @@ def _title_vocabulary(builder: _Builder, title_sources: Iterable[str]) -> frozen
 
 
 def _read_all(builder: _Builder, sources: list[Source],
-              on_progress: ProgressCallback | None) -> None:
+              on_progress: CorpusProgress | None) -> None:
     total = sum(path.stat().st_size for source in sources for path in source.files)
     done = 0
     for source in sources:

@@ -6,9 +6,15 @@ asks the same model to finish a `T:` line, so a repaired tune's title is the mod
 
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from abcgen.model.sample import (MAX_MODEL_LINE_CHARS, MODEL_LINE, SampledTune, SampleSettings,
                                  Template, renumber, resolve_model_path, sample_tunes)
+
+if TYPE_CHECKING:  # names for the type checker; at run time a LoadedModel holds the objects
+    from abcgen.model.lstm import CharLSTM
+    from abcgen.model.runtime import Runtime
+    from abcgen.model.vocab import Vocab
 
 
 @dataclass
@@ -41,9 +47,9 @@ class LoadedModel:
     """A model ready to sample: weights on their device, vocabulary, runtime. Load once with
     `load_generator` and reuse (a server does); sampling never changes it."""
 
-    model: object
-    vocab: object
-    runtime: object
+    model: "CharLSTM"
+    vocab: "Vocab"
+    runtime: "Runtime"
 
 
 def load_generator(model_path: str | Path | None) -> LoadedModel:

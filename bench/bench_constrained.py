@@ -105,10 +105,11 @@ def own_bits_per_char(model, vocab, texts: list[str]) -> float:
     """The model's bits/char on the tunes it wrote (end markers included)."""
     from abcgen.model.data import encode_tunes
     from abcgen.model.runtime import Runtime
-    from abcgen.model.score import bits_per_char
+    from abcgen.model.score import stream_bits_per_char
 
     runtime = Runtime(next(model.parameters()).device, "fp32")
-    return bits_per_char(model, encode_tunes([t.rstrip("\n") for t in texts], vocab), runtime)
+    stream = encode_tunes([t.rstrip("\n") for t in texts], vocab)
+    return stream_bits_per_char(model, stream, runtime)
 
 
 def mgeval_overlaps(repaired, seed: int = SEED) -> dict:

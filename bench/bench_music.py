@@ -17,7 +17,7 @@ OUTSIDE = Path("data/outside")
 N_TUNES = 500
 PREVIOUS_TEST_BPC = 1.694
 """The model bundled before issue 16 (2x384, stream-trained on music21 alone), scored on this
-corpus's test split (`evaluate.pipeline.bits_per_char`); measured once, as its weights are
+corpus's test split (`evaluate.pipeline.score_collections`); measured once, as its weights are
 no longer in the tree (git show 599b63c:abcgen/model/pretrained/model.pt)."""
 
 

@@ -42,7 +42,7 @@ RESERVED_NAMES = (*SPLITS, *SAMPLED_SETS, "test_halves")
 """Set names an outside collection cannot take (it is then called "outside:NAME")."""
 SAMPLE_BATCH = 100
 """Tunes sampled per batch (each batch seeded seed + its index), so progress can be shown."""
-Progress = Callable[[str, int, int], None]
+EvaluateProgress = Callable[[str, int, int], None]
 """Called with (stage, done, total) as the work advances."""
 
 
@@ -113,7 +113,7 @@ class SampledSet:
 
 
 def sample_set(loaded, n: int, seed: int, constrained: bool,
-               progress: Progress) -> SampledSet:
+               progress: EvaluateProgress) -> SampledSet:
     """`n` tunes drawn and repaired as `abcgen generate` does it (its sampling settings,
     `constrained` or not, titles from the model), in batches of SAMPLE_BATCH seeded
     seed + the batch's index. `loaded` is generate's LoadedModel."""
@@ -148,7 +148,7 @@ def score_file(loaded, path: Path) -> dict:
     vocabulary lacks is left out (an unknown character could never be predicted)."""
     from abcgen.model.data import as_sampled, encode_tunes, read_split, split_tunes
     from abcgen.model.keys import tonic_texts
-    from abcgen.model.score import bits_per_char as stream_bits
+    from abcgen.model.score import stream_bits_per_char
 
     tunes = split_tunes(read_split(path))
     if loaded.vocab.key_table:  # a model that reads every tune in C
@@ -156,14 +156,14 @@ def score_file(loaded, path: Path) -> dict:
     # judged as the model reads them (the X: line as the sampler primes it)
     known = [tune for tune in tunes if not loaded.vocab.unknown_chars(as_sampled(tune))]
     unknown = loaded.vocab.unknown_chars("".join(map(as_sampled, tunes)))
-    bpc = (stream_bits(loaded.model, encode_tunes(known, loaded.vocab), loaded.runtime)
+    bpc = (stream_bits_per_char(loaded.model, encode_tunes(known, loaded.vocab), loaded.runtime)
            if known else None)
     return {"bits_per_char": bpc, "tunes": len(tunes), "scored": len(known),
             "skipped_unknown_characters": len(tunes) - len(known),
             "unknown_characters": "".join(unknown)}
 
 
-def bits_per_char(loaded, corpus_dir: str | Path,
+def score_collections(loaded, corpus_dir: str | Path,
                   outside: dict[str, Path] | None = None) -> dict[str, dict]:
     """score_file on the val and test splits and on each outside collection's file."""
     files = {name: Path(corpus_dir) / f"{name}.abc" for name in ("val", "test")}
@@ -232,7 +232,7 @@ class Evaluation:
     musical: dict[str, MusicalSet] | None = None
 
 
-def measure(sets: dict[str, SampledSet], corpus: Corpus, seed: int, progress: Progress,
+def measure(sets: dict[str, SampledSet], corpus: Corpus, seed: int, progress: EvaluateProgress,
             outside: dict[str, list[Tune]] | None = None,
             vocabulary: TitleVocabulary | None = None) -> Evaluation:
     """Every figure of the report for the SAMPLED_SETS, with the test split as the
@@ -288,7 +288,7 @@ def _no_progress(stage: str, done: int, total: int) -> None:
 
 
 def evaluate(model_path: str | Path | None, corpus_dir: str | Path, n: int = 500, seed: int = 0,
-             out_dir: str | Path = "report", progress: Progress | None = None,
+             out_dir: str | Path = "report", progress: EvaluateProgress | None = None,
              outside: list[str | Path] | tuple = ()) -> dict:
     """Sample `n` tunes from a model as `abcgen generate` does, and `n` unconstrained, repair
     them and measure them against the corpus (the model is loaded once for all of it), and
@@ -315,7 +315,7 @@ def evaluate(model_path: str | Path | None, corpus_dir: str | Path, n: int = 500
                          {name: tunes for name, (_, tunes) in collections.items()},
                          title_vocabulary(corpus_dir))
     progress("scoring", 0, 1)
-    scoring = bits_per_char(loaded, corpus_dir,
+    scoring = score_collections(loaded, corpus_dir,
                             {name: path for name, (path, _) in collections.items()})
     evaluation.metrics = {
         "settings": {"model": str(model), "corpus": str(corpus_dir), "n": n, "seed": seed,

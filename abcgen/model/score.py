@@ -21,7 +21,7 @@ LN2 = math.log(2.0)
 SCORE_BATCH_SIZE = 32
 
 
-def bits_per_char(model: nn.Module, stream: np.ndarray, runtime: Runtime,
+def stream_bits_per_char(model: nn.Module, stream: np.ndarray, runtime: Runtime,
                   batch_size: int = SCORE_BATCH_SIZE) -> float:
     """Mean bits per character over every tune of an id stream (model left in its mode)."""
     was_training = model.training
@@ -74,7 +74,7 @@ def score_tunebook(model: nn.Module, vocab: Vocab, runtime: Runtime,
     if vocab.key_table:  # a model that reads every tune in C scores them there
         tunes = tonic_texts(tunes)
     stream = encode_tunes(tunes, vocab)
-    bpc = bits_per_char(model, stream, runtime)
+    bpc = stream_bits_per_char(model, stream, runtime)
     characters = len(stream) - len(tunes)  # every id but the BOS markers is predicted
     return ScoreResult(str(path), bpc, len(tunes), characters,
                        vocab.unknown_chars("".join(tunes)))

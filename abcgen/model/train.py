@@ -28,7 +28,7 @@ from abcgen.model.checkpoint import load_checkpoint, model_from_checkpoint, save
 from abcgen.model.data import StreamBatches, TuneBatches, key_versions, load_corpus
 from abcgen.model.lstm import CharLSTM, detach_state, preset
 from abcgen.model.runtime import setup_runtime
-from abcgen.model.score import LN2, bits_per_char
+from abcgen.model.score import LN2, stream_bits_per_char
 from abcgen.model.vocab import Vocab
 
 DEFAULT_MAX_STEPS = 20_000
@@ -90,7 +90,7 @@ class TrainConfig:
 
 
 @dataclass
-class Progress:
+class TrainProgress:
     """What a progress callback sees after a logged step, a validation, or the end."""
 
     event: str
@@ -156,7 +156,7 @@ def validate_config(cfg: TrainConfig) -> None:
         raise AbcgenError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {cfg.optimizer!r}")
 
 
-def train(cfg: TrainConfig, on_progress: Callable[[Progress], None] | None = None) -> Path:
+def train(cfg: TrainConfig, on_progress: Callable[[TrainProgress], None] | None = None) -> Path:
     """Train (or resume) a run; return the path of its best checkpoint.
 
     Parameters
@@ -172,7 +172,7 @@ def train(cfg: TrainConfig, on_progress: Callable[[Progress], None] | None = Non
 class Trainer:
     """One training run: set up from a config or a checkpoint, loop, validate, save."""
 
-    def __init__(self, cfg: TrainConfig, on_progress: Callable[[Progress], None]):
+    def __init__(self, cfg: TrainConfig, on_progress: Callable[[TrainProgress], None]):
         self.out = Path(cfg.out)
         record = self._resume_record(cfg)
         if record is not None:
@@ -339,7 +339,7 @@ class Trainer:
 
     def _validate_and_save(self) -> None:
         st = self.state
-        val = bits_per_char(self.raw_model, self.corpus.splits["val"], self.runtime, self.cfg.eval_batch_size)
+        val = stream_bits_per_char(self.raw_model, self.corpus.splits["val"], self.runtime, self.cfg.eval_batch_size)
         st.last_val_bpc = val
         improved = val < st.best_val_bpc - 1e-4
         st.best_val_bpc = min(st.best_val_bpc, val)
@@ -395,13 +395,13 @@ class Trainer:
         record = load_checkpoint(best)
         model, _ = model_from_checkpoint(record, best)
         model.to(self.runtime.device)
-        record["metrics"]["test_bpc"] = bits_per_char(model, self.corpus.splits["test"], self.runtime,
+        record["metrics"]["test_bpc"] = stream_bits_per_char(model, self.corpus.splits["test"], self.runtime,
                                                  self.cfg.eval_batch_size)
         record["metrics"].update(stop_reason=reason, run_steps=self.state.step,
                                  run_wall_seconds=self.state.wall_seconds)
         save_checkpoint(best, record)
 
-    def _progress(self, event: str, **fields) -> Progress:
+    def _progress(self, event: str, **fields) -> TrainProgress:
         st, cfg = self.state, self.cfg
         eta = None
         if cfg.max_minutes is not None:
@@ -409,7 +409,7 @@ class Trainer:
         elif st.planned_steps and st.step:
             eta = st.wall_seconds / st.step * (st.planned_steps - st.step)
         best = st.best_val_bpc if math.isfinite(st.best_val_bpc) else None
-        return Progress(event, st.step, st.planned_steps, val_bpc=st.last_val_bpc,
+        return TrainProgress(event, st.step, st.planned_steps, val_bpc=st.last_val_bpc,
                         best_val_bpc=best, elapsed_s=st.wall_seconds, eta_s=eta, **fields)
 
     def _append_metrics(self, entry: dict) -> None:
