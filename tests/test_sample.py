@@ -175,9 +175,9 @@ def test_the_warm_up_is_read_once_per_model_and_again_when_its_weights_change(un
 
 
 def test_a_constrained_step_reads_the_device_once(untrained, monkeypatch):
-    """Each step brings its drawn characters (and the rows to steer to an end) to the host
-    in one read: on a GPU each read is a device sync."""
-    model, vocab = _ending_model(untrained, 3.0)  # wants to end early: steering is exercised
+    """Each step brings its drawn characters to the host in one read: on a GPU each read is
+    a device sync."""
+    model, vocab = _ending_model(untrained, 3.0)  # wants to end early: the end is masked
     reads = []
     for name in ("tolist", "item", "nonzero", "__bool__"):
         method = getattr(torch.Tensor, name)

@@ -331,8 +331,6 @@ class _BatchSampler:
         """Per lane, the id of its incremental reader state (constrained sampling only)."""
         self.primed: set[int] = set()
         """Lanes whose character this step is template text (fed whatever is drawn)."""
-        self.steered: set[int] = set()
-        """Lanes steered to their end (their model wanted to end where it could not)."""
         ready = _prepared(model, vocab, runtime)
         boundary = tuple(part.expand(-1, n, -1).contiguous() for part in ready.boundary)
         prime = torch.tensor([[BOS, *vocab.encode(first)]], device=runtime.device).expand(n, -1)
@@ -341,12 +339,11 @@ class _BatchSampler:
         self.state = self.step.from_lstm(state)
 
     def sample(self) -> list[SampledTune]:
-        """The step loop. It reads the device once a step (the drawn characters, with the
-        rows to steer); what it sends there is copied without waiting (host_to_device)."""
+        """The step loop. It reads the device once a step (the drawn characters); what it
+        sends there is copied without waiting (host_to_device)."""
         device = self.runtime.device
         for _ in range(self.settings.max_chars):
-            drawn, blocked = self._draw().tolist()  # the one device sync per character
-            self.steered.update(lane for lane, b in zip(self.active, blocked, strict=True) if b)
+            drawn = self._draw().tolist()  # the one device sync per character
             fed = [self._take(self.lanes[lane], d) for lane, d in zip(self.active, drawn, strict=True)]
             if self.masks is not None:
                 self._advance_readers()
@@ -360,23 +357,23 @@ class _BatchSampler:
         return [SampledTune("".join(lane.text), lane.complete) for lane in self.lanes]
 
     def _draw(self) -> torch.Tensor:
-        """(2, rows): each running row's drawn id, and whether it wants to end where it may
-        not (to steer it; 0 unconstrained), in one tensor so that one read brings both."""
-        logits, blocked = self.logits, None
+        """(rows,): each running row's drawn id. Where the model would end a tune that may
+        not end yet (a repeat open, a bar short), the end is masked and it writes on: steering
+        such a tune to a quick end made its last bar up, and 37 % of tunes ended on the tonic
+        against 55 % left to close themselves (100 tunes, seed 0, 2x512 model)."""
+        logits = self.logits
         if self.masks is not None:
             self.primed = {lane for lane in self.active if self.lanes[lane].queue}
             allowed = self.masks.rows([self.masks.free if lane in self.primed  # fed as given
                                        else self.readers[lane] for lane in self.active])
             self._title_words_only(allowed)
-            blocked = self._wanting_end(allowed)
             logits = logits.masked_fill(~allowed, -torch.inf)
         logits = filter_logits(logits, self.settings)
         open_rows = [row for row, lane in enumerate(self.active) if self.lanes[lane].template_open]
         if open_rows:  # a tune cannot end inside its primed header
             rows = host_to_device(open_rows, self.runtime.device)
             logits[:, EOS].index_fill_(0, rows, -torch.inf)
-        drawn = draw(torch.softmax(logits, dim=1), self.generator)
-        return torch.stack([drawn, torch.zeros_like(drawn) if blocked is None else blocked])
+        return draw(torch.softmax(logits, dim=1), self.generator)
 
     def _title_words_only(self, allowed: torch.Tensor) -> None:
         """Narrow `allowed` (rows, V) to real words on rows drawing a title (TitleMask)."""
@@ -386,13 +383,8 @@ class _BatchSampler:
             lane = self.lanes[number]
             if lane.drawing_title:
                 narrowed = allowed[row] & self.titles.allowed(lane.line[2:])
-                if narrowed.any():  # never leave a row with nothing to draw
-                    allowed[row] = narrowed
-
-    def _wanting_end(self, allowed: torch.Tensor) -> torch.Tensor:
-        """(rows,) 1 where the model would end the tune here, where it may not yet: that lane
-        is steered to its end after this character (rather than writing on for thousands)."""
-        return ((self.logits.argmax(dim=1) == EOS) & ~allowed[:, EOS]).long()
+                # never leave a row with nothing to draw; chosen on the device (no sync)
+                allowed[row] = torch.where(narrowed.any(), narrowed, allowed[row])
 
     def _advance_readers(self) -> None:
         """Feed each running lane's new character to its reader; near max_chars, steer."""
@@ -403,8 +395,7 @@ class _BatchSampler:
                 sid = self.masks.advance(self.readers[number], lane.text[-1],
                                          primed=number in self.primed)
                 # no steering inside the primed header: its given values must still be read
-                steer = (lane.length >= steer_at or number in self.steered) \
-                    and not lane.template_open
+                steer = lane.length >= steer_at and not lane.template_open
                 self.readers[number] = self.masks.finish(sid) if steer else sid
 
     def _take(self, lane: _Lane, drawn: int) -> int:
