@@ -79,8 +79,8 @@ lint: setup
 SHARED_CORPORA := ../shared/corpora
 BUNDLE_SHARED := ceol_rince_na_heireann
 OUTSIDE := nottingham_jukedeck/ABC_cleaned oldtime_seattle_rjl20 tuneworks_jw35
-PRETRAINED_MINUTES ?= 100
-PRETRAINED_TRAIN := --preset base --batching tunes --eval-interval 100 --seed 1
+PRETRAINED_MINUTES ?= 70
+PRETRAINED_TRAIN := --preset base --batching tunes --keys tonic --eval-interval 100 --seed 1
 
 pretrained: pretrained-corpora
 	$(ABCGEN) train --corpus $(CORPUS) --out runs/pretrained $(PRETRAINED_TRAIN) \

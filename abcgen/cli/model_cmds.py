@@ -114,7 +114,8 @@ def generate_cmd(
     seed: _opt(int | None, "Same seed, same tunes (default: a random seed, shown).") = None,
     temperature: _opt(float, "Above 0; lower is safer, higher wilder.") = 1.0,
     top_k: _opt(int | None, "Draw among the k likeliest characters only.") = None,
-    top_p: _opt(float | None, "Nucleus sampling: smallest set with probability p.") = None,
+    top_p: _opt(float | None, "Nucleus sampling: draw from the smallest set of characters "
+                "with probability p (default 0.95; 1: the whole distribution).") = None,
     title: _opt(str | None, "T: line (default: the model names the tune).") = None,
     meter: _opt(str | None, "M: line, e.g. 6/8.") = None,
     key: _opt(str | None, "K: line, e.g. G or Ador; the body follows it.") = None,
@@ -127,10 +128,11 @@ def generate_cmd(
 ) -> None:
     """Write new tunes with a char-LSTM, primed with the header fields given."""
     from abcgen.generate import generate
-    from abcgen.model.sample import SampleSettings, header_template
+    from abcgen.model.sample import DEFAULT_TOP_P, SampleSettings, header_template
 
     chosen_seed = random.SystemRandom().randrange(2**31) if seed is None else seed
-    settings = SampleSettings(temperature=temperature, top_k=top_k, top_p=top_p,
+    settings = SampleSettings(temperature=temperature, top_k=top_k,
+                              top_p=DEFAULT_TOP_P if top_p is None else top_p,
                               max_chars=max_chars, seed=chosen_seed,
                               constrained=not unconstrained)
     try:

@@ -22,7 +22,7 @@ SHIPPED_KEYS = ("model", "model_config", "vocab", "train_config", "metrics")
 OPTIONAL_KEYS = ("title_words", "key_table")
 """Shipped when the checkpoint has them: the words a sampled title may use, and the keys a
 model trained in C moves its tunes to."""
-CLI_OPTIONS = ("corpus", "out", "preset", "hidden", "layers", "dropout", "batching",
+CLI_OPTIONS = ("corpus", "out", "preset", "hidden", "layers", "dropout", "batching", "keys",
                "augment_semitones", "seq_len", "batch_size", "lr", "max_steps", "eval_interval",
                "max_minutes", "device", "seed")
 """TrainConfig fields that `abcgen train` takes as options, in its order."""
@@ -37,6 +37,31 @@ LICENCE_NOTE = (
     "it and serve as the outside test below (see corpora/README.md). The abcgen code itself is "
     "MIT-licensed."
 )
+
+
+RECIPE_MEASUREMENTS = [
+    "## How the recipe was chosen (measured on a 2-core Xeon with AVX-512 bf16, 2026-12-07)", "",
+    "- **Keys: one tonic.** Two 2×512 runs on this corpus side by side, 75 min with tunes "
+    "as written (`--keys written`, val 1.537 bits/char) and 70 min with every tune moved to "
+    "C (`--keys tonic`, val 1.483 on the tunes in C), each `abcgen evaluate -n 200 --seed 0`: "
+    "tunes ending on the tonic 55 % (as written) against 68 % (in C; the test split 79 %), "
+    "the two-sample AUC 0.84 against 0.71 (both drawn from the whole distribution). A model that writes every tune in C "
+    "learns once that a tune ends on C; the written key must be remembered from the header.",
+    "- **Key augmentation** (`--augment-semitones 2`, each tune drawn each epoch up to two "
+    "semitones from its key) against tunes as written, 2×384, 20 min each on one core side "
+    "by side: val 2.410 against 2.386 bits/char on the untransposed val split, so not kept.",
+    "- **Whole tunes from a zero state, shuffled every epoch** (`--batching tunes`): sampling "
+    "starts where training did, so no neighbour's style leaks in; unprimed tunes' meters "
+    "overlap the training split's 0.89–0.92 (0.47 for the stream-trained model before).",
+    "- **Sampling lets a tune close itself**: where the model would end a tune that may not "
+    "end yet, the end is masked rather than steered to a quick close: tonic endings 37 % → "
+    "55 % (100 tunes, the 2×512 model with written keys).",
+    "- **Nucleus sampling, top-p 0.95** (`generate`'s default): 500 tunes, seed 0, against "
+    "the test split's 79 % tonic endings and quarter-note quartiles 64/68/96: the whole "
+    "distribution 64 %, 48/64/100, AUC 0.78; top-p 0.95 71 %, 48/64/96, AUC 0.83; top-p 0.9 "
+    "77 %, 48/63/81, AUC 0.87 (shorter, plainer tunes).",
+    "", "",
+]
 
 
 def train_command(train_config: dict) -> str:
@@ -98,6 +123,7 @@ def model_card(record: dict) -> str:
         f"{shlex.quote(str(Path(cfg['out']) / 'eval'))}",
         f"python -m abcgen.model.bundle {shlex.quote(str(Path(cfg['out']) / 'best.pt'))} "
         f"{shlex.quote(str(Path(cfg['out']) / 'eval' / 'metrics.json'))}", "```", "",
+        *RECIPE_MEASUREMENTS,
     ]
     return "\n".join(lines)
 

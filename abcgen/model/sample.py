@@ -31,6 +31,12 @@ syncs at each and, where other jobs share the cores, waits for one at each: on 2
 a 64-row step took 1.5 ms on one thread and 4 to 30 ms on two."""
 PRETRAINED_DIR = Path(__file__).parent / "pretrained"
 PRETRAINED_MODEL = PRETRAINED_DIR / "model.pt"
+DEFAULT_TOP_P = 0.95
+"""The tail a tune is drawn without: from the whole distribution, one unlikely character in
+a few hundred (a bar line mid-bar, a stray rest) derails a tune. The bundled model, 500 tunes,
+seed 0 (`abcgen evaluate`), against the test split's 79 % tonic endings and quarter-note
+quartiles 64/68/96: whole distribution 64 %, 48/64/100, two-sample AUC 0.78; top-p 0.95
+71 %, 48/64/96, AUC 0.83; top-p 0.9 77 %, 48/63/81, AUC 0.87 (shorter, plainer tunes)."""
 MAX_MODEL_LINE_CHARS = 120
 """A header line the model writes (the title) is ended here if it has not ended itself."""
 HEADER_ORDER = (("T", "title"), ("M", "meter"), ("R", "rhythm"), ("K", "key"))
@@ -54,8 +60,9 @@ class SampleSettings:
     """Logits are divided by this (> 0); below 1 is safer, above 1 wilder."""
     top_k: int | None = None
     """Draw only among the k likeliest characters."""
-    top_p: float | None = None
-    """Draw only among the likeliest characters whose probabilities add up to p (nucleus)."""
+    top_p: float | None = DEFAULT_TOP_P
+    """Draw only among the likeliest characters whose probabilities add up to p (nucleus);
+    None or 1 draws from the whole distribution."""
     max_chars: int = 3000
     """A tune longer than this many characters is cut off (and marked incomplete)."""
     seed: int = 0
