@@ -138,6 +138,8 @@ async function after(page) {
   const tune = await page.$eval("#tunes section.tune h3", (h) => h.textContent);
   await page.goto(`${base}/?job=${job}`);
   await page.waitForFunction(() => document.querySelectorAll("#tunes section.tune").length === 3, null, LONG);
+  // the songbook list arrives by its own request: wait for it rather than read it half-filled
+  await page.waitForFunction(() => document.querySelectorAll("#kept li").length > 0, null, LONG);
   return { tune, jobCards: 3, kept: await page.$$eval("#kept li a", (as) => as.map((a) => a.textContent)) };
 }
 

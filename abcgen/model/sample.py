@@ -374,6 +374,7 @@ class _BatchSampler:
             allowed = self.masks.rows([self.masks.free if lane in self.primed  # fed as given
                                        else self.readers[lane] for lane in self.active])
             self._title_words_only(allowed)
+            self._blank_line_ends(allowed)
             logits = logits.masked_fill(~allowed, -torch.inf)
         logits = filter_logits(logits, self.settings)
         open_rows = [row for row, lane in enumerate(self.active) if self.lanes[lane].template_open]
@@ -381,6 +382,15 @@ class _BatchSampler:
             rows = host_to_device(open_rows, self.runtime.device)
             logits[:, EOS].index_fill_(0, rows, -torch.inf)
         return draw(torch.softmax(logits, dim=1), self.generator)
+
+    def _blank_line_ends(self, allowed: torch.Tensor) -> None:
+        """A newline at the start of a line is a blank line, which ends the tune (`_take`):
+        allow it only where the tune may end."""
+        rows = [row for row, lane in enumerate(self.active)
+                if self.lanes[lane].line_chars == 0 and not self.lanes[lane].queue]
+        if rows:
+            index = host_to_device(rows, self.runtime.device)
+            allowed[index, self.newline] = allowed[index, EOS]
 
     def _title_words_only(self, allowed: torch.Tensor) -> None:
         """Narrow `allowed` (rows, V) to real words on rows drawing a title (TitleMask)."""
