@@ -130,3 +130,11 @@ def test_postscript_blocks_are_not_music():
     tune = read_tunes(text)[0]
     assert not check_tune(tune)
     assert [e.pitch for e in build_timeline(tune).events][:2] == [69, 71]
+
+
+def test_a_priming_phrase_is_music_only():
+    from abcgen.notation.parse import music_only
+
+    assert music_only("|:GAB dBG|\nc2d e2f:|")
+    assert not music_only("K:D\n|GAB|") and not music_only("  T:a title")
+    assert not music_only("GAB %%beginps") and not music_only("GA\x01B")

@@ -36,6 +36,13 @@ def field_line(text: str) -> tuple[str, str] | None:
     return match[1], match[2].strip()
 
 
+def music_only(text: str) -> bool:
+    """True when `text` (the first bars a user primes the model with) holds music lines only:
+    no field line (`K:`, `T:`, `+:` ...), no `%` comment or directive, no control character."""
+    return not ("%" in text or CONTROL_CHARS.search(text)
+                or any(field_line(line.strip()) for line in text.splitlines()))
+
+
 # A tune (or a run of text between tunes) longer than this is refused with its X: and first
 # line instead of being read: the longest real tunes are tens of kB, the cap bounds memory.
 MAX_TUNE_CHARS = 1 << 20

@@ -15,6 +15,7 @@ from pathlib import Path
 from abcgen.errors import AbcgenError
 from abcgen.notation import AbcError, parse_key
 from abcgen.notation.fields import MAJOR_KEY_SHARPS, MODE_NAMES, unsafe_header_text
+from abcgen.notation.parse import music_only
 
 MAX_TUNES = 50  # one request's tunes: ~1 min of CPU sampling for the bundled model
 MAX_TITLE_CHARS = 200
@@ -190,8 +191,6 @@ def _tempo(body: dict) -> float | None:
 
 
 MAX_START_CHARS = 200  # a few bars
-# A line of the first bars may not be a field (`K:`, `T:` ...), a comment or a directive.
-BAD_START = re.compile(r"(^|\n)\s*[A-Za-z+]:|%|[\x00-\x09\x0b-\x1f\x7f]")
 
 
 def _start(body: dict) -> str | None:
@@ -200,7 +199,7 @@ def _start(body: dict) -> str | None:
         return None
     if not isinstance(value, str) or len(value) > MAX_START_CHARS:
         raise FormError(f"the first bars are at most {MAX_START_CHARS} characters of ABC")
-    if BAD_START.search(value):
+    if not music_only(value):
         raise FormError("the first bars are music only (like |:GAB dBG|), no fields, "
                         "comments or control characters")
     return value.replace("\r\n", "\n").rstrip(" \n")
