@@ -4,11 +4,11 @@ What a user would notice: a clear message and a 4xx for every bad form value, ne
 never their markup echoed back as HTML, and nothing written outside the app's data folder.
 """
 
-import time
 
 import warnings
 
 import pytest
+from web_helpers import wait_encoded, wait_job
 
 with warnings.catch_warnings():  # starlette 1.x prefers the httpx2 fork; httpx still works
     warnings.simplefilter("ignore")
@@ -40,23 +40,6 @@ def client(tmp_path, monkeypatch):
         yield test_client
 
 
-def _wait(client, job_id: str, seconds: float = 60) -> dict:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        job = client.get(f"/api/jobs/{job_id}").json()
-        if job["state"] in ("done", "failed"):
-            return job
-        time.sleep(0.1)
-    raise AssertionError(f"job {job_id} still {job['state']} after {seconds} s")
-
-
-def _encoded(client, tune_id: str, seconds: float = 60) -> dict:
-    """The tune once its OGG for the page is made (after its job is done: web.audio)."""
-    deadline = time.monotonic() + seconds
-    while "ogg" not in (tune := client.get(f"/api/tunes/{tune_id}").json())["files"]:
-        assert time.monotonic() < deadline, tune
-        time.sleep(0.05)
-    return tune
 
 
 def _error(response, status: int) -> str:
@@ -122,7 +105,7 @@ def test_unknown_jobs_and_files_outside_a_job_are_404(client):
     assert client.get("/api/jobs/..%2F..%2Fetc%2Fpasswd").status_code == 404
     assert _error(client.get("/api/jobs/" + "0" * 32), 404).startswith("no such job")
     job = client.post("/api/render", json={"abc": TUNE}).json()["job"]
-    _wait(client, job)
+    wait_job(client, job)
     for name in ("..%2F..%2Fkept.abc", "%2Fetc%2Fpasswd", ".."):
         assert client.get(f"/files/jobs/{job}/{name}").status_code == 404
     assert client.get("/assets/..%2F..%2Fetc%2Fpasswd").status_code == 404
@@ -130,7 +113,7 @@ def test_unknown_jobs_and_files_outside_a_job_are_404(client):
 
 def test_rendering_too_many_pasted_tunes_fails_with_a_message(client):
     book = "\n".join(TUNE.replace("X:1", f"X:{n}") for n in range(1, MAX_TUNES + 2))
-    job = _wait(client, client.post("/api/render", json={"abc": book}).json()["job"])
+    job = wait_job(client, client.post("/api/render", json={"abc": book}).json()["job"])
     assert job["state"] == "failed" and f"at most {MAX_TUNES}" in job["error"]
 
 
@@ -144,7 +127,7 @@ ABcd|
 
 def test_a_tune_that_cant_be_read_and_missing_fluidsynth_are_shown(client, monkeypatch):
     monkeypatch.setenv(NO_FLUIDSYNTH_ENV, "1")  # as on a machine without FluidSynth
-    job = _wait(client, client.post("/api/render", json={"abc": UNREADABLE_FIRST}).json()["job"])
+    job = wait_job(client, client.post("/api/render", json={"abc": UNREADABLE_FIRST}).json()["job"])
     assert job["state"] == "done", job
     no_key, polka, bad_key = job["result"]["tunes"]
     assert [t["number"] for t in job["result"]["tunes"]] == [1, 2, 3]
@@ -152,7 +135,7 @@ def test_a_tune_that_cant_be_read_and_missing_fluidsynth_are_shown(client, monke
     assert no_key["title"] == "No Key" and no_key["abc"].startswith("X:1\nT:No Key")
     assert bad_key["status"] == "error" and "Xyzzy" in bad_key["error"]
     assert polka["status"] == "ok" and set(polka["files"]) == {"abc", "mid", "wav"}
-    assert set(_encoded(client, polka["id"])["files"]) == {"abc", "mid", "wav", "ogg"}
+    assert set(wait_encoded(client, polka["id"])["files"]) == {"abc", "mid", "wav", "ogg"}
     assert no_key["files"] == {} and bad_key["files"] == {}  # no links to offer
     assert no_key["shown_abc"] == "" and bad_key["shown_abc"] == ""  # nothing for abcjs
     assert client.get(f"/files/jobs/{job['id']}/{polka['files']['abc']}").text == TUNE.replace(
@@ -179,11 +162,12 @@ def test_check_and_repair_a_pasted_tune(client):
 
 
 def test_render_keep_and_songbook_write_only_inside_the_data_folder(client, tmp_path):
-    job = _wait(client, client.post("/api/render", json={"abc": TUNE, "tempo": 240}).json()["job"])
+    posted = client.post("/api/render", json={"abc": TUNE, "tempo": 240}).json()
+    job = wait_job(client, posted["job"])
     assert job["state"] == "done", job
     (tune,) = job["result"]["tunes"]
     assert tune["status"] == "ok" and tune["title"] == "Web Test Polka"
-    ogg = client.get(f"/files/jobs/{job['id']}/{_encoded(client, tune['id'])['files']['ogg']}")
+    ogg = client.get(f"/files/jobs/{job['id']}/{wait_encoded(client, tune['id'])['files']['ogg']}")
     assert ogg.status_code == 200 and ogg.content[:4] == b"OggS" and len(ogg.content) > 5_000
     wav = client.get(f"/api/tunes/{tune['id']}/wav")  # made when asked for
     assert wav.status_code == 200 and wav.content[:4] == b"RIFF"
@@ -199,7 +183,7 @@ def test_render_keep_and_songbook_write_only_inside_the_data_folder(client, tmp_
 def test_generation_without_a_model_fails_with_a_message_not_a_500(client):
     response = client.post("/api/generate", json={"n": 2, "seed": 1})
     assert response.status_code == 202 and response.json()["seed"] == 1
-    job = _wait(client, response.json()["job"])
+    job = wait_job(client, response.json()["job"])
     assert job["state"] == "failed" and "no-such-model.pt" in job["error"]
     assert client.get("/api/status").json()["model"] == "failed"
 
@@ -229,7 +213,7 @@ def test_the_same_seed_gives_the_same_tunes_with_audio(tiny_model, tmp_path):
     form = {"n": 2, "seed": 99, "meter": "6/8", "temperature": 0.8, "instrument": "flute"}
     with TestClient(create_app(tmp_path / "data", model_path=tiny_model),
                     base_url=BASE) as client:
-        jobs = [_wait(client, client.post("/api/generate", json=form).json()["job"])
+        jobs = [wait_job(client, client.post("/api/generate", json=form).json()["job"])
                 for _ in range(2)]
     first, again = (job["result"] for job in jobs)
     assert jobs[0]["state"] == "done" and first["seed"] == 99
@@ -258,7 +242,7 @@ def test_first_bars_prime_the_model_and_a_run_checkpoint_can_be_chosen(tiny_mode
         assert offered == ["", "runs/mine"]
         form = {"n": 1, "seed": 3, "meter": "6/8", "tonic": "G", "model": "runs/mine",
                 "start": "|:GAB dBG|"}
-        job = _wait(client, client.post("/api/generate", json=form).json()["job"])
+        job = wait_job(client, client.post("/api/generate", json=form).json()["job"])
         assert job["state"] == "done", job  # the served model is missing: runs/mine wrote it
         (tune,) = job["result"]["tunes"]
         assert "K:G\n|:GAB dBG|" in tune["abc"]

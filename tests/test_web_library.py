@@ -8,6 +8,7 @@ import time
 import warnings
 
 import pytest
+from web_helpers import wait_encoded, wait_job
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -42,33 +43,16 @@ def _client(data, **limits):
 
 
 def _render(client, abc: str, **form) -> dict:
-    return _wait(client, client.post("/api/render", json={"abc": abc, **form}).json()["job"])
+    return wait_job(client, client.post("/api/render", json={"abc": abc, **form}).json()["job"])
 
 
-def _wait(client, job_id: str) -> dict:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        job = client.get(f"/api/jobs/{job_id}").json()
-        if job["state"] in ("done", "failed"):
-            return job
-        time.sleep(0.05)
-    raise AssertionError(f"job {job_id} did not finish")
-
-
-def _encoded(client, tune_id: str) -> dict:
-    """The tune once its OGG for the page is made (after its job is done: web.audio)."""
-    deadline = time.monotonic() + 60
-    while "ogg" not in (tune := client.get(f"/api/tunes/{tune_id}").json())["files"]:
-        assert time.monotonic() < deadline, tune
-        time.sleep(0.05)
-    return tune
 
 
 def test_tunes_jobs_and_songbooks_outlast_a_restart(data):
     with _client(data) as client:
         job = _render(client, JIG + "\n" + REEL)
         jig, reel = job["result"]["tunes"]
-        _encoded(client, jig["id"])
+        wait_encoded(client, jig["id"])
         first = client.get("/api/status").json()["songbooks"][0]
         client.post("/api/keep", json={"tune": jig["id"], "songbook": first["id"]})
         client.post("/api/keep", json={"tune": reel["id"], "songbook": first["id"]})
@@ -120,7 +104,7 @@ def test_the_page_gets_ogg_and_old_unkept_files_are_cleaned_but_kept_ones_never(
         old = _render(client, JIG)
         kept = _render(client, REEL)
         for job in (old, kept):
-            _encoded(client, job["result"]["tunes"][0]["id"])
+            wait_encoded(client, job["result"]["tunes"][0]["id"])
         client.post("/api/keep", json={"tune": kept["result"]["tunes"][0]["id"]})
     jobs = data / "jobs"
     (wav,) = (jobs / kept["id"]).glob("*.wav")  # the first page played it; later ones, OGG
@@ -141,7 +125,7 @@ def test_the_page_gets_ogg_and_old_unkept_files_are_cleaned_but_kept_ones_never(
 def test_unkept_files_go_when_the_jobs_pass_the_size_limit(data):
     with _client(data, clean_bytes=1) as client:
         first = _render(client, JIG)
-        _encoded(client, first["result"]["tunes"][0]["id"])
+        wait_encoded(client, first["result"]["tunes"][0]["id"])
         second = _render(client, REEL)  # the cleanup after it removes the first job's files
         assert not (data / "jobs" / first["id"]).exists()
         assert (data / "jobs" / second["id"]).exists()  # a job's own files live till the next
@@ -198,12 +182,12 @@ def test_transpose_moves_a_tune_to_a_key_or_by_semitones_as_a_new_tune(data):
         (jig,) = _render(client, JIG, tempo=100)["result"]["tunes"]
         moved = client.post("/api/transpose", json={"tune": jig["id"], "key": "G"}).json()
         assert moved["semitones"] == 5
-        (up,) = _wait(client, moved["job"])["result"]["tunes"]
+        (up,) = wait_job(client, moved["job"])["result"]["tunes"]
         assert "K:G" in up["abc"] and "Q:3/8=100" in up["abc"] and up["status"] == "ok"
         assert "|:dBd gBd|" in up["shown_abc"] and up["id"] != jig["id"]
         assert client.get(f"/api/tunes/{up['id']}").json()["settings"]["from"] == jig["id"]
         down = client.post("/api/transpose", json={"tune": jig["id"], "semitones": -2}).json()
-        assert "K:C" in _wait(client, down["job"])["result"]["tunes"][0]["abc"]
+        assert "K:C" in wait_job(client, down["job"])["result"]["tunes"][0]["abc"]
         refused = client.post("/api/transpose", json={"tune": jig["id"], "semitones": 99})
         assert refused.status_code == 400 and "semitones" in refused.json()["error"]
 

@@ -73,3 +73,23 @@ def run_driver(script: str, work: Path, *args: str, timeout: float = 600) -> dic
     if done.returncode != 0:
         raise RuntimeError(done.stderr)
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def wait_job(client, job_id: str, seconds: float = 60) -> dict:
+    """A web job through a TestClient, once it is done or failed."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        job = client.get(f"/api/jobs/{job_id}").json()
+        if job["state"] in ("done", "failed"):
+            return job
+        time.sleep(0.05)
+    raise AssertionError(f"job {job_id} still {job['state']} after {seconds} s")
+
+
+def wait_encoded(client, tune_id: str, seconds: float = 60) -> dict:
+    """The tune once its OGG for the page is made (after its job is done: web.audio)."""
+    deadline = time.monotonic() + seconds
+    while "ogg" not in (tune := client.get(f"/api/tunes/{tune_id}").json())["files"]:
+        assert time.monotonic() < deadline, tune
+        time.sleep(0.05)
+    return tune
