@@ -12,9 +12,8 @@ import subprocess
 
 import pytest
 
-from abcgen.model.sample import PRETRAINED_MODEL
 from test_songbook_browser import SCREENSHOTS, _why_skip
-from web_helpers import free_port, run_driver, start_server, stop_server, web_model
+from web_helpers import free_port, run_driver, served_model_or_skip, start_server, stop_server
 
 DRIVER = r"""
 const fs = require("fs");
@@ -127,10 +126,7 @@ async function session(context, page, watch) {
 
 @pytest.mark.slow
 def test_generate_see_hear_keep_and_download_the_songbook_in_chromium(tmp_path):
-    if (reason := _why_skip()) is not None:
-        pytest.skip(reason)
-    if (model := web_model()) is None:
-        pytest.skip(f"the bundled model {PRETRAINED_MODEL} is missing (make pretrained)")
+    model = served_model_or_skip(_why_skip)
     port = free_port()
     server, start_seconds = start_server(tmp_path / "data", model, port)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)

@@ -11,9 +11,8 @@ A failing step leaves a screenshot in out/test-screenshots/web-flows-<phase>.png
 
 import pytest
 
-from abcgen.model.sample import PRETRAINED_MODEL
 from test_songbook_browser import SCREENSHOTS, _why_skip
-from web_helpers import free_port, run_driver, start_server, stop_server, web_model
+from web_helpers import free_port, run_driver, served_model_or_skip, start_server, stop_server
 
 DRIVER = r"""
 const { chromium } = require(process.env.PLAYWRIGHT_CORE);
@@ -166,10 +165,7 @@ async function after(page) {
 
 @pytest.mark.slow
 def test_paste_practise_reload_keep_share_and_come_back_after_a_restart(tmp_path):
-    if (reason := _why_skip()) is not None:
-        pytest.skip(reason)
-    if (model := web_model()) is None:
-        pytest.skip(f"the bundled model {PRETRAINED_MODEL} is missing (make pretrained)")
+    model = served_model_or_skip(_why_skip)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     port, data = free_port(), tmp_path / "data"
     base, profile = f"http://127.0.0.1:{port}", str(tmp_path / "profile")

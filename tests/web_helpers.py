@@ -29,6 +29,18 @@ def web_model() -> Path | None:
     return PRETRAINED_MODEL if PRETRAINED_MODEL.is_file() else None
 
 
+def served_model_or_skip(why_skip) -> Path:
+    """The checkpoint a browser test serves; skips the test when Chromium, playwright
+    (`why_skip()` says why) or a model is missing."""
+    import pytest
+
+    if (reason := why_skip()) is not None:
+        pytest.skip(reason)
+    if (model := web_model()) is None:
+        pytest.skip(f"the bundled model {PRETRAINED_MODEL} is missing (make pretrained)")
+    return model
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
