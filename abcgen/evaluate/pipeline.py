@@ -147,12 +147,10 @@ def score_file(loaded, path: Path) -> dict:
     LoadedModel), each tune from a zero state as in training; a tune holding a character the
     vocabulary lacks is left out (an unknown character could never be predicted)."""
     from abcgen.model.data import as_sampled, encode_tunes, read_split, split_tunes
-    from abcgen.model.keys import tonic_texts
-    from abcgen.model.score import stream_bits_per_char
+    from abcgen.model.score import as_model_reads, stream_bits_per_char
 
     tunes = split_tunes(read_split(path))
-    if loaded.vocab.key_table:  # a model that reads every tune in C
-        tunes = tonic_texts(tunes)
+    tunes = as_model_reads(tunes, loaded.vocab)
     # judged as the model reads them (the X: line as the sampler primes it)
     known = [tune for tune in tunes if not loaded.vocab.unknown_chars(as_sampled(tune))]
     unknown = loaded.vocab.unknown_chars("".join(map(as_sampled, tunes)))

@@ -18,7 +18,7 @@ import torch
 from abcgen.corpus import SPLITS, TITLE_WORDS_FILE
 from abcgen.errors import InputError
 from abcgen.fileio import atomic_write_bytes
-from abcgen.model.keys import key_table, tonic_texts
+from abcgen.model.keys import key_table, to_tonic
 from abcgen.model.vocab import BOS, PAD, Vocab
 from abcgen.notation import AbcError, dumps, parse_tune
 from abcgen.notation.transpose import transpose_tune
@@ -94,9 +94,12 @@ def load_corpus(folder: str | Path, vocab: Vocab | None = None, tonic: bool = Fa
     texts = {name: read_split(folder / f"{name}.abc") for name in SPLITS}
     if not split_tunes(texts["train"]):
         raise InputError(f"{folder / 'train.abc'}: no tunes in the training split")
-    table = key_table(split_tunes(texts["train"])) if tonic else ()
-    if tonic:
-        texts = {name: "\n".join(tonic_texts(split_tunes(text))) for name, text in texts.items()}
+    table: tuple = ()
+    if tonic:  # each tune moved once; the training split's moves make the key table
+        moved = {name: [to_tonic(tune) for tune in split_tunes(text)]
+                 for name, text in texts.items()}
+        table = key_table(moved["train"])
+        texts = {name: "\n".join(text for text, _, _ in rows) for name, rows in moved.items()}
     if vocab is None:
         vocab = replace(Vocab.from_texts(split_tunes(texts["train"])),
                         title_words=read_title_words(folder), key_table=table)

@@ -39,9 +39,10 @@ def tonic_texts(texts: Iterable[str]) -> list[str]:
     return [to_tonic(text)[0] for text in texts]
 
 
-def key_table(texts: Iterable[str]) -> KeyTable:
-    """How often each (mode, shift from C) occurs among these tunes, most common first."""
-    counts = Counter(to_tonic(text)[1:] for text in texts)
+def key_table(moved: Iterable[tuple[str, str, int]]) -> KeyTable:
+    """How often each (mode, shift from C) occurs among tunes moved by `to_tonic`, most
+    common first."""
+    counts = Counter((mode, shift) for _, mode, shift in moved)
     counts.pop(("", 0), None)
     return tuple((mode, shift, count) for (mode, shift), count in counts.most_common())
 

@@ -50,6 +50,13 @@ class ScoreResult:
     """Distinct characters the model's vocabulary lacks (scored as <unk>, so costly)."""
 
 
+def as_model_reads(tunes: list[str], vocab: Vocab) -> list[str]:
+    """Tunes as a model reads them: moved to C for one trained in C (`Vocab.key_table`)."""
+    from abcgen.model.keys import tonic_texts
+
+    return tonic_texts(tunes) if vocab.key_table else tunes
+
+
 def score_file(model_path: str | Path | None, abc_path: str | Path) -> ScoreResult:
     """Score a tunebook file (tunes separated by blank lines) under a checkpoint."""
     from abcgen.model.checkpoint import load_model
@@ -65,14 +72,12 @@ def score_tunebook(model: nn.Module, vocab: Vocab, runtime: Runtime,
                    abc_path: str | Path) -> ScoreResult:
     """Score a tunebook file under a model already loaded on `runtime`'s device."""
     from abcgen.model.data import read_split
-    from abcgen.model.keys import tonic_texts
 
     path = Path(abc_path)
     tunes = split_tunes(read_split(path))
     if not tunes:
         raise InputError(f"{path}: no tunes to score")
-    if vocab.key_table:  # a model that reads every tune in C scores them there
-        tunes = tonic_texts(tunes)
+    tunes = as_model_reads(tunes, vocab)
     stream = encode_tunes(tunes, vocab)
     bpc = stream_bits_per_char(model, stream, runtime)
     characters = len(stream) - len(tunes)  # every id but the BOS markers is predicted
