@@ -11,7 +11,7 @@ import random
 from collections import Counter
 from collections.abc import Iterable
 
-from abcgen.notation import AbcError, Key, dumps, parse_key, parse_tune
+from abcgen.notation import AbcError, Key, build_timeline, dumps, parse_key, parse_tune
 from abcgen.notation.chords import pitch_class
 from abcgen.notation.parse import field_line
 from abcgen.notation.transpose import key_text, semitones_to_key, transpose_tune
@@ -104,8 +104,24 @@ def to_written_keys(texts: list[str], table: KeyTable, seed: int,
     return moved
 
 
+FIDDLE_RANGE = (55, 88)
+"""MIDI pitches a fiddle, flute or whistle player reads without strain: G below middle C to
+the E two octaves above it (written pitch)."""
+
+
 def _moved(text: str, shift: int) -> str:
+    """The tune moved by `shift` or an octave either way, whichever leaves the fewest notes
+    outside FIDDLE_RANGE: a melody written around C and moved down to A lands under the
+    fiddle's G string, where abcm2ps even switches to the bass clef."""
     try:
-        return dumps(transpose_tune(parse_tune(text), shift))
+        tune = parse_tune(text)
+        pitches = [event.pitch for event in build_timeline(tune, strict=False).events]
+        best = min((shift, shift - 12, shift + 12), key=lambda s: _outside(pitches, s))
+        return dumps(transpose_tune(tune, best))
     except AbcError:
         return text
+
+
+def _outside(pitches: list[int], shift: int) -> int:
+    low, high = FIDDLE_RANGE
+    return sum(not low <= pitch + shift <= high for pitch in pitches)
