@@ -39,6 +39,7 @@ from abcgen.notation import (
     parse_tunebook,
     read_abc,
 )
+from abcgen.notation.lengths import in_usual_unit, without_quoted_text
 from abcgen.notation.titles import normalise_title
 from abcgen.repair import Edit, repair_tune
 from abcgen.titles import english_words, title_words_of_files, words_of
@@ -232,6 +233,8 @@ class _Filters:
     min_chars: int
     max_chars: int
     max_repair_share: float
+    keep_chords: bool = False
+    keep_unit: bool = False
 
 
 @dataclass(frozen=True)
@@ -340,7 +343,7 @@ def _judge(tune: Tune, filters: _Filters) -> _Verdict:
     """Clean `tune`, mend what `check` flags when a bounded repair can, and decide."""
     if tune.get("K") is None:
         return _Verdict(reason="no_key", detail="no K: field")
-    cleaned = clean_tune(tune)
+    cleaned = _as_written_for_models(clean_tune(tune), filters)
     if not cleaned.titles:
         return _Verdict(reason="no_title", detail="no T: title")
     cleaned = with_normal_title(cleaned)
@@ -355,6 +358,15 @@ def _judge(tune: Tune, filters: _Filters) -> _Verdict:
     if not codes:
         return _Verdict(cleaned)
     return _repaired(cleaned, codes, filters.max_repair_share)
+
+
+def _as_written_for_models(tune: Tune, filters: _Filters) -> Tune:
+    """The melody, its note lengths in the unit most of them have (unless the options keep
+    chord symbols or the written unit): one way of writing the same music, whichever book a
+    tune comes from. A model then learns the tunes, not each book's habits; the Nottingham
+    books' chord symbols and `L:1/4` cost a model trained on other books half its bits."""
+    tune = tune if filters.keep_chords else without_quoted_text(tune)
+    return tune if filters.keep_unit else in_usual_unit(tune)
 
 
 def _repaired(tune: Tune, codes: list[str], max_share: float) -> _Verdict:
@@ -516,6 +528,7 @@ def build_corpus(sources: list[str], out_dir: str | os.PathLike, *, seed: int = 
                  split: tuple[float, float, float] = DEFAULT_SPLIT,
                  min_chars: int = DEFAULT_MIN_CHARS, max_chars: int = DEFAULT_MAX_CHARS,
                  max_repair_share: float = DEFAULT_MAX_REPAIR_SHARE,
+                 keep_chords: bool = False, keep_unit: bool = False,
                  title_sources: Iterable[str] = (),
                  on_progress: CorpusProgress | None = None) -> CorpusStats:
     """Build train/val/test tunebooks and stats.json in `out_dir` from `sources`.
@@ -529,6 +542,9 @@ def build_corpus(sources: list[str], out_dir: str | os.PathLike, *, seed: int = 
     min_chars, max_chars : accepted length of a cleaned tune, in characters.
     max_repair_share : a tune `check_tune` flags is kept when `repair_tune` makes it valid
         with at most this many edits per written bar (at least one); 0 keeps it out.
+    keep_chords : keep chord symbols and annotations (by default a tune keeps its melody).
+    keep_unit : keep each tune's L: (by default its lengths are written in the unit most of
+        its notes have, `notation.lengths.usual_unit`).
     title_sources : more sources whose titles' words join the title vocabulary
         (title_words.txt: English words and the words of every title read), not the splits.
     on_progress : called after each file with (bytes done, bytes total, source name).
@@ -546,7 +562,7 @@ def build_corpus(sources: list[str], out_dir: str | os.PathLike, *, seed: int = 
     if out_dir.exists() and not out_dir.is_dir():
         raise InputError(f"{out_dir}: exists and is not a folder")
     resolved = resolve_sources(sources or [MUSIC21])
-    filters = _Filters(min_chars, max_chars, max_repair_share)
+    filters = _Filters(min_chars, max_chars, max_repair_share, keep_chords, keep_unit)
     stats = CorpusStats(seed=seed, options={"split": list(split), **asdict(filters)})
     builder = _Builder(stats, filters, seed, split)
     _read_all(builder, resolved, on_progress)

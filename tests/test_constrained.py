@@ -13,8 +13,10 @@ from abcgen.model.lstm import CharLSTM, preset
 from abcgen.model.sample import SampleSettings, header_template, sample_tunes
 from abcgen.model.vocab import EOS, SPECIAL_TOKENS, Vocab
 from abcgen.notation import check_text, dumps, read_abc, read_tunes
-from abcgen.notation.incremental import (START, allowed_chars, can_end, finishing, mask_key,
-                                        step)
+from abcgen.evaluate.structure import tune_parts
+from abcgen.notation import build_timeline, parse_tune
+from abcgen.notation.incremental import (FORM_START, START, allowed_chars, can_end, finishing,
+                                        mask_key, step)
 from abcgen.notation.writer import clean_tune
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -311,3 +313,54 @@ def test_generate_is_constrained_by_default_and_unconstrained_on_request(tmp_pat
         assert result.exit_code == 0, result.output
         assert len(read_tunes(out.read_text())) >= 1
     assert _errors((tmp_path / "tunes0.abc").read_text()) == []
+
+
+# -- form (FORM_START: what `generate` samples under) ------------------------------------------
+
+FORM_HEADER = "X:1\nT:Form\nM:4/4\nL:1/8\nK:G\n"
+BAR = "GABc dBAG|"
+
+
+def _form_accepts(body: str) -> bool:
+    """Whether the form-keeping reader takes the whole tune and lets it end there."""
+    state = FORM_START
+    for char in FORM_HEADER + body:
+        state = step(state, char)
+        if state is None:
+            return False
+    return can_end(state)
+
+
+def _part(bars: int, close: str = ":|") -> str:
+    return "|:" + BAR * (bars - 1) + "GABc d4" + close + "\n"
+
+
+@pytest.mark.parametrize("body, keeps_form", [
+    (_part(8) + _part(8), True),  # AABB, 8-bar parts
+    (_part(8), False),  # one short strain: half a tune
+    (BAR * 16 + "\n", True),  # a 16-bar air played once
+    (_part(7) + _part(8), False),  # a part closed after 7 bars
+    (_part(8) + _part(12), True),
+    (BAR * 7 + "GABc d4||\n" + _part(8), False),  # an 8-bar strain played once
+    (_part(8) + BAR * 15 + "GABc d4|]\n" + _part(8), False),  # music after the final bar
+    (_part(8) + BAR * 17 + "\n", False),  # a part left open past 16 bars
+    ("G2|:" + BAR * 7 + "GABc d4:|\n|:" + BAR * 7 + "GABc d2:|\n", True),  # pickup, short end
+    ("|:" + BAR * 6 + "GABc dBAG|1 GABc d4:|2 GABc d4|\n" + _part(8), True),  # two endings
+])
+def test_the_form_rule_takes_parts_of_four_bar_multiples_and_two_of_them(body, keeps_form):
+    assert _errors(FORM_HEADER + body) == []  # every case is valid ABC: form is the only question
+    assert _form_accepts(body) is keeps_form
+    assert _accepts(FORM_HEADER + body)  # the plain reader (check's rules) takes them all
+
+
+def test_sampled_tunes_keep_the_form_and_can_be_asked_not_to(untrained):
+    model, vocab = untrained
+    for form in (True, False):
+        tunes = sample_tunes(model, vocab, 12, None,
+                             SampleSettings(seed=4, max_chars=900, constrained=True, form=form))
+        whole = [t for t in tunes if t.complete]
+        assert len(whole) >= 8
+        played = [sum(p.bars for p in tune_parts(build_timeline(parse_tune(t.text))))
+                  for t in whole]
+        assert all(_errors(t.text) == [] for t in whole)
+        assert (min(played) >= 8) is form, played

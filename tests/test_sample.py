@@ -4,7 +4,7 @@ The sampler's own mechanics are tested on the network's raw draws (constrained=F
 tests/test_constrained.py covers the constraint, which is SampleSettings' default."""
 
 import copy
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 import pytest
 import torch
@@ -18,6 +18,7 @@ from abcgen.model.lstm import CharLSTM, preset
 from abcgen.model.runtime import Runtime, cpu_has_bf16, pick_dtype
 from abcgen.model.sample import (
     MODEL_LINE,
+    WARM_UP_TUNES,
     SampleSettings,
     _Stepper,
     filter_logits,
@@ -83,11 +84,25 @@ def test_without_a_title_the_model_writes_the_title_line(untrained):
 
 
 def test_each_tune_stops_at_its_own_end(untrained):
-    model, vocab = _ending_model(untrained, 4.0)
-    samples = sample_tunes(model, vocab, 16, settings=_raw(seed=5, max_chars=500))
+    model, vocab = _ending_model(untrained, 2.0)
+    samples = sample_tunes(model, vocab, 16, settings=_raw(seed=5, max_chars=500, rows=5))
     assert all(s.complete for s in samples)
     lengths = {len(s.text) for s in samples}
     assert len(lengths) > 3 and max(lengths) < 500
+
+
+def test_a_row_whose_tune_ends_starts_the_next_tune(untrained):
+    """Continuous batching: 3 rows write 10 tunes; each tune begins with its own template,
+    ends at its own end, and the same seed and rows give the same file."""
+    model, vocab = _ending_model(untrained, 1.0)
+    template = header_template(meter="6/8")
+    settings = _raw(seed=3, max_chars=300, rows=3)
+    samples = sample_tunes(model, vocab, 10, template, settings)
+    assert len(samples) == 10 and all(s.complete for s in samples)
+    assert all(s.text.startswith("X:1\nT:") and "\nM:6/8\n" in s.text for s in samples)
+    assert len({s.text for s in samples}) == 10
+    assert samples == sample_tunes(model, vocab, 10, template, settings)
+    assert samples != sample_tunes(model, vocab, 10, template, replace(settings, seed=4))
 
 
 def test_max_chars_cuts_and_marks_incomplete(untrained):
@@ -147,7 +162,7 @@ def test_a_model_trained_on_whole_tunes_starts_each_tune_from_zeros(untrained, m
     windows = []
     model.register_forward_hook(lambda module, inputs, out: windows.append(inputs[0].shape[1]))
     before = _texts(model, vocab, 3, seed=4, max_chars=80)
-    assert windows == [len(header_template()[0]) + 1]  # BOS, then "X:1\n"
+    assert windows == []  # zeros, then BOS and "X:1\n" a character a step: no window read
     monkeypatch.setattr("abcgen.model.sample.WARM_UP_TUNES", ("X:1\nT:Other\nK:C\nCDEF|]\n",))
     assert _texts(copy.deepcopy(model), vocab, 3, seed=4, max_chars=80) == before
 
@@ -165,12 +180,12 @@ def test_the_warm_up_is_read_once_per_model_and_again_when_its_weights_change(un
     settings = _raw(seed=2, max_chars=60)
     for _ in range(3):
         sample_tunes(model, vocab, 2, settings=settings)
-    primed = len(header_template()[0]) + 1  # BOS, then "X:1\n"
-    assert sum(width > primed for width in windows) == 1 and windows.count(primed) == 3
+    warm_up = sum(len(tune) + 2 for tune in WARM_UP_TUNES)  # each between BOS and EOS
+    assert windows == [warm_up]
     with torch.no_grad():
         model.lstm.weight_hh_l0.mul_(1.5)
     changed = sample_tunes(model, vocab, 2, settings=settings)
-    assert sum(width > primed for width in windows) == 2
+    assert windows == [warm_up, warm_up]
     assert changed == sample_tunes(copy.deepcopy(model), vocab, 2, settings=settings)
 
 
@@ -186,7 +201,7 @@ def test_a_constrained_step_reads_the_device_once(untrained, monkeypatch):
                             or _m(self, *a, **k))
     samples = sample_tunes(model, vocab, 4, settings=SampleSettings(seed=1, max_chars=300))
     monkeypatch.undo()
-    steps = max(len(s.text) for s in samples) - len(header_template()[0]) + 1
+    steps = max(len(s.text) for s in samples) + 1  # one a character, the template's too
     assert steps > 20 and len(reads) <= steps + 2, (len(reads), steps)
 
 
@@ -210,7 +225,7 @@ def test_a_constrained_step_syncs_the_gpu_once(untrained):
         finally:
             torch.cuda.set_sync_debug_mode("default")
     syncs = sum("synchroniz" in str(w.message) for w in caught)
-    steps = max(len(s.text) for s in samples) - len(header_template()[0]) + 1
+    steps = max(len(s.text) for s in samples) + 1  # one a character, the template's too
     assert steps > 20 and syncs <= steps + 4, (syncs, steps)
 
 

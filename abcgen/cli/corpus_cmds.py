@@ -44,6 +44,12 @@ def build(
     max_repair_share: Annotated[float, typer.Option(
         help="A tune `check` flags is kept when repair rewrites at most this share of its "
              "bars (at least one); 0 keeps flagged tunes out.")] = corpus.DEFAULT_MAX_REPAIR_SHARE,
+    keep_chords: Annotated[bool, typer.Option(
+        help="Keep chord symbols and annotations (by default a tune keeps its melody only, "
+             "as the bundled model learns).")] = False,
+    keep_unit: Annotated[bool, typer.Option(
+        help="Keep each tune's L: (by default note lengths are rewritten in the unit most "
+             "of a tune's notes have: L:1/4 with A3/2B/2 becomes L:1/8 with A3B).")] = False,
     title_source: Annotated[list[str] | None, typer.Option(
         help="More sources whose titles' words a sampled title may use (repeatable); "
              "their tunes stay out of the splits.")] = None,
@@ -60,6 +66,7 @@ def build(
         stats = corpus.build_corpus(sources or [], out, seed=seed, split=shares,
                                     min_chars=min_chars, max_chars=max_chars,
                                     max_repair_share=max_repair_share,
+                                    keep_chords=keep_chords, keep_unit=keep_unit,
                                     title_sources=title_source or [], on_progress=on_progress)
     out_console.print(_summary(stats, out, time.perf_counter() - started))
 

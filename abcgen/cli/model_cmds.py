@@ -108,7 +108,8 @@ def _print_train_summary(best: Path, progress) -> None:
 @app.command("generate")
 def generate_cmd(
     model: ModelOption = None,
-    n: _opt(int, "Number of tunes, all sampled as one batch.", "-n") = 1,
+    n: _opt(int, "Number of tunes, sampled together (a batch of up to --rows at a time).",
+            "-n") = 1,
     output: _opt(Path | None, "Write the tunebook here (default: print it).",
                  "-o", "--output") = None,
     seed: _opt(int | None, "Same seed, same tunes (default: a random seed, shown).") = None,
@@ -125,6 +126,11 @@ def generate_cmd(
     unconstrained: _opt(bool, "Let the model write any character (default: only characters "
                         "that keep the tune valid, steered to a proper end).",
                         "--unconstrained") = False,
+    free_form: _opt(bool, "Let a tune close its parts after any number of bars and end "
+                    "after one short strain (default: parts of 4, 8, 12 or 16 bars, two of "
+                    "them or one of 16 bars or more).", "--free-form") = False,
+    rows: _opt(int | None, "Tunes sampled at once (default 256); where one ends, the next "
+               "starts in its row.") = None,
 ) -> None:
     """Write new tunes with a char-LSTM, primed with the header fields given."""
     from abcgen.generate import generate
@@ -134,7 +140,8 @@ def generate_cmd(
     settings = SampleSettings(temperature=temperature, top_k=top_k,
                               top_p=DEFAULT_TOP_P if top_p is None else top_p,
                               max_chars=max_chars, seed=chosen_seed,
-                              constrained=not unconstrained)
+                              constrained=not unconstrained, form=not free_form,
+                              rows=SampleSettings.rows if rows is None else rows)
     try:
         settings.check()
         if n < 1:

