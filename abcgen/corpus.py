@@ -36,11 +36,11 @@ from abcgen.notation import (
     build_timeline,
     dumps_book,
     parse_tune,
-    parse_tunebook,
-    read_abc,
+    stream_tunes,
+    tune_failure,
 )
 from abcgen.notation.lengths import in_usual_unit, without_quoted_text
-from abcgen.notation.titles import normalise_title
+from abcgen.notation.titles import normalise_rhythm, normalise_title
 from abcgen.repair import Edit, repair_tune
 from abcgen.titles import english_words, title_words_of_files, words_of
 from abcgen.repair.header import insert_field
@@ -408,10 +408,12 @@ def _flagged_reason(codes: list[str]) -> str:
 
 
 def with_normal_title(tune: Tune) -> Tune:
-    """`tune` with its first title normalised (`normalise_title`) as its only title, and the
-    rhythm that title named moved into `R:` when the tune has none."""
+    """`tune` with its first title normalised (`normalise_title`) as its only title, its `R:`
+    normalised (`normalise_rhythm`), and the rhythm the title named moved into `R:` when the
+    tune has none."""
     normal = normalise_title(tune.title)
-    header = [fld for fld in tune.header if fld.name != "T"]
+    header = [fld if fld.name != "R" else Field("R", normalise_rhythm(fld.value), fld.line)
+              for fld in tune.header if fld.name != "T"]
     header = insert_field(header, Field("T", normal.title))
     if normal.rhythm and tune.get("R") is None:
         header = insert_field(header, Field("R", normal.rhythm))
@@ -484,18 +486,20 @@ class _Builder:
         counts, label = self.stats.sources[source.name], source.label(path)
         counts.files += 1
         try:
-            text = read_abc(path)
+            for tune in stream_tunes(path):  # a tune at a time: memory holds one, not the book
+                counts.tunes += 1
+                self._read_tune(source, label, replace(tune, source=label))
         except UnreadableError as exc:
             self.stats.reject(Rejection("unreadable", exc.message, source.name, label))
-            return
-        tunes, failures = parse_tunebook(text, source=label)
-        counts.tunes += len(tunes) + len(failures)
-        for failure in failures:
+
+    def _read_tune(self, source: Source, label: str, tune: Tune) -> None:
+        failure = tune_failure(tune)
+        if failure is not None:
             self.stats.reject(Rejection(_failure_reason(failure), failure.message, source.name,
                                         label, failure.x))
-        for tune in tunes:
-            self.title_words.update(words_of(normalise_title(tune.title).title))
-            self._add(source, label, tune)
+            return
+        self.title_words.update(words_of(normalise_title(tune.title).title))
+        self._add(source, label, tune)
 
     def _add(self, source: Source, label: str, tune: Tune) -> None:
         verdict = _judge(tune, self.filters)

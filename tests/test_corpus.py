@@ -319,3 +319,28 @@ def test_cli_rejects_a_bad_split(sources, tmp_path):
     result = runner.invoke(app, ["corpus", "build", str(sources), "--out", str(tmp_path / "o"),
                                  "--split", "0.9,0.1"])
     assert result.exit_code == 2 and "--split" in result.stderr
+
+
+# The reel again as some books write it: chord symbols, L:1/4 and lengths in halves, R: in capitals.
+REEL_IN_QUARTERS = """X:9
+T:The Test Reel in Quarters
+M:4/4
+L:1/4
+R:Reel
+K:G
+|:"G"G/A/B/c/ "G"d/B/G/B/|"C"c/B/A/G/ "D"F/G/A/F/|"G"G/A/B/c/ d/B/G/B/|"D7"c/A/F/A/ "G"G2:|
+|:gb/g/ d/g/b/g/|a/f/d/f/ a/f/d/f/|gb/g/ d/g/b/g/|a/f/g/e/ d2:|
+"""
+
+
+def test_the_corpus_keeps_the_melody_written_in_eighths_unless_told_not_to(tmp_path):
+    (tmp_path / "book.abc").write_text(REEL_IN_QUARTERS)
+    build_corpus([str(tmp_path / "book.abc")], tmp_path / "out", split=(1, 0, 0))
+    (tune,), _ = parse_file(tmp_path / "out" / "train.abc")
+    assert dumps(tune).split("\n")[2:] == [
+        "M:4/4", "L:1/8", "R:reel", "K:G", "|:GABc dBGB|cBAG FGAF|GABc dBGB|cAFA G4:|",
+        "|:g2bg dgbg|afdf afdf|g2bg dgbg|afge d4:|", ""]
+    build_corpus([str(tmp_path / "book.abc")], tmp_path / "kept", split=(1, 0, 0),
+                 keep_chords=True, keep_unit=True)
+    (kept,), _ = parse_file(tmp_path / "kept" / "train.abc")
+    assert kept.get("L") == "1/4" and '"D7"c/A/F/A/' in dumps(kept)

@@ -10,7 +10,7 @@ from abcgen.model.lstm import CharLSTM, preset
 from abcgen.model.sample import SampleSettings, sample_tunes
 from abcgen.model.titles import TitleMask
 from abcgen.model.vocab import Vocab
-from abcgen.notation.titles import normalise_title, title_case
+from abcgen.notation.titles import normalise_rhythm, normalise_title, title_case
 from abcgen.titles import english_words, is_real_word_title, words_of
 
 # (as printed in O'Neill's, Ryan's, Aird's or Ceol Rince) -> (title, rhythm it named)
@@ -93,3 +93,12 @@ def test_constrained_titles_are_made_of_the_vocabulary_and_unconstrained_are_not
     assert all(is_real_word_title(title, vocab.title_words) for title in titles), titles
     raw = sample_tunes(model, vocab, 24, settings=replace(settings, constrained=False))
     assert not all(is_real_word_title(t.text.split("\n")[1][2:], vocab.title_words) for t in raw)
+
+
+@pytest.mark.parametrize(("written", "rhythm"), [
+    ("Reel", "reel"), ("SLIP JIG", "slip jig"), ("Slipjig", "slip jig"),
+    ("Double Jig", "double jig"), ("slide (Rogha an Táilliúra)", "slide"), ("Clog", "clog"),
+    ("highland  fling", "highland fling"),
+])
+def test_rhythms_get_one_spelling_each_and_keep_what_they_are(written, rhythm):
+    assert normalise_rhythm(written) == rhythm

@@ -19,6 +19,9 @@ RHYTHM_WORDS = {
     "set dance": "set dance", "air": "air", "fling": "fling", "schottische": "schottische",
 }
 """A rhythm named after a title (" -- Reel", "(h'pipe)") and the `R:` value it stands for."""
+RHYTHM_SPELLINGS = {"slipjig": "slip jig", "singlejig": "single jig", "doublejig": "double jig",
+                    "set-dance": "set dance", "barn dance": "barndance", "h'pipe": "hornpipe"}
+"""R: values the books write run together or apart."""
 SMALL_WORDS = frozenset("a an and as at by de for from in na of on or the to up with".split())
 """Words written in lower case inside a title (not first)."""
 LEADING_ARTICLES = ("The", "A", "An")
@@ -112,3 +115,11 @@ def _cased(word: str, first: bool) -> str:
     if lower.startswith(("o'", "mc")) and len(word) > 2:  # O'Neill, McGuire
         return lower[:2].capitalize() + lower[2:].capitalize()
     return lower.capitalize()
+
+
+def normalise_rhythm(value: str) -> str:
+    """An `R:` value as one spelling per rhythm: lower case, without a note in parentheses,
+    run-together names apart ("Slipjig" and "SLIP JIG" -> "slip jig"). The rhythm itself is
+    kept: a clog stays a clog (R:hornpipe would make abc2midi swing it)."""
+    words = " ".join(_PARENTHESES.sub(" ", value).lower().replace(".", " ").split())
+    return RHYTHM_SPELLINGS.get(words, words)
