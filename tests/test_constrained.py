@@ -364,3 +364,11 @@ def test_sampled_tunes_keep_the_form_and_can_be_asked_not_to(untrained):
                   for t in whole]
         assert all(_errors(t.text) == [] for t in whole)
         assert (min(played) >= 8) is form, played
+
+
+def test_a_primed_phrase_that_breaks_the_form_is_kept_and_the_tune_goes_on_free():
+    masks = ConstraintMasks(_vocab())
+    phrase = FORM_HEADER + "|:" + BAR * 6 + "GABc d4:|"  # a 7-bar part, as a user may prime it
+    state = masks.states[masks.start(phrase)]
+    assert state.phase == "body" and not state.form
+    assert masks.states[masks.start(FORM_HEADER + _part(8))].form

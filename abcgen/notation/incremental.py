@@ -190,9 +190,13 @@ def step(state: ReaderState, char: str) -> ReaderState | None:
 def step_primed(state: ReaderState, char: str) -> ReaderState | None:
     """`step` for text the user primed (not the model): its fields come in the template's
     order (R: may precede M:), and an M: or K: value may be any the validator reads
-    (`M:none`, `K:E minor`), checked when its line ends."""
+    (`M:none`, `K:E minor`), checked when its line ends; primed music that breaks the form
+    rule (a 7-bar part) is taken, and the tune goes on free of it."""
     if state.phase != "head" or char == "\n":
-        return step(state, char)
+        after = step(state, char)
+        if after is None and state.form:
+            after = step(_with(state, form=False), char)
+        return after
     if state.line_start and char in HEADER_ORDER and char not in state.seen:
         return _with(state, line_start=False, field=char, value=":")
     if state.field in PRIMED_OK and state.value != ":" and not state.line_start:
