@@ -126,3 +126,105 @@ def test_songbook_page_draws_notation_and_links_audio_in_chromium(tmp_path):
             assert path.is_file() and path.stat().st_size > 1000, url
     assert result["visible"] == ["tune-2", "tune-3"]
     assert shot.stat().st_size > 10_000
+
+
+# The practice player on the songbook page opened from file://, with every request that isn't
+# a file of the book refused and reported: the B part looped at 150 % after a count-in, the
+# notes lit as they sound.
+PRACTICE_DRIVER = r"""
+const { chromium } = require(process.env.PLAYWRIGHT_CORE);
+const [url, profile, shot] = process.argv.slice(2);
+(async () => {
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: process.env.CHROMIUM, headless: true,
+    args: JSON.parse(process.env.CHROMIUM_ARGS), viewport: { width: 1000, height: 1300 } });
+  const page = context.pages()[0] || await context.newPage();
+  const errors = [], outside = [];
+  page.on("console", (m) => { if (m.type() === "error") errors.push("console: " + m.text()); });
+  page.on("pageerror", (e) => errors.push("page: " + e.message));
+  await context.route("**/*", (route) => {
+    const wanted = route.request().url();
+    if (/^(file|data|blob):/.test(wanted)) return route.continue();
+    outside.push(wanted);
+    return route.abort();
+  });
+  try {
+    await page.goto(url);
+    await page.waitForSelector('body[data-notation="ready"]', { timeout: 60000 });
+    const tune = "#tune-1";
+    const parts = await page.$$eval(`${tune} .loop-part option`,
+      (os) => os.map((o) => o.textContent));
+    await page.selectOption(`${tune} .loop-part`, { index: 2 });  // the B part
+    await page.$eval(`${tune} .speed`,
+      (s) => { s.value = 150; s.dispatchEvent(new Event("input")); });
+    await page.check(`${tune} .count-in`);
+    const started = Date.now();
+    await page.click(`${tune} button.play`);
+    const wait = (test) => page.waitForFunction(test, tune, { timeout: 60000 });
+    await wait((sel) => document.querySelector(sel).dataset.countIn === "done");
+    const countInSeconds = (Date.now() - started) / 1000;
+    await wait((sel) => document.querySelectorAll(`${sel} .notation .playing`).length > 0);
+    const lit = await page.$$eval(`${tune} .notation .playing`, (ns) => ns.length);
+    await wait((sel) => Number(document.querySelector(sel).dataset.looped || 0) >= 1);
+    const state = await page.$eval(tune, (c) => {
+      const audio = c.querySelector("audio");
+      audio.pause();
+      return { speed: c.dataset.speed, rate: audio.playbackRate, pitchKept: audio.preservesPitch,
+        countIn: c.dataset.countIn, cursor: Number(c.dataset.cursor),
+        looped: Number(c.dataset.looped), at: audio.currentTime, source: audio.currentSrc };
+    });
+    const players = await page.$$eval("section.tune",
+      (ss) => ss.map((s) => s.querySelectorAll(".practice").length));
+    console.log(JSON.stringify({ parts, countInSeconds, lit, state, players, errors, outside }));
+  } catch (error) {
+    await page.screenshot({ path: shot, fullPage: true });
+    throw error;
+  } finally {
+    await context.close();
+  }
+})().catch((e) => { console.error(String(e)); process.exit(1); });
+"""
+
+TWO_PARTS = """X:1
+T:The Kesh
+R:jig
+M:6/8
+L:1/8
+K:G
+|:GAG GAB|ABA ABd|edd gdd|edB dBA:|
+|:GAB ABA|GAB AGE|GAB dBd|edB dBA:|
+
+X:2
+T:Drowsy Maggie
+R:reel
+M:4/4
+L:1/8
+K:Edor
+|:E2BE dEBE|E2BE AFDF|E2BE dEBE|BABc dAFD:|
+"""
+
+
+@pytest.mark.slow
+def test_songbook_page_practice_player_loops_a_part_offline_in_chromium(tmp_path):
+    from web_helpers import run_driver
+
+    if (reason := _why_skip()) is not None:
+        pytest.skip(reason)
+    source = tmp_path / "session.abc"
+    source.write_text(TWO_PARTS)
+    book = make_songbook(source, tmp_path / "book",
+                         SongbookOptions(title="Practice", formats=("html", "wav"), jobs=1))
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    result = run_driver(PRACTICE_DRIVER, tmp_path, book.html.as_uri(), str(tmp_path / "profile"),
+                        str(SCREENSHOTS / "songbook-practice-failed.png"), timeout=180)
+    assert result["errors"] == [] and result["outside"] == []  # offline: nothing but the book
+    assert result["players"] == [1, 1]
+    assert result["parts"][1:] == ["A part (bars 1–4)", "B part (bars 5–8)"]
+    state = result["state"]
+    assert state["rate"] == 1.5 and state["speed"] == "150" and state["pitchKept"]
+    assert state["source"].startswith("file://") and state["source"].endswith(".wav")
+    # one 6/8 bar of clicks at the jig's 110 dotted quarters a minute, sped up: ~0.73 s
+    assert state["countIn"] == "done" and result["countInSeconds"] >= 0.6
+    assert result["lit"] > 0 and state["cursor"] >= 0 and state["looped"] >= 1
+    bar = 2 * 60 / 110  # seconds of one 6/8 bar at 110 dotted quarters a minute
+    assert 8 * bar - 0.2 <= state["at"] <= 12 * bar + 0.3  # inside the B part, looped back

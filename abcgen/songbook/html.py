@@ -2,9 +2,11 @@
 
 A table of contents, a filter by title, rhythm and key, and for each tune its notation
 (drawn in the browser by abcjs, copied into `DIR/assets` from the npm package at build
-time), an audio player for its MP3/WAV and download links for its files. The tunes' ABC is
-embedded in the page as JSON (a browser won't fetch local files from a `file://` page).
-When abcjs isn't installed the page still works and shows each tune's ABC text instead.
+time), an audio player for its MP3/WAV with the web app's practice player (assets/player.js:
+speed, loop, cursor, count-in) and download links for its files. The tunes' ABC is embedded
+in the page as JSON (a browser won't fetch local files from a `file://` page), with the Q:
+the audio was rendered at, so the cursor keeps time with it. When abcjs isn't installed the
+page still works and shows each tune's ABC text instead (and plain audio players).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from abcgen.fileio import atomic_write_bytes, atomic_write_text
 from abcgen.notation import dumps
 from abcgen.songbook.index_pages import rhythm_groups
 from abcgen.songbook.pdf import PDF_NAME, info_line
+from abcgen.songbook.tempo import with_played_tempo
 from abcgen.songbook.tunefiles import TUNES_DIR
 from abcgen.songbook.tunes import BookTune
 
@@ -26,7 +29,7 @@ HTML_NAME = "index.html"
 ASSETS_DIR = "assets"
 ABCJS_FILE = "abcjs-basic-min.js"
 ABCJS_ENV = "ABCGEN_ABCJS"  # path of abcjs-basic-min.js, when not in the repo's node_modules
-OWN_ASSETS = ("songbook.css", "songbook.js")
+OWN_ASSETS = ("songbook.css", "songbook.js", "player.js")  # player.js: the web app's too
 DOWNLOADS = (("abc", "ABC"), ("mid", "MIDI"), ("wav", "WAV"), ("mp3", "MP3"))
 SHOWN_ABOVE = frozenset({"T", "R"})  # title and rhythm: in the page's heading, not the drawing
 AUDIO_TYPES = (("mp3", "audio/mpeg"), ("wav", "audio/wav"))  # the player tries them in order
@@ -62,9 +65,11 @@ def copy_assets(out_dir: Path) -> str | None:
 
 
 def _notation_abc(tune: BookTune) -> str:
-    """The ABC abcjs draws: the tune without the fields the page shows above it."""
-    return dumps(replace(tune.tune, header=[f for f in tune.tune.header
-                                            if f.name not in SHOWN_ABOVE]))
+    """The ABC abcjs draws: the tune without the fields the page shows above it, with the
+    tempo its audio plays at as Q: (abcjs's timing drives the practice player's cursor)."""
+    played = with_played_tempo(tune.tune)
+    return dumps(replace(played, header=[f for f in played.header
+                                         if f.name not in SHOWN_ABOVE]))
 
 
 def _links(files: dict[str, str]) -> str:
@@ -144,7 +149,8 @@ def page_html(title: str, tunes: list[BookTune], entries: dict[int, dict],
 {sections}
 </main>
 <script type="application/json" id="songbook-tunes">{data}</script>
-{abcjs}<script src="{ASSETS_DIR}/songbook.js"></script>
+{abcjs}<script src="{ASSETS_DIR}/player.js"></script>
+<script src="{ASSETS_DIR}/songbook.js"></script>
 </body>
 </html>
 """

@@ -10,7 +10,8 @@ with uvicorn. All JSON answers; a user's mistake is a 4xx with {"error": message
     GET  /api/options           form choices      POST /api/generate  -> {"job": id} (202)
     POST /api/check, /api/repair   pasted ABC     POST /api/render    -> {"job": id} (202)
     POST /api/preview           the editor's text: cleaned ABC to draw, check's messages
-    GET  /api/jobs/<id>         progress/result   GET  /api/tunes/<id>  one tune
+    GET  /api/jobs/<id>[?seen=<version>]  progress/result (waits for a change after `seen`)
+    GET  /api/tunes/<id>  one tune
     POST /api/keep              {"tune", "songbook"}   GET /api/tunes/<id>/wav  WAV on request
     POST /api/songbooks         {"name"}          POST /api/songbooks/<id>/remove {"tune"}
     POST /api/songbooks/<id>/order {"tunes"}      POST /api/songbook/build {"songbook"}
@@ -24,6 +25,8 @@ another site that rebinds its DNS name to 127.0.0.1 can't drive the API.
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import json
 import re
 import sqlite3
@@ -52,6 +55,8 @@ TUNE_ID = re.compile(r"[0-9a-f]{12}")
 CLEAN_AGE_S = 7 * 24 * 3600  # unkept tunes' files last a week...
 CLEAN_BYTES = 200 * 1024 * 1024  # ...or until all jobs' files pass this size, oldest first
 OLD_KEPT_FILE = "kept.abc"  # where the app kept tunes before the library
+JOB_WAIT_S = 1.0  # a job's poll waits at most this long for a change (the page's clock ticks)
+JOB_WAIT_STEP_S = 0.02  # ...looking this often (a few attribute reads and a digest)
 
 
 async def read_json(request: Request) -> dict:
@@ -192,8 +197,27 @@ async def preview(request: Request) -> JSONResponse:
     return JSONResponse(await run_in_threadpool(_preview, pasted.abc))
 
 
+def _version(job: dict) -> str:
+    """What the page has seen of a job: a digest of all it shows but the clock."""
+    shown = json.dumps({k: v for k, v in job.items() if k != "seconds"}, sort_keys=True,
+                       default=str)
+    return hashlib.blake2b(shown.encode(), digest_size=8).hexdigest()
+
+
 async def job_state(request: Request) -> JSONResponse:
-    return JSONResponse(_job_or_404(request, request.path_params["job_id"]))
+    """The job; with `?seen=<version>` (the `version` of the page's last answer), answered
+    when it changes or after JOB_WAIT_S: the page learns of a tune the moment it is ready,
+    not up to a polling interval later, and asks no more often than the job changes."""
+    job_id = request.path_params["job_id"]
+    job = _job_or_404(request, job_id)
+    seen = request.query_params.get("seen")
+    waited = 0.0
+    while (seen == _version(job) and job["state"] in ("queued", "running")
+           and waited < JOB_WAIT_S):
+        await asyncio.sleep(JOB_WAIT_STEP_S)
+        waited += JOB_WAIT_STEP_S
+        job = _job_or_404(request, job_id)
+    return JSONResponse({**job, "version": _version(job)})
 
 
 async def job_file(request: Request) -> FileResponse:

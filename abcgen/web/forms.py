@@ -22,7 +22,7 @@ MAX_TITLE_CHARS = 200
 MAX_PASTE_BYTES = 100_000  # a pasted tunebook (UTF-8); a long session book is ~60 KB
 MAX_BODY_BYTES = 2 * MAX_PASTE_BYTES  # any request body; JSON escaping can double a paste
 TEMPERATURE_RANGE = (0.05, 3.0)  # below: always the same tune; above: noise
-TEMPO_RANGE = (20.0, 400.0)  # beats per minute (of the tune's beat, web.tempo)
+TEMPO_RANGE = (20.0, 400.0)  # beats per minute (of the tune's beat, songbook.tempo)
 MAX_SEED = 2**31 - 1
 MAX_RUN_MODELS = 20  # checkpoints from runs/ the form lists
 METERS = ("4/4", "6/8", "3/4", "2/4", "9/8", "12/8", "3/2", "2/2", "C", "C|")
@@ -241,7 +241,7 @@ def paste_request(body: dict) -> PasteRequest:
 def options() -> dict:
     """The choices the form offers (the page fills its menus from these)."""
     from abcgen.render.midi import INSTRUMENT_PROGRAMS
-    from abcgen.web.tempo import rhythm_defaults
+    from abcgen.songbook.tempo import rhythm_defaults
 
     return {"meters": METERS, "tonics": TONICS,
             "modes": [{"value": m, "label": MODE_WORDS[m]} for m in MODES],

@@ -1,12 +1,13 @@
 """Work the web app does off the request thread: generating, rendering, building the songbook.
 
 A `JobBoard` runs jobs on a small thread pool and keeps each job's progress for the page to
-poll (`GET /api/jobs/<id>`). A `ModelHolder` loads the model once, in a background thread at
-start-up, so the server answers at once and reports "model loading" until it is ready.
+poll (`GET /api/jobs/<id>`, which waits for a change: web.app). A `ModelHolder` loads the model
+once, in a background thread at start-up, so the server answers at once and reports "model
+loading" until it is ready (and warmed up: `warm_up`).
 
 Files go under the app's data folder only:
 
-    DATA/jobs/<job id>/book.abc, NNN-slug.{abc,mid,wav}       one generation or paste render
+    DATA/jobs/<job id>/book.abc, NNN-slug.{abc,mid,wav,ogg}   one generation or paste render
     DATA/library.sqlite3                    every tune, job and songbook (web.library)
     DATA/songbook/<id>.abc, <id>/           a songbook's tunes and make_songbook's output
 """
@@ -25,10 +26,10 @@ from pathlib import Path
 
 from abcgen.errors import AbcgenError
 from abcgen.fileio import atomic_write_text, inside, tune_stems
+from abcgen.songbook.tempo import with_played_tempo, with_tempo
 from abcgen.web.audio import PAGE_FORMAT, Encoder, has_encoder
 from abcgen.web.forms import MAX_TUNES, FormError, GenerateRequest, PasteRequest
 from abcgen.web.library import new_tune_id
-from abcgen.web.tempo import with_played_tempo, with_tempo
 
 LOG = logging.getLogger(__name__)
 WORKERS = 2  # jobs at once: the machine's CPUs are few and sampling uses them all
@@ -37,6 +38,7 @@ KEPT_JOBS = 64  # finished jobs remembered (their files stay on disk)
 MAX_OTHER_MODELS = 2  # checkpoints from runs/ kept loaded beside the served model
 MODEL_WAIT_SECONDS = 600  # a job waits this long for the model before giving up
 JOBS_DIR, SONGBOOK_DIR = "jobs", "songbook"
+WARM_UP_TUNES, WARM_UP_CHARS = 2, 400  # sampled once the model is loaded (warm_up)
 
 
 class ModelHolder:
@@ -66,6 +68,7 @@ class ModelHolder:
             # Loaded once, here: torch's import (~2 s) is paid at start-up, not by the first
             # request, and every generation reuses these weights.
             self.loaded = load_generator(self.path)
+            warm_up(self.loaded)
             self.state = "ready"
             self.message = f"model ready ({self.path.name}, {time.monotonic() - started:.1f} s)"
         except Exception as exc:  # noqa: BLE001 - any failure is shown on the page
@@ -94,6 +97,17 @@ class ModelHolder:
             return self._others[path]
 
 
+def warm_up(loaded) -> None:
+    """Sample two short tunes, unseen, so the first musician's tunes don't pay what a
+    process's first sampling costs (~0.25 s of 0.6 s for one tune on a busy 2-CPU machine:
+    thread pools, masks, allocations); ~0.8 s at start-up, before the model is 'ready'."""
+    from abcgen.model.sample import SampleSettings, header_template, sample_tunes
+
+    sample_tunes(loaded.model, loaded.vocab, WARM_UP_TUNES, header_template(),
+                 SampleSettings(seed=0, constrained=True, max_chars=WARM_UP_CHARS),
+                 loaded.runtime)
+
+
 @dataclass
 class Job:
     """One piece of work and what the page shows of it."""
@@ -111,7 +125,7 @@ class Job:
     error: str | None = None
     started: float = field(default_factory=time.monotonic)
     encoding: object | None = None
-    """The web.audio.Encoder still making the page's OGGs after the job is done, if any."""
+    """The web.audio.Encoder making the page's OGGs, if any (cleanup waits for it)."""
 
     def progress(self, stage: str, done: int = 0, total: int = 0) -> None:
         self.stage, self.done, self.total = stage, done, total
@@ -174,7 +188,7 @@ class JobBoard:
 def _render_options(instrument: str, formats: tuple[str, ...] = ("mid", "wav")):
     """The render stage's options: MIDI and WAV (web.audio makes the page's OGG of it). In
     this process: a job is a few tunes, and worker processes spawned from a threaded server
-    would cost more than they save. The tempo is the tune's Q: (web.tempo writes it)."""
+    would cost more than they save. The tempo is the tune's Q: (songbook.tempo writes it)."""
     from abcgen.render import MidiOptions, RenderOptions
 
     return RenderOptions(formats=formats, midi=MidiOptions(instrument=instrument), jobs=1)
@@ -208,7 +222,9 @@ def render_into_job(job: Job, text: str, instrument: str, tempo: float | None) -
     `tempo` (beats per minute of each tune's beat) is written into the tunes as Q:.
 
     `job.preview` lists the tunes at once (status 'pending'), and each entry replaces its
-    tune's there as soon as it is rendered, so the page shows notation, then audio tune by tune.
+    tune's there as soon as its audio is ready, so the page shows notation, then audio tune
+    by tune: the page's OGG (web.audio), encoded while the next tunes render; the WAV where
+    ffmpeg is missing or fails. The job is done when every tune's audio is ready.
     """
     from abcgen.notation import read_tunes, tune_failure
     from abcgen.render.batch import check_options
@@ -241,23 +257,28 @@ def render_into_job(job: Job, text: str, instrument: str, tempo: float | None) -
     def show(entry: dict, done: int, total: int) -> None:  # entries come in the book's order
         index = done - 1
         shown = _shown(job.preview[index], entry, abc_files.get(index))
-        job.progress("rendering audio", done, total)
-        job.preview[index] = shown  # plays its WAV at once
         if encoder is None or "wav" not in shown["files"]:
-            return
+            job.preview[index] = shown  # its WAV (no ffmpeg), or why it failed
+        else:
+            job.preview[index] = {**shown, "status": "pending", "stage": "encoding audio"}
+            encoder.submit(job.folder / shown["files"]["wav"],
+                           lambda name: _settle(job, index, shown, name),
+                           lambda: _settle(job, index, shown, None))
+        job.progress("rendering audio", done, total)  # after the entry: a poll sees both
 
-        def encoded(name: str) -> None:  # later views get the OGG (the entry, in place:
-            shown["files"] = {PAGE_FORMAT: name, **shown["files"]}  # it is in the result)
-
-        wavs.append((job.folder / shown["files"]["wav"], encoded))
-
-    wavs: list = []
     render_tunes(blocks, job.folder, options, show)  # `show` fills every preview
-    if encoder is not None:  # after the rendering, which the page is waiting for
-        for wav, encoded in wavs:
-            encoder.submit(wav, encoded)
+    if encoder is not None:
         job.encoding = encoder
+        job.progress("encoding audio", len(blocks), len(blocks))
+        encoder.wait()
     return {"tunes": list(job.preview), "warnings": warnings}
+
+
+def _settle(job: Job, index: int, shown: dict, ogg: str | None) -> None:
+    """Tune `index`'s entry once its OGG is made (`ogg`, which its card plays), or ffmpeg
+    failed (None: it plays its WAV)."""
+    files = shown["files"] if ogg is None else {PAGE_FORMAT: ogg, **shown["files"]}
+    job.preview[index] = {**shown, "files": files}
 
 
 def render_wav(folder: Path, entry: dict, instrument: str) -> str:

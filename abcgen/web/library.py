@@ -228,7 +228,7 @@ class Library:
         """Bring the tunes of an older app's kept-tunes file (DATA/kept.abc) into the first
         songbook, once: the file is renamed *.imported. Returns how many tunes came."""
         from abcgen.notation import clean_tune, dumps, read_tunes, tune_failure
-        from abcgen.web.tempo import with_played_tempo
+        from abcgen.songbook.tempo import with_played_tempo
 
         if not path.is_file():
             return 0

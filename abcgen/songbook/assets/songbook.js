@@ -1,5 +1,6 @@
-// abcgen songbook page: draws each tune's notation with abcjs (when it is loaded) and
-// filters the tunes by title, rhythm and key. Works from file:// (no fetch, no network).
+// abcgen songbook page: draws each tune's notation with abcjs (when it is loaded), gives each
+// the practice player (player.js), and filters the tunes by title, rhythm and key. Works from
+// file:// (no fetch, no network).
 (function () {
   "use strict";
 
@@ -17,11 +18,23 @@
       target.appendChild(pre);
       return;
     }
-    window.ABCJS.renderAbc(target, abc, {
+    var visual = window.ABCJS.renderAbc(target, abc, {
       responsive: "resize", add_classes: true, paddingtop: 0, paddingbottom: 4,
       paddingleft: 0, paddingright: 0
-    });
+    })[0];
     target.setAttribute("data-drawn", "1");
+    practise(section, visual);
+  }
+
+  // The web app's practice player (player.js) under the tune's audio: speed, loop, cursor,
+  // count-in; it needs abcjs's timings, so a tune without notation keeps the plain player.
+  function practise(section, visual) {
+    var audio = section.querySelector("audio");
+    if (!audio || !visual || !window.Practice) {
+      return;
+    }
+    var practice = new window.Practice(section, visual, audio);
+    audio.parentNode.insertBefore(practice.controls(), audio.nextSibling);
   }
 
   function drawFrom(start) {

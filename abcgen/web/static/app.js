@@ -5,7 +5,8 @@
 // abcjs only ever draws ABC the server has cleaned (a tune's `shown_abc`).
 "use strict";
 
-const POLL_MS = 300; // job progress polling interval
+const POLL_MS = 30; // between a job's polls; each waits on the server for a change (?seen=)
+const FRAME_MS = 16; // drawing cards longer than this at once yields, so the first shows at once
 const $ = (selector) => document.querySelector(selector);
 let options = {};
 let books = [];
@@ -32,9 +33,12 @@ function say(target, text, isError = false) {
 }
 
 // Polls a job until it ends; `onPreview(job)` gets each poll's tunes-so-far (job.preview).
+// Each poll names the version last seen, and the server answers when the job changes.
 async function waitForJob(id, statusLine, onPreview = null) {
+  let seen = "";
   for (;;) {
-    const job = await api(`/api/jobs/${id}`);
+    const job = await api(`/api/jobs/${id}` + (seen ? `?seen=${seen}` : ""));
+    seen = job.version || "";
     if (job.state === "done") return job;
     if (job.state === "failed") throw new Error(job.error);
     if (job.preview && onPreview) onPreview(job);
@@ -85,10 +89,13 @@ function downloads(tune) {
   return links;
 }
 
+// The tune's compressed audio (OGG, MP3); its WAV only where there is none (no ffmpeg): the
+// "WAV" download asks for it.
 function player(tune, card) {
   const audio = element("audio", { controls: "", preload: "auto" });
   const base = `/files/jobs/${tune.job}/`;
-  for (const [kind, type] of [["ogg", "audio/ogg"], ["mp3", "audio/mpeg"], ["wav", "audio/wav"]]) {
+  const kinds = [["ogg", "audio/ogg"], ["mp3", "audio/mpeg"]].filter(([kind]) => tune.files[kind]);
+  for (const [kind, type] of kinds.length ? kinds : [["wav", "audio/wav"]]) {
     if (tune.files[kind]) audio.append(element("source", { src: base + tune.files[kind], type }));
   }
   audio.addEventListener("canplaythrough", () => { if (!card.dataset.audio) card.dataset.audio = "ready"; });
@@ -153,18 +160,22 @@ function cardHeading(tune) {
 }
 
 function statusLine(tune) {
-  if (tune.status === "pending") return element("p", { class: "pending" }, "rendering audio…");
+  if (tune.status === "pending") return element("p", { class: "pending" }, `${tune.stage || "rendering audio"}…`);
   if (tune.status !== "ok") return element("p", { class: "error" }, tune.error || "could not be rendered");
   return element("p", { class: "meta" }, `plays ${tune.seconds.toFixed(1)} s`);
 }
 
-function tuneCard(tune) {
+// A tune's card; `drawn` is the notation an older card of the same tune drew ({ abc, notation,
+// visual }), taken over rather than drawn again when its ABC is the same.
+function tuneCard(tune, drawn = null) {
   const card = element("section", { class: "tune", "data-number": tune.number, "data-status": tune.status });
   if (tune.id) card.dataset.id = tune.id;
   card.append(cardHeading(tune), statusLine(tune));
-  const notation = element("div", { class: "notation" });
+  const reuse = drawn && drawn.abc === tune.shown_abc;
+  const notation = reuse ? drawn.notation : element("div", { class: "notation" });
   card.append(notation);
-  const visual = drawNotation(notation, tune.shown_abc);
+  const visual = reuse ? drawn.visual : drawNotation(notation, tune.shown_abc);
+  card.drawn = { abc: tune.shown_abc, notation, visual };
   if (tune.shown_abc) card.dataset.notation = "ready";
   if (tune.status === "ok" && Object.keys(tune.files).length) {
     const audio = player(tune, card);
@@ -205,20 +216,51 @@ function summaryLine(result) {
 function clearTunes(target) {
   target.replaceChildren();
   delete target.dataset.job;
+  delete target.dataset.shown;
+  target.drawing = (target.drawing || 0) + 1; // cards still to be drawn for the old job: none
 }
 
-// Shows a job's tunes in `target`, redrawing only the cards whose status changed.
+// Runs `work` once the browser has painted what is drawn so far (a frame), or after 50 ms where
+// it paints none (a tab in the background).
+function afterPaint(work) {
+  let started = false;
+  const start = () => { if (!started) { started = true; setTimeout(work, 0); } };
+  requestAnimationFrame(start);
+  setTimeout(start, 50);
+}
+
+// Shows a job's tunes in `target`, making only the cards whose status changed (a card keeps its
+// notation). Cards past FRAME_MS of drawing come in later tasks, so the browser shows the
+// first tune while abcjs draws the others; `data-shown` counts the cards once all are there.
 function showTunes(target, job) {
   if (target.dataset.job !== job.id) {
     clearTunes(target);
     target.dataset.job = job.id;
   }
-  for (const tune of job.result ? job.result.tunes : job.preview) {
-    const old = target.querySelector(`section.tune[data-number="${tune.number}"]`);
-    if (old && old.dataset.status === tune.status) continue;
-    const card = tuneCard({ ...tune, job: job.id });
-    if (old) old.replaceWith(card); else target.append(card);
-  }
+  const tunes = job.result ? job.result.tunes : job.preview;
+  const turn = (target.drawing = (target.drawing || 0) + 1); // a newer answer takes over
+  let next = 0;
+  const drawSome = () => {
+    if (target.drawing !== turn) return;
+    const started = performance.now();
+    while (next < tunes.length) {
+      const tune = tunes[next++];
+      const old = target.querySelector(`section.tune[data-number="${tune.number}"]`);
+      if (old && old.dataset.status === tune.status) continue;
+      const card = tuneCard({ ...tune, job: job.id }, old && old.drawn);
+      if (old) old.replaceWith(card); else target.append(card);
+      if (performance.now() - started > FRAME_MS && next < tunes.length) {
+        afterPaint(drawSome);
+        return;
+      }
+    }
+    target.dataset.shown = String(tunes.length);
+    showSummary(target, job);
+  };
+  drawSome();
+}
+
+function showSummary(target, job) {
   if (!job.result || target.querySelector(".summary, .warning")) return;
   // the render stage's warnings (no FluidSynth: sine-wave audio) come above the tunes
   for (const warning of job.result.warnings || []) target.prepend(element("p", { class: "warning" }, warning));
@@ -366,6 +408,7 @@ function pasted() {
 async function checkPaste() {
   try {
     const { issues } = await api("/api/check", pasted());
+    markLines(issues);
     $("#edit-output").textContent = issues.length ? issues.map((i) =>
       `X:${i.x ?? "?"} line ${i.line}:${i.col} ${i.severity} ${i.code}: ${i.message}`).join("\n") : "No problems found.";
     say($("#edit-status"), `${issues.length} issue(s)`);
@@ -376,6 +419,7 @@ async function repairPaste() {
   try {
     const { abc, report } = await api("/api/repair", pasted());
     $("#paste").value = abc;
+    markLines([]); // the lines moved: check's marks come back with the redraw
     clearTunes($("#edit-tunes")); // drawn from the text before the repair
     $("#edit-output").textContent = report.results.map((t) => [`X:${t.x} ${t.title}: ${t.status} ${t.reason}`,
       ...t.edits.map((e) => `  line ${e.line}: ${e.kind}: ${e.message}`)].join("\n")).join("\n");
@@ -398,6 +442,49 @@ function goToLine(line) {
   const start = lines.slice(0, line - 1).reduce((sum, l) => sum + l.length + 1, 0);
   text.focus();
   text.setSelectionRange(start, start + (lines[line - 1] || "").length);
+  sayHere();
+}
+
+// check's messages at their lines: the gutter beside the text numbers its lines and marks
+// those with messages (read on hover, go there on click), and the line the cursor is on says
+// its messages under the editor.
+let lineIssues = new Map(); // line number -> [issue], from the last check of the text
+
+function markLines(issues) {
+  lineIssues = new Map();
+  for (const issue of issues) {
+    if (!lineIssues.has(issue.line)) lineIssues.set(issue.line, []);
+    lineIssues.get(issue.line).push(issue);
+  }
+  numberLines();
+  sayHere();
+}
+
+function numberLines() {
+  const gutter = $("#edit-gutter");
+  const count = $("#paste").value.split("\n").length;
+  const rows = [];
+  for (let line = 1; line <= count; line++) {
+    const row = element("div", { "data-line": line }, String(line));
+    const found = lineIssues.get(line);
+    if (found) {
+      row.classList.add("issue", found.some((i) => i.severity === "error") ? "error" : "warning");
+      row.title = found.map((i) => `${i.severity}: ${i.message}`).join("\n");
+      row.addEventListener("click", () => goToLine(line));
+    }
+    rows.push(row);
+  }
+  rows.push(element("div", {})); // room for the text's horizontal scrollbar
+  gutter.replaceChildren(...rows);
+  gutter.scrollTop = $("#paste").scrollTop;
+}
+
+function sayHere() {
+  const text = $("#paste");
+  const line = text.value.slice(0, text.selectionStart).split("\n").length;
+  const found = lineIssues.get(line) || [];
+  $("#edit-here").textContent = found.map((i) => `line ${line}: ${i.severity}: ${i.message}`).join("; ");
+  $("#edit-here").classList.toggle("error", found.some((i) => i.severity === "error"));
 }
 
 function issueItem(issue) {
@@ -415,6 +502,7 @@ async function redraw() {
     const { tunes, issues } = await api("/api/preview", pasted());
     if ($("#paste").value !== text) return; // typed on meanwhile
     $("#edit-issues").replaceChildren(...issues.map(issueItem));
+    markLines(issues);
     const target = $("#edit-preview");
     target.replaceChildren();
     for (const tune of tunes) {
@@ -433,6 +521,7 @@ async function redraw() {
 }
 
 function edited() {
+  numberLines();
   clearTimeout(editTimer);
   clearTimeout(renderTimer);
   if ($("#live").checked) editTimer = setTimeout(redraw, EDIT_DELAY_MS);
@@ -440,6 +529,7 @@ function edited() {
 
 function editTune(tune) {
   $("#paste").value = tune.abc;
+  markLines([]);
   $("#edit-panel").scrollIntoView();
   redraw();
 }
@@ -483,6 +573,9 @@ document.addEventListener("DOMContentLoaded", async () => {
     runJob(() => api("/api/generate", formValues(event.target)), "generate", $("#generate"));
   });
   $("#paste").addEventListener("input", edited);
+  $("#paste").addEventListener("scroll", () => { $("#edit-gutter").scrollTop = $("#paste").scrollTop; });
+  for (const name of ["keyup", "click", "focus"]) $("#paste").addEventListener(name, sayHere);
+  numberLines();
   $("#check").addEventListener("click", checkPaste);
   $("#repair").addEventListener("click", repairPaste);
   $("#render").addEventListener("click", () => {

@@ -1,7 +1,10 @@
 // The practice player under each tune: speed 50–150 % without changing pitch (the browser's
 // pitch-preserving playbackRate), a loop over a range of bars, a cursor that follows the notes
 // on the staff (abcjs's note timings, from the tune's Q:, which the server always writes),
-// and a one-bar count-in. Works offline: the audio is the server's file, the clicks WebAudio.
+// and a one-bar count-in. Works offline: the audio is the page's own file, the clicks WebAudio.
+// One file for the web app (/assets/player.js) and the HTML songbook (DIR/assets/player.js, from
+// file:// too): both give it a card (data-* attributes report its state), abcjs's tune object
+// and the card's <audio>.
 "use strict";
 
 const SPEED_RANGE = [50, 150]; // percent of the tune's tempo

@@ -1,6 +1,7 @@
 """Tempo as a musician says it: beats per minute of the rhythm's beat (a jig's dotted quarter,
 a reel's quarter), written into the tune as its Q: field, so the page, the cursor drawn by
-abcjs and the songbook all play the tune at the one speed the page chose.
+abcjs and the songbook all play the tune at the one speed the page chose. Here, below the
+web app, because the songbook's page writes the same Q: for its practice player's cursor.
 
 http://abcnotation.com/wiki/abc:standard:v2.1#qtempo
 """
