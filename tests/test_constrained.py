@@ -341,7 +341,8 @@ def _part(bars: int, close: str = ":|") -> str:
     (BAR * 16 + "\n", True),  # a 16-bar air played once
     (_part(7) + _part(8), False),  # a part closed after 7 bars
     (_part(8) + _part(12), True),
-    (BAR * 7 + "GABc d4||\n" + _part(8), False),  # an 8-bar strain played once
+    (BAR * 7 + "GABc d4||\n" + _part(8), True),  # an 8-bar strain played once, then one twice
+    (BAR * 7 + "GABc d4||\n" + BAR * 6 + "GABc d4|]\n", False),  # a 7-bar second part
     (_part(8) + BAR * 15 + "GABc d4|]\n" + _part(8), False),  # music after the final bar
     (_part(8) + BAR * 17 + "\n", False),  # a part left open past 16 bars
     ("G2|:" + BAR * 7 + "GABc d4:|\n|:" + BAR * 7 + "GABc d2:|\n", True),  # pickup, short end

@@ -723,24 +723,22 @@ def _form_after(state: ReaderState, token: str, must_end: bool) -> dict | None:
         return dict(part_bars=0, second_ending=False)
     whole_bar = state.used == state.bar_ticks or (must_end and state.used > 0)
     bars = state.part_bars + (whole_bar and not state.second_ending)
-    repeated = token[0] == ":"
-    closes = repeated or (token in ("||", "|]") and not state.repeat_open) \
+    closes = token[0] == ":" or (token in ("||", "|]") and not state.repeat_open) \
         or (token == "|:" and bars > 0)
     if not closes and bars == MAX_PART_BARS and not state.repeat_open:
         closes = True  # a part played once ends by its 16th bar whatever the bar line
     if not closes:
         return dict(part_bars=bars) if bars < MAX_PART_BARS else None
-    if not _part_length_ok(bars, repeated):
+    if not _part_length_ok(bars):
         return None
     parts = _parts_with(state.parts, bars)
     return dict(part_bars=0, parts=parts, second_ending=token.endswith("2"),
                 ends=token == "|]" or parts == MAX_PARTS)
 
 
-def _part_length_ok(bars: int, repeated: bool) -> bool:
-    """A part is a multiple of PART_BARS_MULTIPLE bars; played once, a whole tune's length
-    (an 8-bar strain is played twice: `:|`)."""
-    return bars > 0 and bars % PART_BARS_MULTIPLE == 0 and (repeated or bars >= WHOLE_TUNE_BARS)
+def _part_length_ok(bars: int) -> bool:
+    """A part is a multiple of PART_BARS_MULTIPLE bars."""
+    return bars > 0 and bars % PART_BARS_MULTIPLE == 0
 
 
 def _parts_with(parts: int, bars: int) -> int:
@@ -754,7 +752,7 @@ def _whole_form(state: ReaderState) -> bool:
         return True
     parts = state.parts
     if state.part_bars and not state.second_ending:
-        if not _part_length_ok(state.part_bars, repeated=False):
+        if not _part_length_ok(state.part_bars):
             return False
         parts = _parts_with(parts, state.part_bars)
     return parts >= 2
