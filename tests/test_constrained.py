@@ -15,8 +15,8 @@ from abcgen.model.vocab import EOS, SPECIAL_TOKENS, Vocab
 from abcgen.notation import check_text, dumps, read_abc, read_tunes
 from abcgen.evaluate.structure import tune_parts
 from abcgen.notation import build_timeline, parse_tune
-from abcgen.notation.incremental import (FORM_START, START, allowed_chars, can_end, finishing,
-                                        mask_key, step)
+from abcgen.notation.incremental import (FORM_START, START, allowed_chars, can_end,
+                                        finishing, forced_by_form, mask_key, step)
 from abcgen.notation.writer import clean_tune
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -373,3 +373,19 @@ def test_a_primed_phrase_that_breaks_the_form_is_kept_and_the_tune_goes_on_free(
     state = masks.states[masks.start(phrase)]
     assert state.phase == "body" and not state.form
     assert masks.states[masks.start(FORM_HEADER + _part(8))].form
+
+
+def test_the_form_rule_says_when_it_and_not_the_writer_ends_a_tune():
+    """Two or three parts end a tune where the writer chooses; going on into a fourth, the
+    tune will end where that part closes whatever the writer wants (the sampler draws such a
+    tune again)."""
+    def state_after(body):
+        state = FORM_START
+        for char in FORM_HEADER + body:
+            state = step(state, char)
+        return state
+
+    assert not forced_by_form(state_after(_part(8) + _part(8)))
+    assert not forced_by_form(state_after(_part(8) * 3 + "|:GABc dBAG"))  # a 4th begins...
+    assert forced_by_form(state_after(_part(8) * 3 + "|:GABc dBAG|"))  # ...and has a bar
+    assert forced_by_form(state_after(_part(8) * 4))

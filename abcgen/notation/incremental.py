@@ -745,6 +745,16 @@ def _parts_with(parts: int, bars: int) -> int:
     return min(parts + (2 if bars >= WHOLE_TUNE_BARS else 1), MAX_PARTS)
 
 
+def forced_by_form(state: ReaderState) -> bool:
+    """Whether the form rule, not the writer, ends the tune (or will): it closed its
+    MAX_PARTS-th part unit, or went on into another after MAX_PARTS - 1 (its bar line after
+    `state` may still be open)."""
+    if not state.form:
+        return False
+    done = (_close_token(state) if state.token == "bar" else None) or state
+    return done.parts >= MAX_PARTS or (done.parts == MAX_PARTS - 1 and done.part_bars > 0)
+
+
 def _whole_form(state: ReaderState) -> bool:
     """Whether a tune may end after `state` (a complete bar) as far as the form goes: two
     parts, or one of WHOLE_TUNE_BARS; a part still open counts when its length is right."""
