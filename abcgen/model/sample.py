@@ -1,4 +1,5 @@
-"""Sample new tunes: N sequences in one batch, each stopping at its own end of tune.
+"""Sample new tunes: N of them in a continuous batch (a row whose tune ends starts the next),
+each stopping at its own end of tune.
 
 A header template primes the model. It is a list whose items are either text fed verbatim or
 `MODEL_LINE`, a line the model writes itself (up to its newline) before the next verbatim text:
@@ -43,7 +44,7 @@ seed 0 (`abcgen evaluate`), against the test split's 79 % tonic endings and quar
 quartiles 64/68/96: whole distribution 64 %, 48/64/100, two-sample AUC 0.78; top-p 0.95
 71 %, 48/64/96, AUC 0.83; top-p 0.9 77 %, 48/63/81, AUC 0.87 (shorter, plainer tunes)."""
 MAX_RETRIES = 3
-"""A tune the form rule ended is drawn again at most this many times; the last is kept."""
+"""A tune the form rule would end is drawn again at most this many times; the last is kept."""
 MAX_MODEL_LINE_CHARS = 120
 """A header line the model writes (the title) is ended here if it has not ended itself."""
 HEADER_ORDER = (("T", "title"), ("M", "meter"), ("R", "rhythm"), ("K", "key"))
