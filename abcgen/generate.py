@@ -8,8 +8,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from abcgen.model.sample import (MAX_MODEL_LINE_CHARS, MODEL_LINE, SampledTune, SampleSettings,
-                                 Template, renumber, resolve_model_path, sample_tunes)
+from abcgen.model.sample import (MAX_MODEL_LINE_CHARS, MODEL_LINE, SampledTune, SampleProgress,
+                                 SampleSettings, Template, renumber, resolve_model_path,
+                                 sample_tunes)
 
 if TYPE_CHECKING:  # names for the type checker; at run time a LoadedModel holds the objects
     from abcgen.model.lstm import CharLSTM
@@ -63,12 +64,15 @@ def load_generator(model_path: str | Path | None) -> LoadedModel:
 
 
 def generate(model: str | Path | LoadedModel | None, n: int, template: Template,
-             settings: SampleSettings, repair: bool = True) -> Generated:
-    """Sample `n` tunes as one batch, number them X:1..n, and (unless `repair` is False)
-    repair each into valid ABC with a unique title. `model` is a checkpoint path (None: the
-    bundled model) or a `LoadedModel`. Raises AbcgenError for a bad model file or settings."""
+             settings: SampleSettings, repair: bool = True,
+             on_tune: SampleProgress | None = None) -> Generated:
+    """Sample `n` tunes in one continuous batch, number them X:1..n, and (unless `repair` is
+    False) repair each into valid ABC with a unique title. `model` is a checkpoint path
+    (None: the bundled model) or a `LoadedModel`; `on_tune(ended, n)` follows the sampling.
+    Raises AbcgenError for a bad model file or settings."""
     loaded = model if isinstance(model, LoadedModel) else load_generator(model)
-    samples = sample_tunes(loaded.model, loaded.vocab, n, template, settings, loaded.runtime)
+    samples = sample_tunes(loaded.model, loaded.vocab, n, template, settings, loaded.runtime,
+                           on_tune)
     texts = renumber(sample_texts(samples))
     if not repair:
         return Generated("\n".join(texts), samples)

@@ -3,6 +3,7 @@
 import json
 import os
 import random
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
@@ -149,13 +150,23 @@ def generate_cmd(
         template = header_template(title=title, meter=meter, key=key, rhythm=rhythm)
     except AbcgenError as exc:
         fail(str(exc))
-    with user_errors(), err_console.status(f"sampling {n} tune(s)"):
-        generated = generate(model, n, template, settings, repair=not raw)
+    with user_errors(), _sampling_bar(n) as (progress, task):
+        generated = generate(model, n, template, settings, repair=not raw,
+                             on_tune=lambda ended, _: progress.update(task, completed=ended))
     _report_generated(generated.text, generated.samples, output)
     if generated.summary:
         _print_repair_summary(generated.summary)
     if seed is None:
         err_console.print(f"seed {chosen_seed} (pass --seed {chosen_seed} to get these tunes again)")
+
+
+@contextmanager
+def _sampling_bar(n: int):
+    """A progress bar of tunes written (on stderr, on a terminal only: stdout may be ABC)."""
+    with Progress(TextColumn("sampling"), BarColumn(), MofNCompleteColumn(),
+                  console=err_console, transient=True,
+                  disable=not err_console.is_terminal) as progress:
+        yield progress, progress.add_task("sampling", total=n)
 
 
 def _print_repair_summary(summary: dict) -> None:
