@@ -11,7 +11,7 @@ import random
 from collections import Counter
 from collections.abc import Iterable
 
-from abcgen.notation import AbcError, Key, build_timeline, dumps, parse_key, parse_tune
+from abcgen.notation import AbcError, Key, Tune, build_timeline, dumps, parse_key, parse_tune
 from abcgen.notation.chords import pitch_class
 from abcgen.notation.parse import field_line
 from abcgen.notation.transpose import key_text, semitones_to_key, transpose_tune
@@ -59,10 +59,11 @@ def from_tonic(text: str, table: KeyTable, rng: random.Random) -> str:
     """A sampled tune (tonic C) moved to a key drawn from `table`; as it is when it can't be
     read (a tune cut off mid-way is left in C, still valid)."""
     try:
-        mode = parse_key(parse_tune(text).get("K") or TONIC).mode
+        tune = parse_tune(text)
+        mode = parse_key(tune.get("K") or TONIC).mode
     except AbcError:
         return text
-    return _moved(text, draw_shift(table, mode, rng))
+    return _moved(tune, draw_shift(table, mode, rng), text)
 
 
 def primed_in_tonic(text: str) -> tuple[str, int | None]:
@@ -98,7 +99,7 @@ def to_written_keys(texts: list[str], table: KeyTable, seed: int,
     moved = []
     for index, text in enumerate(texts):
         if shift is not None:
-            moved.append(_moved(text, shift))
+            moved.append(_moved_text(text, shift))
         else:
             moved.append(from_tonic(text, table, random.Random(seed * 1_000_003 + index)))
     return moved
@@ -109,12 +110,19 @@ FIDDLE_RANGE = (55, 88)
 the E two octaves above it (written pitch)."""
 
 
-def _moved(text: str, shift: int) -> str:
-    """The tune moved by `shift` or an octave either way, whichever leaves the fewest notes
-    outside FIDDLE_RANGE: a melody written around C and moved down to A lands under the
-    fiddle's G string, where abcm2ps even switches to the bass clef."""
+def _moved_text(text: str, shift: int) -> str:
     try:
-        tune = parse_tune(text)
+        return _moved(parse_tune(text), shift, text)
+    except AbcError:
+        return text
+
+
+def _moved(tune: Tune, shift: int, text: str) -> str:
+    """The tune (read from `text`, returned when it can't be moved) moved by `shift` or an
+    octave either way, whichever leaves the fewest notes outside FIDDLE_RANGE: a melody
+    written around C and moved down to A lands under the fiddle's G string, where abcm2ps
+    even switches to the bass clef."""
+    try:
         pitches = [event.pitch for event in build_timeline(tune, strict=False).events]
         best = min((shift, shift - 12, shift + 12), key=lambda s: _outside(pitches, s))
         return dumps(transpose_tune(tune, best))
