@@ -256,3 +256,22 @@ def test_bf16_is_refused_on_a_cpu_without_it():
         with pytest.raises(AbcgenError, match="use fp32"):
             pick_dtype(cpu, "bf16")
     assert pick_dtype(cpu, "auto") == ("bf16" if cpu_has_bf16() else "fp32")
+
+
+def test_a_body_the_form_rule_would_end_is_drawn_again_under_the_same_header(untrained,
+                                                                             monkeypatch):
+    """Where the form rule (not the model) would end a tune, its body is drawn again from
+    the end of its header: the title, meter, key and rhythm the model chose stay."""
+    model, vocab = _ending_model(untrained, 1.0)
+    settings = SampleSettings(seed=6, max_chars=400, rows=1)
+
+    def header_and_body(retries):
+        monkeypatch.setattr("abcgen.model.sample.MAX_RETRIES", retries)
+        monkeypatch.setattr("abcgen.model.sample.forced_by_form",
+                            lambda state: state.phase == "body" and state.used > 0)
+        (tune,) = sample_tunes(model, vocab, 1, settings=settings)
+        header, _, body = tune.text.partition("\nK:")
+        return header + body.split("\n")[0], body.split("\n", 1)[1]
+
+    first, again = header_and_body(0), header_and_body(3)
+    assert first[0] == again[0] and first[1] != again[1]

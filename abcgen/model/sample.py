@@ -154,7 +154,9 @@ class _Lane:
     in_header: bool = True
     """No `K:` line has ended yet."""
     retries: int = 0
-    """Times this tune was started again (`_BatchSampler._drawn_again`)."""
+    """Times this tune's body was drawn again (`_BatchSampler._drawn_again`)."""
+    header: "_Header | None" = None
+    """Where the body began, to draw it again from there."""
 
     def write(self, text: str) -> None:
         self.text.append(text)
@@ -185,6 +187,16 @@ class _Lane:
     @property
     def template_open(self) -> bool:
         return bool(self.template or self.queue or self.writing_line)
+
+
+@dataclass(frozen=True)
+class _Header:
+    """A tune as its header's last character (the K: line's newline) is fed: the text, the
+    LSTM state before that character (per layer, (H,) h and c), and the reader after it."""
+
+    text: str
+    state: list[tuple[torch.Tensor, torch.Tensor]]
+    reader: int
 
 
 def draw(probs: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
@@ -370,19 +382,13 @@ class _BatchSampler:
         self.logits, self.state = self.step(
             torch.full((rows,), BOS, device=runtime.device), self.state)
 
-    def _begin_lane(self, number: int | None = None) -> int:
-        """A new tune (lane `number` afresh, or the next one): its template waits in its
-        queue, its reader at the start."""
+    def _begin_lane(self) -> int:
+        """A new tune: its template waits in its queue, its reader at the start."""
         lane = _Lane(deque(self.template))
         lane.advance()
-        start = self.masks.start("", self.settings.form) if self.masks is not None else 0
-        if number is None:
-            self.lanes.append(lane)
-            self.readers.append(start)
-            return len(self.lanes) - 1
-        lane.retries = self.lanes[number].retries + 1
-        self.lanes[number], self.readers[number] = lane, start
-        return number
+        self.lanes.append(lane)
+        self.readers.append(self.masks.start("", self.settings.form) if self.masks else 0)
+        return len(self.lanes) - 1
 
     def sample(self) -> list[SampledTune]:
         """The step loop. It reads the device once a step (the drawn characters); what it
@@ -390,20 +396,25 @@ class _BatchSampler:
         device = self.runtime.device
         while self.active:
             drawn = self._draw().tolist()  # the one device sync per character
+            heading = [row for row, lane in enumerate(self.active) if self.lanes[lane].in_header]
             fed = [self._take(self.lanes[lane], d) for lane, d in zip(self.active, drawn, strict=True)]
             if self.masks is not None:
                 self._advance_readers()
+                self._keep_headers([row for row in heading
+                                    if not self.lanes[self.active[row]].in_header])
             retried = [row for row, lane in enumerate(self.active) if self._drawn_again(lane)]
+            for row in retried:
+                fed[row] = self._body_again(row)
             finished = [row for row, lane in enumerate(self.active)
                         if self.lanes[lane].done and row not in retried]
             if finished and self.on_tune is not None:
                 self.ended += len(finished)
                 self.on_tune(self.ended, self.n)
-            for row in finished[: self.n - len(self.lanes)]:
+            restarted = finished[: self.n - len(self.lanes)]
+            for row in restarted:
                 self.active[row] = self._begin_lane()
-                retried.append(row)
-            if retried:
-                self._start_rows(retried, fed)
+            if restarted:
+                self._start_rows(restarted, fed)
             keep = [row for row, lane in enumerate(self.active) if not self.lanes[lane].done]
             if not keep:
                 break
@@ -414,17 +425,34 @@ class _BatchSampler:
         return [SampledTune("".join(lane.text), lane.complete) for lane in self.lanes]
 
     def _drawn_again(self, number: int) -> bool:
-        """Start tune `number` again when the form rule, not the model, would end it (it
-        goes into a MAX_PARTS-th part unit) and it has retries left: such a tune stops
-        wherever that part does, on the tonic one time in six against three in four where
-        the model ends it (200 tunes, the 2x512 model half-trained)."""
+        """Whether tune `number`'s body is to be drawn again: the form rule, not the model,
+        would end it (it goes into a MAX_PARTS-th part unit) and it has retries left. Such a
+        tune stops wherever that part does: on the tonic one time in six, against three in
+        four where the model ends it (200 tunes, the 2x512 model half-trained). Its header
+        stays, so retries leave the meters, keys and rhythms as the model drew them."""
         lane = self.lanes[number]
-        if self.masks is None or lane.retries >= MAX_RETRIES or (lane.done and not lane.complete):
+        if lane.header is None or lane.retries >= MAX_RETRIES or (lane.done and not lane.complete):
             return False
-        if not forced_by_form(self.masks.states[self.readers[number]]):
-            return False
-        self._begin_lane(number)
-        return True
+        return forced_by_form(self.masks.states[self.readers[number]])
+
+    def _keep_headers(self, rows: list[int]) -> None:
+        """Remember where the body of each tune in `rows` begins (its header just ended)."""
+        for row in rows:
+            lane = self.lanes[self.active[row]]
+            state = [(h[row].clone(), c[row].clone()) for h, c in self.state]
+            lane.header = _Header("".join(lane.text), state, self.readers[self.active[row]])
+
+    def _body_again(self, row: int) -> int:
+        """Put `row`'s tune back where its body began; the id to feed (the header's last
+        character, from the state before it)."""
+        number = self.active[row]
+        old = self.lanes[number]
+        lane = self.lanes[number] = _Lane(deque(), retries=old.retries + 1, header=old.header)
+        lane.write(old.header.text)
+        self.readers[number] = old.header.reader
+        for (h, c), (h_row, c_row) in zip(self.state, old.header.state, strict=True):
+            h[row], c[row] = h_row, c_row
+        return self.newline
 
     def _start_rows(self, rows: list[int], fed: list[int]) -> None:
         """Start `rows` (each given its new tune) from the start state, BOS the character
