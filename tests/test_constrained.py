@@ -345,6 +345,7 @@ def _part(bars: int, close: str = ":|") -> str:
     (BAR * 7 + "GABc d4||\n" + BAR * 6 + "GABc d4|]\n", False),  # a 7-bar second part
     (_part(8) + BAR * 15 + "GABc d4|]\n" + _part(8), False),  # music after the final bar
     (_part(8) + BAR * 17 + "\n", False),  # a part left open past 16 bars
+    (_part(8) + "|:" + BAR * 7 + "GABc d4|]\n" + BAR * 7 + "GABc d4:|\n", False),  # |] mid-repeat
     ("G2|:" + BAR * 7 + "GABc d4:|\n|:" + BAR * 7 + "GABc d2:|\n", True),  # pickup, short end
     ("|:" + BAR * 6 + "GABc dBAG|1 GABc d4:|2 GABc d4|\n" + _part(8), True),  # two endings
 ])

@@ -721,6 +721,8 @@ def _form_after(state: ReaderState, token: str, must_end: bool) -> dict | None:
         return {}
     if state.second_ending:  # its bar replaced the first ending's; the next part begins
         return dict(part_bars=0, second_ending=False)
+    if token == "|]" and state.repeat_open:
+        return None  # the final bar line, where the tune can't end: a repeat is still open
     whole_bar = state.used == state.bar_ticks or (must_end and state.used > 0)
     bars = state.part_bars + (whole_bar and not state.second_ending)
     closes = token[0] == ":" or (token in ("||", "|]") and not state.repeat_open) \
