@@ -166,6 +166,11 @@ class _Lane:
             self.in_header = False
 
     @property
+    def heading(self) -> bool:
+        """Still in the header or the primed text: what a retry keeps."""
+        return self.in_header or self.template_open
+
+    @property
     def line_chars(self) -> int:
         """Characters written since the last newline."""
         return len(self.line)
@@ -191,10 +196,11 @@ class _Lane:
 
 @dataclass(frozen=True)
 class _Header:
-    """A tune as its header's last character (the K: line's newline) is fed: the text, the
-    LSTM state before that character (per layer, (H,) h and c), and the reader after it."""
+    """A tune as the last character of its header and primed text is fed: the text, that
+    character's id, the LSTM state before it (per layer, (H,) h and c), the reader after."""
 
     text: str
+    last: int
     state: list[tuple[torch.Tensor, torch.Tensor]]
     reader: int
 
@@ -396,12 +402,12 @@ class _BatchSampler:
         device = self.runtime.device
         while self.active:
             drawn = self._draw().tolist()  # the one device sync per character
-            heading = [row for row, lane in enumerate(self.active) if self.lanes[lane].in_header]
+            heading = [row for row, lane in enumerate(self.active) if self.lanes[lane].heading]
             fed = [self._take(self.lanes[lane], d) for lane, d in zip(self.active, drawn, strict=True)]
             if self.masks is not None:
                 self._advance_readers()
                 self._keep_headers([row for row in heading
-                                    if not self.lanes[self.active[row]].in_header])
+                                    if not self.lanes[self.active[row]].heading], fed)
             retried = [row for row, lane in enumerate(self.active) if self._drawn_again(lane)]
             for row in retried:
                 fed[row] = self._body_again(row)
@@ -435,16 +441,18 @@ class _BatchSampler:
             return False
         return forced_by_form(self.masks.states[self.readers[number]])
 
-    def _keep_headers(self, rows: list[int]) -> None:
-        """Remember where the body of each tune in `rows` begins (its header just ended)."""
+    def _keep_headers(self, rows: list[int], fed: list[int]) -> None:
+        """Remember where the model's body of each tune in `rows` begins (its header and
+        primed text just ended with the character `fed` this step)."""
         for row in rows:
             lane = self.lanes[self.active[row]]
             state = [(h[row].clone(), c[row].clone()) for h, c in self.state]
-            lane.header = _Header("".join(lane.text), state, self.readers[self.active[row]])
+            lane.header = _Header("".join(lane.text), fed[row], state,
+                                  self.readers[self.active[row]])
 
     def _body_again(self, row: int) -> int:
-        """Put `row`'s tune back where its body began; the id to feed (the header's last
-        character, from the state before it)."""
+        """Put `row`'s tune back where the model's body began; the id to feed (the last
+        character before it, from the state before it)."""
         number = self.active[row]
         old = self.lanes[number]
         lane = self.lanes[number] = _Lane(deque(), retries=old.retries + 1, header=old.header)
@@ -452,7 +460,7 @@ class _BatchSampler:
         self.readers[number] = old.header.reader
         for (h, c), (h_row, c_row) in zip(self.state, old.header.state, strict=True):
             h[row], c[row] = h_row, c_row
-        return self.newline
+        return old.header.last
 
     def _start_rows(self, rows: list[int], fed: list[int]) -> None:
         """Start `rows` (each given its new tune) from the start state, BOS the character
